@@ -1,0 +1,49 @@
+/**
+ * The agent's public contract: what a caller (a gateway adapter) gives it and the typed events it
+ * yields while it works. Adapters render these events (SSE chunks, message edits); the agent knows
+ * nothing of HTTP or chat platforms.
+ */
+import type { ChatMessage, Usage } from '../model/types.ts';
+
+/** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
+export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp';
+
+export interface AgentInput {
+  /** The conversation so far in OpenAI chat format, caller system/developer messages excluded. */
+  messages: ChatMessage[];
+  /** Caller system/developer prompts and `instructions`, layered on top of the core prompt in order. */
+  systemPrompts?: string[];
+  platform: PlatformName;
+  /** A toolset name from config (`toolsets:`); defaults to the platform's default toolset. */
+  toolset?: string;
+  /** Per-run model settings; the upstream model id comes from config unless overridden. */
+  model?: { id?: string; maxTokens?: number; temperature?: number; topP?: number };
+  signal: AbortSignal;
+}
+
+export type AgentFinishReason = 'stop' | 'length';
+
+/**
+ * Events of one run, in order. `usage` comes after each model call; exactly one of `done` / `error`
+ * ends the stream. Both carry the messages the run appended to the conversation (assistant turns with
+ * their tool calls, tool results, the final answer) so callers can keep the full transcript.
+ */
+export type AgentEvent =
+  | { type: 'text-delta'; text: string }
+  | { type: 'tool-call-start'; toolCallId: string; name: string; arguments: string; label: string }
+  | { type: 'tool-call-end'; toolCallId: string; name: string; result: string; isError: boolean }
+  | { type: 'usage'; usage: Usage; total: Usage }
+  | { type: 'done'; text: string; finishReason: AgentFinishReason; usage: Usage; messages: ChatMessage[] }
+  | {
+      type: 'error';
+      /** A `ModelError`, a `RunAbortedError`, or an unexpected Error. */
+      error: Error;
+      /** Text streamed before the failure. */
+      text: string;
+      usage: Usage;
+      messages: ChatMessage[];
+    };
+
+export interface AgentRunner {
+  run(input: AgentInput): AsyncIterable<AgentEvent>;
+}

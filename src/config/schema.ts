@@ -1,0 +1,224 @@
+/**
+ * The one typed configuration object and its zod schema. Every key has its default here, so a
+ * missing config.yaml and an empty environment still produce a complete, valid config. Loading,
+ * precedence (env > config.yaml > defaults) and error reporting live in load-config.ts; this file only
+ * says what a valid config is.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+/** How a platform streams replies; every key optional per platform, falling back to `streaming:`. */
+const streamingOverrides = z
+  .object({
+    enabled: z.boolean().optional(),
+    edit_interval_ms: positiveInt.optional(),
+    first_chunk_chars: positiveInt.optional(),
+    tool_progress: z.boolean().optional(),
+  })
+  .strict()
+  .default({});
+
+const allowedUsers = z.array(z.union([z.string(), z.number()]).transform(String)).default([]);
+
+export const configSchema = z
+  .object({
+    model: z
+      .object({
+        /** OpenAI-compatible base URL, e.g. https://openrouter.ai/api/v1 or http://localhost:11434/v1. */
+        base_url: z.url().optional(),
+        api_key: z.string().optional(),
+        /** Upstream model id. */
+        model: z.string().min(1).optional(),
+        timeout_s: positiveInt.default(600),
+        max_retries: nonNegativeInt.default(3),
+        /** Output token cap sent upstream when the caller gives none (avoids tiny server defaults). */
+        max_tokens: positiveInt.optional(),
+      })
+      .strict()
+      .default({ timeout_s: 600, max_retries: 3 }),
+    agent: z
+      .object({
+        max_iterations: positiveInt.default(30),
+        /** Working directory of the tools; default `$HERALD_HOME/workspace`. */
+        workspace: z.string().optional(),
+        /** Extra text appended to the core system prompt for every run. */
+        system_prompt: z.string().optional(),
+      })
+      .strict()
+      .default({ max_iterations: 30 }),
+    tools: z
+      .object({
+        terminal: z
+          .object({ timeout_s: positiveInt.default(120), max_output_chars: positiveInt.default(50_000) })
+          .strict()
+          .default({ timeout_s: 120, max_output_chars: 50_000 }),
+        files: z
+          .object({
+            max_read_bytes: positiveInt.default(1_000_000),
+            max_read_lines: positiveInt.default(2_000),
+            max_search_results: positiveInt.default(200),
+          })
+          .strict()
+          .default({ max_read_bytes: 1_000_000, max_read_lines: 2_000, max_search_results: 200 }),
+        web_fetch: z
+          .object({
+            timeout_s: positiveInt.default(20),
+            max_bytes: positiveInt.default(5_000_000),
+            max_chars: positiveInt.default(100_000),
+            allow_private: z.boolean().default(false),
+          })
+          .strict()
+          .default({ timeout_s: 20, max_bytes: 5_000_000, max_chars: 100_000, allow_private: false }),
+      })
+      .strict()
+      .default({
+        terminal: { timeout_s: 120, max_output_chars: 50_000 },
+        files: { max_read_bytes: 1_000_000, max_read_lines: 2_000, max_search_results: 200 },
+        web_fetch: { timeout_s: 20, max_bytes: 5_000_000, max_chars: 100_000, allow_private: false },
+      }),
+    /** Named groups of tool names. `api`, `chat` and `cli` are the platforms' defaults. */
+    toolsets: z.record(z.string(), z.array(z.string())).default({}),
+    /** Agent profiles served as models by the API server; `herald` always exists. */
+    profiles: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9._:/-]+$/),
+        z
+          .object({
+            model: z.string().optional(),
+            toolset: z.string().optional(),
+            system_prompt: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default({}),
+    api_server: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8642),
+        /** Bearer keys; several allowed. Empty = no auth, loopback only. */
+        keys: z.array(z.string().min(1)).default([]),
+        cors_origins: z.array(z.string()).optional(),
+        allow_unauthenticated: z.boolean().default(false),
+        max_body_bytes: positiveInt.default(10 * 1024 * 1024),
+        max_concurrent_runs: positiveInt.default(32),
+        shutdown_grace_s: nonNegativeInt.default(10),
+        tool_progress: z.enum(['events', 'inline', 'off']).default('events'),
+        strict_models: z.boolean().default(false),
+        heartbeat_s: positiveInt.default(15),
+        responses: z
+          .object({ max_stored: positiveInt.default(10_000), max_age_days: positiveInt.default(30) })
+          .strict()
+          .default({ max_stored: 10_000, max_age_days: 30 }),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        host: '127.0.0.1',
+        port: 8642,
+        keys: [],
+        allow_unauthenticated: false,
+        max_body_bytes: 10 * 1024 * 1024,
+        max_concurrent_runs: 32,
+        shutdown_grace_s: 10,
+        tool_progress: 'events',
+        strict_models: false,
+        heartbeat_s: 15,
+        responses: { max_stored: 10_000, max_age_days: 30 },
+      }),
+    gateway: z
+      .object({
+        interrupt_on_new_message: z.boolean().default(false),
+        history_max_messages: positiveInt.default(100),
+      })
+      .strict()
+      .default({ interrupt_on_new_message: false, history_max_messages: 100 }),
+    streaming: z
+      .object({
+        enabled: z.boolean().default(true),
+        first_chunk_chars: positiveInt.default(30),
+        /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000). */
+        edit_interval_ms: positiveInt.optional(),
+        tool_progress: z.boolean().default(true),
+      })
+      .strict()
+      .default({ enabled: true, first_chunk_chars: 30, tool_progress: true }),
+    platforms: z
+      .object({
+        telegram: z
+          .object({
+            enabled: z.boolean().optional(),
+            token: z.string().optional(),
+            allowed_users: allowedUsers,
+            reply_to_mode: z.enum(['off', 'first', 'all']).default('first'),
+            api_root: z.url().optional(),
+            /** Bot API 9.5+ `sendMessageDraft` in private chats; edit-based streaming otherwise. */
+            native_drafts: z.boolean().default(true),
+            webhook: z
+              .object({ url: z.url(), port: positiveInt.default(8443), secret: z.string().optional() })
+              .strict()
+              .optional(),
+            streaming: streamingOverrides,
+          })
+          .strict()
+          .default({ allowed_users: [], reply_to_mode: 'first', native_drafts: true, streaming: {} }),
+        discord: z
+          .object({
+            enabled: z.boolean().optional(),
+            token: z.string().optional(),
+            allowed_users: allowedUsers,
+            streaming: streamingOverrides,
+          })
+          .strict()
+          .default({ allowed_users: [], streaming: {} }),
+        slack: z
+          .object({
+            enabled: z.boolean().optional(),
+            bot_token: z.string().optional(),
+            app_token: z.string().optional(),
+            allowed_users: allowedUsers,
+            /** chat.startStream / appendStream / stopStream; edit-based streaming otherwise. */
+            native_streaming: z.boolean().default(true),
+            streaming: streamingOverrides,
+          })
+          .strict()
+          .default({ allowed_users: [], native_streaming: true, streaming: {} }),
+        whatsapp: z
+          .object({ enabled: z.boolean().optional(), reply_prefix: z.string().default('') })
+          .strict()
+          .default({ reply_prefix: '' }),
+      })
+      .strict()
+      .default({
+        telegram: { allowed_users: [], reply_to_mode: 'first', native_drafts: true, streaming: {} },
+        discord: { allowed_users: [], streaming: {} },
+        slack: { allowed_users: [], native_streaming: true, streaming: {} },
+        whatsapp: { reply_prefix: '' },
+      }),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+/** The validated config, plus where it lives. */
+export type HeraldConfig = z.infer<typeof configSchema> & {
+  /** Absolute path of HERALD_HOME. */
+  home: string;
+};
+
+/** Dotted keys whose values are secrets: masked by `herald config show`, never logged. */
+export const secretKeys = [
+  'model.api_key',
+  'api_server.keys',
+  'platforms.telegram.token',
+  'platforms.telegram.webhook.secret',
+  'platforms.discord.token',
+  'platforms.slack.bot_token',
+  'platforms.slack.app_token',
+] as const;

@@ -1,0 +1,30 @@
+/**
+ * The Tool contract: a named capability with a zod schema for its arguments, executed with a context
+ * that confines it (working directory, limits) and cancels it (AbortSignal). Tools return text for the
+ * model; a thrown error becomes an error result in the agent loop, never a crash.
+ */
+import type { z } from 'zod';
+import type { HeraldConfig } from '../config/schema.ts';
+
+export interface ToolContext {
+  /** Aborting it must stop the tool promptly (kill child processes, cancel fetches). */
+  signal: AbortSignal;
+  /** The workspace directory the tool works in (`agent.workspace`). */
+  cwd: string;
+  /** Tool limits and switches from config (`tools:` section). */
+  config: HeraldConfig['tools'];
+}
+
+export interface Tool<Args = unknown> {
+  name: string;
+  description: string;
+  /** Validates and types the model's arguments; its JSON Schema is what the model sees. */
+  schema: z.ZodType<Args>;
+  /** A short human label for progress lines, e.g. `terminal: ls -la`. */
+  label(args: Args): string;
+  execute(args: Args, ctx: ToolContext): Promise<string>;
+}
+
+/** A tool whose argument type has been erased, as held by a registry. */
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every argument type
+export type AnyTool = Tool<any>;
