@@ -47,3 +47,15 @@ export type AgentEvent =
 export interface AgentRunner {
   run(input: AgentInput): AsyncIterable<AgentEvent>;
 }
+
+/** The event that ends a run: exactly one per run. */
+export type AgentEndEvent = Extract<AgentEvent, { type: 'done' } | { type: 'error' }>;
+
+/**
+ * What `Agent.run` returns: the run's events as a push stream (they queue while the consumer is busy;
+ * leaving the loop early cancels the run) and, for callers that only want the outcome, `result`, which
+ * resolves with the ending `done`/`error` event and never rejects.
+ */
+export interface AgentRun extends AsyncIterable<AgentEvent> {
+  readonly result: Promise<AgentEndEvent>;
+}

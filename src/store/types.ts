@@ -14,3 +14,108 @@ export interface SessionStore {
   /** Number of stored messages, for `/status`. */
   count(key: string): Promise<number>;
 }
+
+/**
+ * One Responses API item as stored and served (an input message, an output message, a
+ * `function_call`, a `function_call_output`, …): the OpenAI JSON object, always with an id.
+ */
+export interface ResponseItem {
+  id: string;
+  type: string;
+  [field: string]: unknown;
+}
+
+export type ResponseStatus = 'completed' | 'failed' | 'in_progress' | 'cancelled' | 'queued' | 'incomplete';
+
+/** A stored `/v1/responses` result: the Response JSON as served, plus what chains and listings need. */
+export interface StoredResponse {
+  id: string;
+  status: ResponseStatus;
+  /** The full Response object exactly as `GET /v1/responses/{id}` returns it. */
+  body: Record<string, unknown>;
+  /** The turn's input items, item references already resolved, each with an id. */
+  inputItems: ResponseItem[];
+  /** The output items (`function_call`, `function_call_output`, `message`), each with an id. */
+  outputItems: ResponseItem[];
+  previousResponseId: string | null;
+  conversationId: string | null;
+  /** Unix seconds, as in the Response's `created_at`. */
+  createdAt: number;
+}
+
+/** A Conversations API object (`conv_…`); `name` is Herald's addition for `conversation: "work"`. */
+export interface StoredConversation {
+  id: string;
+  name: string | null;
+  /** Unix seconds. */
+  createdAt: number;
+  metadata: Record<string, string>;
+}
+
+export interface ItemPageQuery {
+  /** 1–100. */
+  limit: number;
+  order: 'asc' | 'desc';
+  /** Return items after the item with this id (in `order`). */
+  after?: string;
+}
+
+/** One page of items in the OpenAI list shape's terms. */
+export interface ItemPage {
+  data: ResponseItem[];
+  firstId: string | null;
+  lastId: string | null;
+  hasMore: boolean;
+}
+
+export interface RetentionPolicy {
+  /** Keep at most this many stored responses (the newest). */
+  maxStored: number;
+  /** Delete responses created more than this many days ago. */
+  maxAgeDays: number;
+}
+
+/**
+ * Responses API state: stored responses with their items, `previous_response_id` chains, and
+ * conversations. It stores and resolves items; turning items into model messages is the caller's job.
+ */
+export interface ResponseStore {
+  /** Inserts or replaces a response (a running one is put as `in_progress`, then again when it ends). */
+  put(response: StoredResponse): Promise<void>;
+  get(id: string): Promise<StoredResponse | undefined>;
+  /** True when something was deleted. */
+  delete(id: string): Promise<boolean>;
+  /** An input or output item of any stored response or conversation, by item id (`item_reference`). */
+  getItem(id: string): Promise<ResponseItem | undefined>;
+  /**
+   * The items of the chain ending at response `id`, oldest response first, each response's input
+   * items then its output items; undefined when `id` is not stored. Instructions are not items, so
+   * they are never inherited.
+   */
+  chainItems(id: string): Promise<ResponseItem[] | undefined>;
+  /** The id of the first response of the chain `id` belongs to (a queue key for serialising turns). */
+  chainRoot(id: string): Promise<string | undefined>;
+  /** A page of a response's input items; undefined when the response is not stored. */
+  listInputItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined>;
+
+  createConversation(init: {
+    metadata?: Record<string, string>;
+    items?: ResponseItem[];
+    name?: string;
+  }): Promise<StoredConversation>;
+  getConversation(id: string): Promise<StoredConversation | undefined>;
+  /** The conversation named `name` (`conversation: "work"`), created on first use. */
+  conversationByName(name: string): Promise<StoredConversation>;
+  updateConversation(id: string, metadata: Record<string, string>): Promise<StoredConversation | undefined>;
+  deleteConversation(id: string): Promise<boolean>;
+  /** Appends items in order; false when the conversation does not exist. */
+  appendConversationItems(id: string, items: ResponseItem[]): Promise<boolean>;
+  /** All items of a conversation, oldest first (the history prepended to a new turn). */
+  conversationItems(id: string): Promise<ResponseItem[] | undefined>;
+  listConversationItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined>;
+  getConversationItem(conversationId: string, itemId: string): Promise<ResponseItem | undefined>;
+  deleteConversationItem(conversationId: string, itemId: string): Promise<boolean>;
+
+  /** Applies retention, oldest first; returns how many responses were deleted. */
+  prune(policy: RetentionPolicy): Promise<number>;
+}

@@ -28,3 +28,10 @@ export interface Tool<Args = unknown> {
 /** A tool whose argument type has been erased, as held by a registry. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every argument type
 export type AnyTool = Tool<any>;
+
+/** Named toolsets resolved to tools. `api`, `chat` and `cli` always exist (all built-ins by default). */
+export interface ToolRegistry {
+  /** The tools of a toolset; throws `UnknownToolsetError` for a name config does not define. */
+  toolset(name: string): AnyTool[];
+  toolsetNames(): string[];
+}

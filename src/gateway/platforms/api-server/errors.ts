@@ -85,6 +85,8 @@ export function toApiError(error: unknown): ApiError {
       headers,
     });
   }
+  const fastifyError = asFastifyError(error);
+  if (fastifyError) return fastifyError;
   if (error instanceof RunAbortedError) {
     return new ApiError(499, error.message, { type: 'invalid_request_error', code: 'cancelled' });
   }
@@ -92,4 +94,58 @@ export function toApiError(error: unknown): ApiError {
     type: 'server_error',
     code: 'internal_error',
   });
+}
+
+/**
+ * Fastify's own failures (body parsing, limits, content types) carry a `FST_…` code and a 4xx
+ * `statusCode`; they become the OpenAI shape with a message a client developer can act on.
+ */
+function asFastifyError(error: unknown): ApiError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, statusCode, message } = error as { code?: unknown; statusCode?: unknown; message?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number') return undefined;
+  if (statusCode === 413) {
+    return new ApiError(413, 'Request body too large.', { code: 'request_too_large' });
+  }
+  if (statusCode === 415) {
+    return new ApiError(415, 'Unsupported Content-Type: request bodies must be application/json.', {
+      code: 'unsupported_media_type',
+    });
+  }
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (statusCode === 400 && /json/i.test(String(message)))) {
+    return new ApiError(
+      400,
+      'We could not parse the JSON body of your request. The body must be valid JSON with Content-Type: application/json.',
+      { code: 'invalid_json' },
+    );
+  }
+  if (statusCode >= 400 && statusCode < 500) {
+    return new ApiError(statusCode, typeof message === 'string' ? message : 'Bad request.', {
+      code: 'invalid_request',
+    });
+  }
+  return undefined;
+}
+
+/**
+ * A failed zod parse of a request body as a 400 naming the first offending `param`
+ * (`messages[1].content[0]`), the way OpenAI reports validation errors.
+ */
+export function fromZodIssues(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): ApiError {
+  const issue = issues[0];
+  const param = issue ? formatParam(issue.path) : null;
+  const message = issue ? `Invalid value for '${param || 'body'}': ${issue.message}` : 'Invalid request body.';
+  return new ApiError(400, message, { param: param || null, code: 'invalid_value' });
+}
+
+/** `['messages', 1, 'content', 0]` → `messages[1].content[0]`. */
+export function formatParam(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
 }

@@ -1,0 +1,243 @@
+/**
+ * bench/api-overhead — what Herald's API server adds on top of the upstream model, measured in one run
+ * against two references on the same machine: the scripted upstream called directly, and a bare
+ * `node:http` pass-through proxy (the floor for any gateway). The same streamed, non-tool prompt goes
+ * to all three at concurrency 1, 10 and 100; we report time-to-first-token and total latency (p50,
+ * p99), requests/s, and their ratios to the direct call. Then 1,000 concurrent slow streams are held
+ * open through Herald and through the proxy to measure resident memory per open stream.
+ *
+ * Every process listens on 127.0.0.1 only. Run: `npm run bench` (takes about two minutes).
+ * Not a test: nothing here asserts; figures go to stdout and bench/results/api-overhead.json.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const root = new URL('..', import.meta.url).pathname;
+const levels = [
+  { concurrency: 1, requests: 200 },
+  { concurrency: 10, requests: 600 },
+  { concurrency: 100, requests: 1500 },
+];
+const openStreams = Number(process.env.BENCH_OPEN_STREAMS ?? 1000);
+const children: ChildProcess[] = [];
+
+interface Sample {
+  ttftMs: number;
+  totalMs: number;
+}
+
+/** Starts a child that prints `{"url": …}` on its first stdout line. */
+async function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const line = buffered.split('\n')[0];
+      if (buffered.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startHerald(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  writeFileSync(
+    join(home, 'config.yaml'),
+    `api_server:\n  max_concurrent_runs: ${openStreams * 2}\nlogging:\n  level: warn\n`,
+  );
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/herald.js', 'serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      HERALD_HOME: home,
+      HERALD_BASE_URL: `${upstreamUrl}/v1`,
+      HERALD_API_KEY: 'bench',
+      HERALD_MODEL: 'bench-model',
+      API_SERVER_PORT: String(port),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  child.once('exit', () => rmSync(home, { recursive: true, force: true }));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return { child, url };
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error('Herald did not become healthy');
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+
+/** One streamed chat completion; resolves with time to the first content delta and to the end. */
+function streamOnce(baseUrl: string, prompt: string, signal?: AbortSignal, onFirst?: () => void): Promise<Sample> {
+  const body = JSON.stringify({
+    model: 'bench-model',
+    stream: true,
+    messages: [{ role: 'user', content: prompt }],
+  });
+  const url = new URL('/v1/chat/completions', baseUrl);
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        signal,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer bench', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`HTTP ${res.statusCode}`));
+          return;
+        }
+        let ttft = -1;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (ttft < 0 && /"content":"[^"]/.test(chunk)) {
+            ttft = performance.now() - start;
+            onFirst?.();
+          }
+        });
+        res.on('end', () => resolve({ ttftMs: ttft, totalMs: performance.now() - start }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function runLevel(baseUrl: string, concurrency: number, requests: number) {
+  const samples: Sample[] = [];
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        next++;
+        try {
+          samples.push(await streamOnce(baseUrl, 'Say something short.'));
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    concurrency,
+    requests,
+    errors,
+    rps: samples.length / seconds,
+    ttft: percentiles(samples.map((s) => s.ttftMs)),
+    total: percentiles(samples.map((s) => s.totalMs)),
+  };
+}
+
+function percentiles(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+  return { p50: at(50), p99: at(99) };
+}
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
+
+/** Holds `count` slow streams open through `baseUrl`; returns RSS growth of `pid` per open stream. */
+async function rssPerOpenStream(baseUrl: string, pid: number, count: number) {
+  global.gc?.();
+  await sleep(500);
+  const idle = rssBytes(pid);
+  const controller = new AbortController();
+  let firsts = 0;
+  const all = Array.from({ length: count }, () =>
+    streamOnce(baseUrl, 'hold this stream open', controller.signal, () => firsts++).catch(() => undefined),
+  );
+  const deadline = Date.now() + 30_000;
+  while (firsts < count && Date.now() < deadline) await sleep(100);
+  await sleep(500);
+  const open = rssBytes(pid);
+  controller.abort();
+  await Promise.all(all);
+  return { streamsOpen: firsts, idleRssMiB: idle / 2 ** 20, openRssMiB: open / 2 ** 20, perStreamKiB: (open - idle) / firsts / 1024 };
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+
+async function main() {
+  const upstream = await startChild(['bench/support/upstream-process.ts']);
+  const proxy = await startChild(['bench/support/passthrough-proxy.ts', upstream.url]);
+  const herald = await startHerald(upstream.url);
+  const targets = { direct: upstream.url, proxy: proxy.url, herald: herald.url };
+
+  for (const url of Object.values(targets)) await runLevel(url, 10, 100); // warm-up: JIT, sockets, SQLite
+
+  const results: Record<string, unknown>[] = [];
+  for (const { concurrency, requests } of levels) {
+    const row: Record<string, Awaited<ReturnType<typeof runLevel>>> = {};
+    for (const [name, url] of Object.entries(targets)) row[name] = await runLevel(url, concurrency, requests);
+    const d = row.direct!;
+    console.log(`\nconcurrency ${concurrency} (${requests} streamed requests each)`);
+    console.log('target  rps      ttft p50  ttft p99  total p50  total p99  errors  (ms)');
+    for (const [name, r] of Object.entries(row)) {
+      console.log(
+        `${name.padEnd(7)} ${fmt(r.rps).padStart(7)}  ${fmt(r.ttft.p50).padStart(8)}  ${fmt(r.ttft.p99).padStart(8)}  ${fmt(r.total.p50).padStart(9)}  ${fmt(r.total.p99).padStart(9)}  ${r.errors}`,
+      );
+    }
+    for (const name of ['proxy', 'herald'] as const) {
+      const r = row[name]!;
+      console.log(
+        `${name} vs direct: added ttft p50 ${fmt(r.ttft.p50 - d.ttft.p50)} ms, p99 ${fmt(r.ttft.p99 - d.ttft.p99)} ms; added total p50 ${fmt(r.total.p50 - d.total.p50)} ms, p99 ${fmt(r.total.p99 - d.total.p99)} ms; rps ratio ${fmt(r.rps / d.rps)}`,
+      );
+    }
+    results.push({ concurrency, requests, ...row });
+  }
+
+  console.log(`\nholding ${openStreams} concurrent streams open`);
+  const memory = {
+    proxy: await rssPerOpenStream(proxy.url, proxy.child.pid!, openStreams),
+    herald: await rssPerOpenStream(herald.url, herald.child.pid!, openStreams),
+  };
+  for (const [name, m] of Object.entries(memory)) {
+    console.log(
+      `${name.padEnd(7)} streams open ${m.streamsOpen}, RSS idle ${fmt(m.idleRssMiB)} MiB → open ${fmt(m.openRssMiB)} MiB, ${fmt(m.perStreamKiB)} KiB per open stream`,
+    );
+  }
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, 'bench/results/api-overhead.json'), JSON.stringify({ date: new Date().toISOString(), results, memory }, null, 2));
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  agent.destroy();
+}

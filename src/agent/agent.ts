@@ -1,0 +1,294 @@
+/**
+ * The agent loop: one run takes a conversation, streams an assistant turn from the model, runs the
+ * tools it asks for (concurrently), feeds the results back and repeats until the model answers without
+ * tools, the step limit is reached, the run fails or it is cancelled. Everything it does is reported as
+ * `AgentEvent`s on a push stream. It knows nothing of HTTP or chat platforms, does not retry upstream
+ * calls (the model client does) and does not store transcripts (callers persist `done.messages`).
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { HeraldConfig } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
+import {
+  addUsage,
+  type ChatMessage,
+  type ModelClient,
+  ModelError,
+  type ModelFinishReason,
+  type ModelRequest,
+  RunAbortedError,
+  type ToolCall,
+  type Usage,
+  zeroUsage,
+} from '../model/index.ts';
+import { type AnyTool, type ToolContext, type ToolRegistry, toolSpec } from '../tools/index.ts';
+import { abortError, untilAborted } from './abort.ts';
+import { buildSystemPrompt } from './core-prompt.ts';
+import { defaultToolsetFor } from './default-toolset.ts';
+import { executeToolCalls, refuseTruncatedToolCalls, type ToolCallResult } from './execute-tool-calls.ts';
+import { RunStream } from './run-stream.ts';
+import type { AgentEvent, AgentInput, AgentRun, AgentRunner } from './types.ts';
+
+export interface AgentOptions {
+  model: ModelClient;
+  tools: ToolRegistry;
+  config: HeraldConfig;
+  logger?: Logger;
+  /** The clock the core prompt's date comes from (tests pin it). */
+  now?: () => Date;
+}
+
+/** What a run needs once its input is resolved against config. */
+interface RunSetup {
+  request: Omit<ModelRequest, 'messages'>;
+  tools: ReadonlyMap<string, AnyTool>;
+  cwd: string;
+  toolset: string;
+}
+
+/** The run's growing state; `appended` is what `done`/`error` hand back as the transcript. */
+interface RunState {
+  context: ChatMessage[];
+  appended: ChatMessage[];
+  /** Every text delta emitted so far, concatenated: `done.text` equals what a streaming reader saw. */
+  text: string;
+  /** Text of the assistant turn being streamed, kept so a failed turn's partial answer is not lost. */
+  turnText: string;
+  usage: Usage;
+  modelCalls: number;
+}
+
+/** One finished assistant turn. */
+interface AssistantTurn {
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: ModelFinishReason;
+}
+
+export class Agent implements AgentRunner {
+  readonly #model: ModelClient;
+  readonly #tools: ToolRegistry;
+  readonly #config: HeraldConfig;
+  readonly #logger: Logger | undefined;
+  readonly #now: () => Date;
+
+  constructor(options: AgentOptions) {
+    this.#model = options.model;
+    this.#tools = options.tools;
+    this.#config = options.config;
+    this.#logger = options.logger;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Starts a run and returns its event stream at once. The run proceeds whether or not the stream is
+   * read; leaving the `for await` early or aborting `input.signal` cancels it.
+   */
+  run(input: AgentInput): AgentRun {
+    const cancel = new AbortController();
+    const stream = new RunStream(() =>
+      cancel.abort(new RunAbortedError('The run was cancelled by its reader.')),
+    );
+    const signal = AbortSignal.any([input.signal, cancel.signal]);
+    void this.#loop(input, signal, (event) => stream.push(event));
+    return stream;
+  }
+
+  /** The loop itself; every exit is here and each one emits exactly one `done` or `error`. Never rejects. */
+  async #loop(input: AgentInput, signal: AbortSignal, emit: (event: AgentEvent) => void): Promise<void> {
+    const state: RunState = {
+      context: [],
+      appended: [],
+      text: '',
+      turnText: '',
+      usage: zeroUsage(),
+      modelCalls: 0,
+    };
+    const maxIterations = this.#config.agent.max_iterations;
+    try {
+      const setup = await this.#prepare(input);
+      state.context = [this.#systemMessage(input, setup.cwd), ...input.messages];
+      this.#logger?.debug(
+        { event: 'agent.run.start', platform: input.platform, toolset: setup.toolset },
+        'agent run',
+      );
+
+      for (let step = 1; step <= maxIterations; step++) {
+        if (signal.aborted) throw abortError(signal);
+        const turn = await this.#streamAssistantTurn(setup, state, signal, emit);
+
+        if (turn.toolCalls.length === 0) {
+          append(state, { role: 'assistant', content: turn.text });
+          return this.#finish(state, turn.finishReason === 'length' ? 'length' : 'stop', emit);
+        }
+
+        const results =
+          turn.finishReason === 'length'
+            ? refuseTruncatedToolCalls(turn.toolCalls, emit)
+            : await executeToolCalls(
+                turn.toolCalls,
+                setup.tools,
+                toolContext(this.#config, setup, signal),
+                emit,
+              );
+        appendToolRound(state, turn, results);
+        if (signal.aborted) throw abortError(signal);
+      }
+
+      const note =
+        `I stopped after ${maxIterations} steps without finishing the task (the limit is agent.max_iterations). ` +
+        'Ask me to continue, or give a narrower task.';
+      emitText(state, note, emit);
+      append(state, { role: 'assistant', content: note });
+      state.turnText = '';
+      return this.#finish(state, 'length', emit);
+    } catch (caught) {
+      this.#fail(state, caught, signal, emit);
+    }
+  }
+
+  /** Resolves the input against config: which tools, which upstream model, where tools work. */
+  async #prepare(input: AgentInput): Promise<RunSetup> {
+    const toolset = input.toolset ?? defaultToolsetFor(input.platform);
+    const tools = new Map(this.#tools.toolset(toolset).map((tool) => [tool.name, tool] as const));
+    // An empty id falls back to config in the model client, which reports a missing model itself.
+    const model = input.model?.id ?? this.#config.model.model ?? '';
+    const cwd = this.#config.agent.workspace ?? path.join(this.#config.home, 'workspace');
+    // Tools run in the workspace; a fresh HERALD_HOME has none yet, and a missing cwd breaks every spawn.
+    await mkdir(cwd, { recursive: true });
+    return {
+      toolset,
+      tools,
+      cwd,
+      request: {
+        model,
+        tools: tools.size > 0 ? [...tools.values()].map(toolSpec) : undefined,
+        maxTokens: input.model?.maxTokens ?? this.#config.model.max_tokens,
+        temperature: input.model?.temperature,
+        topP: input.model?.topP,
+      },
+    };
+  }
+
+  /** The single system message: the core prompt, the operator's prompt, then the caller's layers. */
+  #systemMessage(input: AgentInput, cwd: string): ChatMessage {
+    const content = buildSystemPrompt({
+      platform: input.platform,
+      cwd,
+      now: this.#now(),
+      extra: this.#config.agent.system_prompt,
+      layers: input.systemPrompts ?? [],
+    });
+    return { role: 'system', content };
+  }
+
+  /**
+   * Streams one model call, passing text on as it arrives, and returns the finished turn. The loop
+   * stops waiting the moment the run aborts, even if the model client is slow to notice.
+   */
+  async #streamAssistantTurn(
+    setup: RunSetup,
+    state: RunState,
+    signal: AbortSignal,
+    emit: (event: AgentEvent) => void,
+  ): Promise<AssistantTurn> {
+    state.turnText = '';
+    state.modelCalls++;
+    const deltas = this.#model
+      .stream({ ...setup.request, messages: [...state.context] }, signal)
+      [Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await untilAborted(deltas.next(), signal);
+        if (next.done) {
+          throw new ModelError(
+            'upstream_stream_cut',
+            'The model stream ended before the model finished its turn.',
+          );
+        }
+        const delta = next.value;
+        switch (delta.type) {
+          case 'text':
+            emitText(state, delta.text, emit);
+            break;
+          case 'tool-call-delta':
+            // Tool calls are announced once complete (the `finish` delta); fragments are not events.
+            break;
+          case 'finish':
+            state.usage = addUsage(state.usage, delta.usage);
+            emit({ type: 'usage', usage: delta.usage, total: state.usage });
+            return {
+              text: state.turnText,
+              toolCalls: delta.toolCalls,
+              finishReason: delta.finishReason,
+            };
+          default:
+            throw new Error(`Unknown model delta: ${JSON.stringify(delta satisfies never)}`);
+        }
+      }
+    } finally {
+      // Closes the upstream stream on every exit; on abort the call may still be pending, so don't wait.
+      deltas.return?.().catch(() => {});
+    }
+  }
+
+  #finish(state: RunState, finishReason: 'stop' | 'length', emit: (event: AgentEvent) => void): void {
+    this.#logger?.debug(
+      { event: 'agent.run.done', finishReason, modelCalls: state.modelCalls, usage: state.usage },
+      'agent run done',
+    );
+    emit({ type: 'done', text: state.text, finishReason, usage: state.usage, messages: state.appended });
+  }
+
+  /** Ends the run with an `error` event; the partial answer of an interrupted turn is kept in the transcript. */
+  #fail(state: RunState, caught: unknown, signal: AbortSignal, emit: (event: AgentEvent) => void): void {
+    const error = signal.aborted
+      ? abortError(signal)
+      : caught instanceof Error
+        ? caught
+        : new Error(`Agent run failed: ${String(caught)}`);
+    if (state.turnText) append(state, { role: 'assistant', content: state.turnText });
+    const code = (error as { code?: unknown }).code;
+    this.#logger?.debug(
+      { event: 'agent.run.error', code, modelCalls: state.modelCalls, usage: state.usage },
+      'agent run failed',
+    );
+    emit({ type: 'error', error, text: state.text, usage: state.usage, messages: state.appended });
+  }
+}
+
+function append(state: RunState, message: ChatMessage): void {
+  state.context.push(message);
+  state.appended.push(message);
+}
+
+/**
+ * Records a tool round: the assistant turn with its calls, then one tool message per call, in call
+ * order — the shape the upstream requires before the next model call.
+ */
+function appendToolRound(state: RunState, turn: AssistantTurn, results: ToolCallResult[]): void {
+  append(state, { role: 'assistant', content: turn.text || null, toolCalls: turn.toolCalls });
+  for (const result of results)
+    append(state, { role: 'tool', toolCallId: result.toolCallId, content: result.output });
+  state.turnText = '';
+}
+
+/**
+ * Emits text. The first text of a turn is separated from an earlier turn's text by a paragraph break,
+ * so "Let me check." and the later answer do not run together for a reader of the stream.
+ */
+function emitText(state: RunState, text: string, emit: (event: AgentEvent) => void): void {
+  if (!text) return;
+  if (state.turnText === '' && state.text && !state.text.endsWith('\n\n')) {
+    const separator = state.text.endsWith('\n') ? '\n' : '\n\n';
+    state.text += separator;
+    emit({ type: 'text-delta', text: separator });
+  }
+  state.turnText += text;
+  state.text += text;
+  emit({ type: 'text-delta', text });
+}
+
+function toolContext(config: HeraldConfig, setup: RunSetup, signal: AbortSignal): ToolContext {
+  return { signal, cwd: setup.cwd, config: config.tools };
+}

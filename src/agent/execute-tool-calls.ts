@@ -1,0 +1,113 @@
+/**
+ * Runs the tool calls of one assistant turn: announces each, runs them all concurrently under the run's
+ * signal, reports each as it finishes, and returns one result per call in the calls' order (the order
+ * the transcript needs). A missing tool, bad arguments or a throwing tool become error results the
+ * model can read; only cancellation stops the batch early. It does not decide whether calls should run
+ * at all — the loop does (see `refuseTruncatedToolCalls`).
+ */
+import type { ToolCall } from '../model/index.ts';
+import { type AnyTool, invokeTool, type ToolContext } from '../tools/index.ts';
+import { untilAborted } from './abort.ts';
+import type { AgentEvent } from './types.ts';
+
+export interface ToolCallResult {
+  toolCallId: string;
+  name: string;
+  output: string;
+  isError: boolean;
+}
+
+export type ToolEvent = Extract<AgentEvent, { type: 'tool-call-start' } | { type: 'tool-call-end' }>;
+
+/**
+ * Starts every call at once and waits for all of them, or stops waiting as soon as the run is aborted
+ * (tools get the same signal and are expected to kill their work; calls still running then get a
+ * "cancelled" result so the transcript stays well-formed).
+ */
+export async function executeToolCalls(
+  calls: ToolCall[],
+  tools: ReadonlyMap<string, AnyTool>,
+  ctx: ToolContext,
+  emit: (event: ToolEvent) => void,
+): Promise<ToolCallResult[]> {
+  for (const call of calls) announce(call, labelFor(tools.get(call.name), call), emit);
+
+  const results: (ToolCallResult | undefined)[] = calls.map(() => undefined);
+  let settled = false;
+  const finish = (index: number, call: ToolCall, output: string, isError: boolean): void => {
+    // A tool finishing after the batch gave up (abort) must not emit events after the run's end.
+    if (settled) return;
+    results[index] = { toolCallId: call.id, name: call.name, output, isError };
+    emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError });
+  };
+
+  const running = calls.map(async (call, index) => {
+    const tool = tools.get(call.name);
+    const { output, isError } = tool
+      ? await runTool(tool, call)
+      : { output: unknownToolMessage(call.name, tools), isError: true };
+    finish(index, call, output, isError);
+  });
+
+  try {
+    await untilAborted(Promise.all(running), ctx.signal);
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
+  }
+  settled = true;
+
+  return calls.map((call, index) => {
+    const result = results[index];
+    if (result) return result;
+    const output = 'Cancelled: the run was stopped before this tool finished.';
+    emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError: true });
+    return { toolCallId: call.id, name: call.name, output, isError: true };
+  });
+
+  /** `invokeTool` promises never to throw; should it break that promise, the model still gets an answer. */
+  function runTool(tool: AnyTool, call: ToolCall): Promise<{ output: string; isError: boolean }> {
+    return invokeTool(tool, call.arguments, ctx).catch((error: unknown) => ({
+      output: `Error: the tool failed: ${error instanceof Error ? error.message : String(error)}`,
+      isError: true,
+    }));
+  }
+}
+
+/**
+ * Answers the tool calls of a turn cut off by the output limit without running them: their arguments
+ * may be truncated, and running a half-written command is worse than asking again.
+ */
+export function refuseTruncatedToolCalls(
+  calls: ToolCall[],
+  emit: (event: ToolEvent) => void,
+): ToolCallResult[] {
+  return calls.map((call) => {
+    announce(call, call.name, emit);
+    const output =
+      'Error: this tool call was not run because your reply hit the output token limit before it was ' +
+      'complete, so its arguments may be cut off. Issue the call again (keep its arguments shorter if needed).';
+    emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError: true });
+    return { toolCallId: call.id, name: call.name, output, isError: true };
+  });
+}
+
+function announce(call: ToolCall, label: string, emit: (event: ToolEvent) => void): void {
+  emit({ type: 'tool-call-start', toolCallId: call.id, name: call.name, arguments: call.arguments, label });
+}
+
+/** The tool's own progress label when its arguments are valid; its bare name otherwise. */
+function labelFor(tool: AnyTool | undefined, call: ToolCall): string {
+  if (!tool) return call.name;
+  try {
+    const parsed = tool.schema.safeParse(JSON.parse(call.arguments.trim() || '{}'));
+    return parsed.success ? tool.label(parsed.data) : call.name;
+  } catch {
+    // Invalid JSON or a label function that throws: the name is still a useful label.
+    return call.name;
+  }
+}
+
+function unknownToolMessage(name: string, tools: ReadonlyMap<string, AnyTool>): string {
+  const available = [...tools.keys()].join(', ') || 'none';
+  return `Error: there is no tool named "${name}". Available tools: ${available}.`;
+}

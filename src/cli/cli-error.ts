@@ -1,0 +1,15 @@
+/**
+ * A failure the CLI itself detects (no model configured, a cancelled prompt, failed doctor checks).
+ * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
+ */
+export type CliErrorCode = 'model_not_configured' | 'cancelled' | 'doctor_failed' | 'empty_prompt';
+
+export class CliError extends Error {
+  readonly code: CliErrorCode;
+
+  constructor(code: CliErrorCode, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.code = code;
+  }
+}

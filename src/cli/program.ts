@@ -1,0 +1,125 @@
+/**
+ * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `doctor`,
+ * `--version`, `--help` and the global `--debug`. Each command loads the config once and hands off to
+ * its module; heavy parts (the agent, the gateway, prompts) are imported only by the commands that
+ * need them, so `--version` and `config show` start fast. It throws; main.ts reports.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { formatConfig, heraldPaths, type LoadedConfig, loadConfig, resolveHome } from '../config/index.ts';
+import { createLogger } from '../logger.ts';
+import { requireModel } from './require-model.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('herald')
+    .description('One tool-using AI agent behind an OpenAI-compatible API and chat platforms.')
+    .version(packageVersion(), '-v, --version', 'print the version')
+    .option('--debug', 'verbose logs and stack traces on errors')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('start the gateway: the API server and every configured chat platform')
+    .action(async (_options, command: Command) => {
+      const { debug } = globalOptions(command);
+      const loaded = load();
+      const { serve } = await import('./serve.ts');
+      await serve(loaded, { debug });
+    });
+
+  program
+    .command('chat')
+    .description('talk to the agent in the terminal (interactive, or one-shot with -q)')
+    .option('-q, --query <text>', 'ask one question and print the answer ("-" reads it from stdin)')
+    .action(async (options: { query?: string }, command: Command) => {
+      const { debug } = globalOptions(command);
+      const loaded = load();
+      requireModel(loaded.config);
+      const { buildAgent } = await import('./compose.ts');
+      const explicitLevel = loaded.sources['logging.level'] !== 'default';
+      const logger = createLogger(debug ? 'debug' : explicitLevel ? loaded.config.logging.level : 'warn');
+      const agent = buildAgent(loaded.config, logger);
+      if (options.query !== undefined) {
+        const { chatOnce, readStdin } = await import('./chat-once.ts');
+        const prompt = options.query === '-' ? await readStdin(process.stdin) : options.query;
+        const controller = new AbortController();
+        const onSigint = () => controller.abort();
+        process.once('SIGINT', onSigint);
+        try {
+          await chatOnce({
+            agent,
+            prompt,
+            stdout: process.stdout,
+            stderr: process.stderr,
+            signal: controller.signal,
+          });
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+      } else {
+        const { chatRepl } = await import('./chat-repl.ts');
+        const { model, base_url } = loaded.config.model;
+        await chatRepl({
+          agent,
+          input: process.stdin,
+          output: process.stdout,
+          debug,
+          banner: `Herald · ${model} at ${base_url}`,
+        });
+      }
+    });
+
+  program
+    .command('setup')
+    .description('point Herald at a model (OpenRouter, OpenAI, Ollama, llama.cpp, vLLM, LM Studio, …)')
+    .action(async () => {
+      const { runSetup } = await import('./setup.ts');
+      await runSetup(load());
+    });
+
+  const config = program.command('config').description('show the effective configuration or where it lives');
+  config
+    .command('show')
+    .description('print the effective config, secrets masked, with the source of each value')
+    .action(() => {
+      process.stdout.write(formatConfig(load()));
+    });
+  config
+    .command('path')
+    .description('print the path of config.yaml')
+    .action(() => {
+      process.stdout.write(`${heraldPaths(resolveHome()).configFile}\n`);
+    });
+
+  program
+    .command('doctor')
+    .description('check the config, the model, the upstream and the API port')
+    .action(async () => {
+      const { runDoctor } = await import('./doctor.ts');
+      await runDoctor({ output: process.stdout });
+    });
+
+  return program;
+}
+
+/** Loads the config, telling the user (on stderr, so stdout stays clean) when a first run created it. */
+function load(): LoadedConfig {
+  const loaded = loadConfig();
+  if (loaded.created) {
+    process.stderr.write(`Created ${heraldPaths(loaded.config.home).configFile} with the defaults.\n`);
+  }
+  return loaded;
+}
+
+function globalOptions(command: Command): { debug: boolean } {
+  return { debug: command.optsWithGlobals<{ debug?: boolean }>().debug === true };
+}
+
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  const parsed: unknown = JSON.parse(text);
+  return typeof parsed === 'object' && parsed !== null && 'version' in parsed
+    ? String(parsed.version)
+    : '0.0.0';
+}

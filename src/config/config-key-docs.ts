@@ -1,0 +1,117 @@
+/**
+ * One sentence per config key saying what it does, plus example values for keys that have no default.
+ * The first-run config.yaml is generated from these so the commented file always matches schema.ts;
+ * docs/configuration.md is written by hand from the same text.
+ */
+
+export const sectionDocs: Readonly<Record<string, string>> = {
+  model: 'The upstream OpenAI-compatible model (OpenRouter, OpenAI, Ollama, llama.cpp, vLLM, LM Studio…).',
+  agent: 'The agent loop.',
+  tools: 'Limits of the built-in tools.',
+  toolsets:
+    'Named groups of tool names. `api`, `chat` and `cli` are the default toolsets of the API server, chat platforms and `herald chat`.',
+  profiles: 'Agent profiles the API server offers as models (GET /v1/models); `herald` always exists.',
+  api_server: 'The OpenAI-compatible HTTP API (docs/api-server.md).',
+  gateway: 'Conversations on chat platforms.',
+  streaming:
+    'Live message edits on chat platforms (docs/streaming.md); each platform may override these under `platforms.<name>.streaming`.',
+  platforms: 'Chat platforms; a platform starts when its token is set or `enabled: true`.',
+  logging: 'Structured logs (pino) on stderr.',
+};
+
+export const keyDocs: Readonly<Record<string, string>> = {
+  'model.base_url':
+    'OpenAI-compatible base URL, e.g. https://openrouter.ai/api/v1 or http://localhost:11434/v1.',
+  'model.api_key': 'API key of the upstream (better kept in HERALD_HOME/.env).',
+  'model.model': 'Upstream model id, e.g. anthropic/claude-sonnet-4 or llama3.1.',
+  'model.timeout_s': 'Seconds before an upstream request is abandoned.',
+  'model.max_retries': 'Retries on 429/5xx/connection errors before anything has streamed.',
+  'model.max_tokens': 'Output token cap sent upstream when the caller gives none.',
+  'agent.max_iterations': 'Model calls per run before the agent stops with a final message.',
+  'agent.workspace':
+    'Working directory of the tools; relative paths are under HERALD_HOME. Default HERALD_HOME/workspace.',
+  'agent.system_prompt': 'Extra text appended to the core system prompt of every run.',
+  'tools.terminal.timeout_s': 'Seconds before a shell command is killed.',
+  'tools.terminal.max_output_chars': 'Characters of command output kept (the rest is cut with a note).',
+  'tools.files.max_read_bytes': 'Largest file read_file will read.',
+  'tools.files.max_read_lines': 'Lines returned by one read_file call.',
+  'tools.files.max_search_results': 'Matches returned by one search_files call.',
+  'tools.web_fetch.timeout_s': 'Seconds before a web_fetch request is abandoned.',
+  'tools.web_fetch.max_bytes': 'Largest response body web_fetch downloads.',
+  'tools.web_fetch.max_chars': 'Characters of page text returned.',
+  'tools.web_fetch.allow_private':
+    'Allow fetching loopback, private and link-local addresses (off: SSRF guard).',
+  'api_server.enabled': 'Serve the HTTP API with `herald serve`.',
+  'api_server.host': 'Address to bind. Beyond loopback a key is required unless allow_unauthenticated.',
+  'api_server.port': 'TCP port.',
+  'api_server.keys': 'Bearer keys clients must send; empty = no auth (loopback only).',
+  'api_server.cors_origins': 'Allowed browser origins; default * when a key is set.',
+  'api_server.allow_unauthenticated': 'Allow binding beyond loopback without a key (warns at every start).',
+  'api_server.max_body_bytes': 'Largest request body accepted.',
+  'api_server.max_concurrent_runs': 'Agent runs at once across all clients; past it requests get 429.',
+  'api_server.shutdown_grace_s': 'Seconds running streams may finish after SIGTERM/SIGINT.',
+  'api_server.tool_progress': 'Tool activity in chat streams: events, inline or off.',
+  'api_server.strict_models': 'Reject unknown model names instead of serving them with the default profile.',
+  'api_server.heartbeat_s': 'Seconds between SSE comment heartbeats while tools run.',
+  'api_server.responses.max_stored': 'Stored responses kept (oldest deleted first).',
+  'api_server.responses.max_age_days': 'Days a stored response is kept.',
+  'gateway.interrupt_on_new_message': 'A new message aborts the running reply instead of queueing.',
+  'gateway.history_max_messages': 'Messages of a conversation sent upstream.',
+  'streaming.enabled': 'Stream replies as growing message edits (false: send the finished reply).',
+  'streaming.first_chunk_chars': 'Characters before the first message is sent.',
+  'streaming.edit_interval_ms':
+    'Milliseconds between edits (default per platform: Telegram 1000, Discord 1200, Slack 1000).',
+  'streaming.tool_progress': 'Show a status line while a tool runs.',
+  'platforms.telegram.enabled': 'Start Telegram (default: when a token is set).',
+  'platforms.telegram.token': 'Bot token from @BotFather.',
+  'platforms.telegram.allowed_users': 'Telegram user ids allowed to talk to the bot.',
+  'platforms.telegram.reply_to_mode': 'Thread replies to the user message: off, first or all chunks.',
+  'platforms.telegram.api_root': 'Self-hosted Bot API server URL.',
+  'platforms.telegram.native_drafts': 'Use sendMessageDraft in private chats (Bot API 9.5+).',
+  'platforms.telegram.webhook': 'Webhook mode instead of long polling: url, port (8443), secret.',
+  'platforms.telegram.streaming': 'Overrides of `streaming:` for Telegram.',
+  'platforms.discord.enabled': 'Start Discord (default: when a token is set).',
+  'platforms.discord.token': 'Bot token from the Discord developer portal.',
+  'platforms.discord.allowed_users': 'Discord user ids allowed to talk to the bot.',
+  'platforms.discord.streaming': 'Overrides of `streaming:` for Discord.',
+  'platforms.slack.enabled': 'Start Slack (default: when both tokens are set).',
+  'platforms.slack.bot_token': 'Bot token (xoxb-…).',
+  'platforms.slack.app_token': 'App-level token for Socket Mode (xapp-…).',
+  'platforms.slack.allowed_users': 'Slack user ids allowed to talk to the bot.',
+  'platforms.slack.native_streaming': 'Use chat.startStream/appendStream/stopStream.',
+  'platforms.slack.streaming': 'Overrides of `streaming:` for Slack.',
+  'platforms.whatsapp.enabled': 'Start WhatsApp.',
+  'platforms.whatsapp.reply_prefix': 'Text put before every reply.',
+  'logging.level': 'fatal, error, warn, info, debug, trace or silent.',
+};
+
+/** Example YAML values (as text) for keys without a default, shown commented in config.yaml. */
+export const keyExamples: Readonly<Record<string, string>> = {
+  'model.base_url': 'https://openrouter.ai/api/v1',
+  'model.api_key': 'sk-…',
+  'model.model': 'anthropic/claude-sonnet-4',
+  'model.max_tokens': '8192',
+  'agent.workspace': 'workspace',
+  'agent.system_prompt': 'Answer briefly.',
+  'api_server.cors_origins': '["https://chat.example.com"]',
+  'streaming.edit_interval_ms': '1000',
+  'platforms.telegram.enabled': 'true',
+  'platforms.telegram.token': '123456:ABC…',
+  'platforms.telegram.api_root': 'http://localhost:8081',
+  'platforms.telegram.webhook': '{ url: "https://bot.example.com/telegram", port: 8443 }',
+  'platforms.telegram.streaming': '{ edit_interval_ms: 1500 }',
+  'platforms.discord.enabled': 'true',
+  'platforms.discord.token': 'MTA…',
+  'platforms.discord.streaming': '{ edit_interval_ms: 1500 }',
+  'platforms.slack.enabled': 'true',
+  'platforms.slack.bot_token': 'xoxb-…',
+  'platforms.slack.app_token': 'xapp-…',
+  'platforms.slack.streaming': '{ enabled: false }',
+  'platforms.whatsapp.enabled': 'true',
+};
+
+/** Example entries of the name → value sections, shown commented in config.yaml. */
+export const recordExamples: Readonly<Record<string, readonly string[]>> = {
+  toolsets: ['cli: [terminal, read_file, write_file, edit_file, search_files, web_fetch]'],
+  profiles: ['coder: { model: qwen/qwen3-coder, toolset: cli, system_prompt: "You write code." }'],
+};

@@ -1,0 +1,11 @@
+/**
+ * Front door of the config subsystem: load and validate the config once at start, find Herald's files,
+ * and show the effective config. Other subsystems import from here only.
+ */
+export { ConfigError } from './config-error.ts';
+export { defaultConfigYaml } from './default-config-yaml.ts';
+export { type EnvBinding, envBindings, fallbackEnvBindings } from './env-overrides.ts';
+export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
+export { type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
+export { configSchema, type HeraldConfig, secretKeys } from './schema.ts';
+export { formatConfig, maskSecret } from './show-config.ts';

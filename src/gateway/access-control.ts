@@ -1,0 +1,38 @@
+/**
+ * Decides whether a message may start an agent run: the sender must be on the platform's allow-list
+ * (`platforms.<name>.allowed_users`), and in group chats the message must address the bot (mention or
+ * reply). An empty allow-list admits nobody; the first refusal per user is logged with the line to add
+ * to config, so an operator can allow themselves. It does not reply to anyone.
+ */
+import type { Logger } from '../logger.ts';
+import type { InboundMessage } from './types.ts';
+
+export type AccessVerdict = 'allowed' | 'not-addressed' | 'not-allowed';
+
+export class AccessControl {
+  readonly #allowed: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly #logger: Logger;
+  readonly #warned = new Set<string>();
+
+  /** `allowedUsers` maps a platform name to its allowed user ids (numbers and strings both as strings). */
+  constructor(allowedUsers: Record<string, readonly string[]>, logger: Logger) {
+    this.#allowed = new Map(
+      Object.entries(allowedUsers).map(([name, ids]) => [name, new Set(ids.map(String))]),
+    );
+    this.#logger = logger;
+  }
+
+  check(message: InboundMessage): AccessVerdict {
+    if (!message.isPrivate && !message.addressedToBot) return 'not-addressed';
+    if (this.#allowed.get(message.platform)?.has(message.userId)) return 'allowed';
+    const key = `${message.platform}:${message.userId}`;
+    if (!this.#warned.has(key)) {
+      this.#warned.add(key);
+      this.#logger.warn(
+        { event: 'gateway_user_not_allowed', platform: message.platform, userId: message.userId },
+        `message from a user not on the allow-list; to allow them add "${message.userId}" to platforms.${message.platform}.allowed_users in config.yaml`,
+      );
+    }
+    return 'not-allowed';
+  }
+}

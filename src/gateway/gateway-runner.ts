@@ -1,0 +1,416 @@
+/**
+ * The gateway: starts and stops every platform adapter, and for chat platforms turns each inbound
+ * message into an agent run whose reply streams back through a StreamConsumer. It applies access
+ * control, keys conversations (platform + chat + thread [+ user in groups]), answers `/new`, `/stop`
+ * and `/status`, runs one agent run per conversation at a time (later messages queue, or with
+ * `gateway.interrupt_on_new_message` abort the run and start anew with everything pending), loads
+ * history from the SessionStore and appends each turn's transcript after the run. An adapter that fails
+ * to start is retried with exponential backoff while the others serve. It knows nothing of how a
+ * platform talks to its servers, nor of the model or tools.
+ */
+
+import type { AgentEvent, AgentRunner } from '../agent/index.ts';
+import { defaultToolsetFor } from '../agent/index.ts';
+import type { HeraldConfig } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
+import { ModelError, RunAbortedError } from '../model/errors.ts';
+import type { ChatMessage } from '../model/types.ts';
+import type { SessionStore } from '../store/index.ts';
+import { AccessControl } from './access-control.ts';
+import { conversationKey } from './conversation-key.ts';
+import { helpText, parseGatewayCommand } from './gateway-command.ts';
+import {
+  type Clock,
+  resolveStreamingSettings,
+  StreamConsumer,
+  type StreamingSettings,
+} from './streaming/index.ts';
+import type { ChatPlatform, InboundMessage, PlatformAdapter, ReplyTarget } from './types.ts';
+
+export interface GatewayRunnerOptions {
+  config: HeraldConfig;
+  agent: AgentRunner;
+  sessions: SessionStore;
+  /** Every adapter to run, the API server included; chat platforms also get their messages routed. */
+  platforms: PlatformAdapter[];
+  logger: Logger;
+  /** Time source of the StreamConsumers (tests pass a ManualClock). */
+  clock?: Clock;
+  /** Backoff of an adapter that fails to start: first delay, doubled per attempt up to the max. */
+  startRetry?: { initialDelayMs: number; maxDelayMs: number };
+}
+
+interface PendingMessage {
+  platform: ChatPlatform;
+  message: InboundMessage;
+}
+
+interface Conversation {
+  queue: PendingMessage[];
+  active: AbortController | undefined;
+  draining: Promise<void> | undefined;
+}
+
+export function isChatPlatform(adapter: PlatformAdapter): adapter is ChatPlatform {
+  const candidate = adapter as Partial<ChatPlatform>;
+  return typeof candidate.onMessage === 'function' && typeof candidate.send === 'function';
+}
+
+export class GatewayRunner {
+  readonly #options: GatewayRunnerOptions;
+  readonly #logger: Logger;
+  readonly #access: AccessControl;
+  readonly #settings = new Map<string, StreamingSettings>();
+  readonly #conversations = new Map<string, Conversation>();
+  readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #started = new Set<PlatformAdapter>();
+  readonly #refused = new Set<string>();
+  #stopping = false;
+
+  constructor(options: GatewayRunnerOptions) {
+    this.#options = options;
+    this.#logger = options.logger.child({ component: 'gateway' });
+    const platforms = options.config.platforms;
+    this.#access = new AccessControl(
+      {
+        telegram: platforms.telegram.allowed_users,
+        discord: platforms.discord.allowed_users,
+        slack: platforms.slack.allowed_users,
+      },
+      this.#logger,
+    );
+    // Streaming config is resolved once here, not per message.
+    for (const adapter of options.platforms) {
+      if (!isChatPlatform(adapter)) continue;
+      this.#settings.set(
+        adapter.name,
+        resolveStreamingSettings(options.config, adapter.name, adapter.limits),
+      );
+      const allowList = this.#allowList(adapter.name);
+      if (allowList.length === 0) {
+        this.#logger.warn(
+          { event: 'gateway_allow_list_empty', platform: adapter.name },
+          `platforms.${adapter.name}.allowed_users is empty, so the bot answers nobody; add your user id there (the id is logged when you message the bot)`,
+        );
+      }
+    }
+  }
+
+  #allowList(name: ChatPlatform['name']): string[] {
+    const platforms = this.#options.config.platforms;
+    return name === 'whatsapp' ? [] : platforms[name].allowed_users;
+  }
+
+  /** Starts every adapter; one that fails is logged and retried in the background. */
+  async start(): Promise<void> {
+    this.#stopping = false;
+    for (const adapter of this.#options.platforms) {
+      if (isChatPlatform(adapter)) adapter.onMessage((message) => this.#receive(adapter, message));
+    }
+    await Promise.all(this.#options.platforms.map((adapter) => this.#startAdapter(adapter, 0)));
+  }
+
+  async #startAdapter(adapter: PlatformAdapter, attempt: number): Promise<void> {
+    try {
+      await adapter.start();
+      if (this.#stopping) {
+        await adapter.stop();
+        return;
+      }
+      this.#started.add(adapter);
+      this.#logger.info(
+        { event: 'gateway_platform_started', platform: adapter.name, attempt },
+        'platform started',
+      );
+    } catch (error) {
+      if (this.#stopping) return;
+      const { initialDelayMs, maxDelayMs } = this.#options.startRetry ?? {
+        initialDelayMs: 2000,
+        maxDelayMs: 300_000,
+      };
+      const delayMs = Math.min(initialDelayMs * 2 ** attempt, maxDelayMs);
+      this.#logger.error(
+        {
+          event: 'gateway_platform_start_failed',
+          platform: adapter.name,
+          attempt,
+          retryInMs: delayMs,
+          err: error,
+        },
+        'platform failed to start; retrying',
+      );
+      const timer = setTimeout(() => {
+        this.#retryTimers.delete(timer);
+        void this.#startAdapter(adapter, attempt + 1);
+      }, delayMs);
+      timer.unref();
+      this.#retryTimers.add(timer);
+    }
+  }
+
+  /** Aborts running replies (they finish with what they have), then stops every adapter. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
+    for (const conversation of this.#conversations.values()) {
+      conversation.queue.length = 0;
+      conversation.active?.abort(new RunAbortedError('The gateway is shutting down.'));
+    }
+    await this.idle();
+    const adapters = [...this.#started];
+    this.#started.clear();
+    await Promise.all(
+      adapters.map((adapter) =>
+        adapter.stop().catch((error: unknown) => {
+          this.#logger.error({ event: 'gateway_platform_stop_failed', platform: adapter.name, err: error });
+        }),
+      ),
+    );
+  }
+
+  /** Resolves when no conversation has a run in progress or queued. */
+  async idle(): Promise<void> {
+    while (true) {
+      const draining = [...this.#conversations.values()].flatMap((c) => (c.draining ? [c.draining] : []));
+      if (draining.length === 0) return;
+      await Promise.all(draining);
+    }
+  }
+
+  #receive(platform: ChatPlatform, message: InboundMessage): void {
+    if (this.#stopping) return;
+    void this.#dispatch(platform, message).catch((error: unknown) => {
+      this.#logger.error({ event: 'gateway_dispatch_failed', platform: platform.name, err: error });
+    });
+  }
+
+  async #dispatch(platform: ChatPlatform, message: InboundMessage): Promise<void> {
+    const verdict = this.#access.check(message);
+    if (verdict === 'not-addressed') return;
+    const target = replyTarget(message);
+    if (verdict === 'not-allowed') {
+      const who = `${message.platform}:${message.userId}`;
+      if (message.isPrivate && !this.#refused.has(who)) {
+        this.#refused.add(who);
+        await platform.send(
+          target,
+          `Sorry, I only answer people on my allow-list. Your ${message.platform} user id is ${message.userId}.`,
+          { replyToInbound: true },
+        );
+      }
+      return;
+    }
+    const key = conversationKey(message);
+    const command = parseGatewayCommand(message.text);
+    if (command) {
+      await this.#command(command, platform, message, key);
+      return;
+    }
+    if (!message.text.trim()) return;
+    const conversation = this.#conversation(key);
+    conversation.queue.push({ platform, message });
+    if (conversation.active && this.#options.config.gateway.interrupt_on_new_message) {
+      conversation.active.abort(new RunAbortedError('Interrupted by a new message.'));
+    }
+    if (!conversation.draining) {
+      conversation.draining = this.#drain(key, conversation).finally(() => {
+        conversation.draining = undefined;
+        if (conversation.queue.length === 0) this.#conversations.delete(key);
+      });
+    }
+  }
+
+  #conversation(key: string): Conversation {
+    let conversation = this.#conversations.get(key);
+    if (!conversation) {
+      conversation = { queue: [], active: undefined, draining: undefined };
+      this.#conversations.set(key, conversation);
+    }
+    return conversation;
+  }
+
+  /** Runs the conversation's queued messages one after another. */
+  async #drain(key: string, conversation: Conversation): Promise<void> {
+    while (conversation.queue.length > 0) {
+      // After an interruption, everything the user sent meanwhile becomes one turn.
+      const batch = this.#options.config.gateway.interrupt_on_new_message
+        ? conversation.queue.splice(0)
+        : conversation.queue.splice(0, 1);
+      const last = batch[batch.length - 1]!;
+      const message = { ...last.message, text: batch.map((pending) => pending.message.text).join('\n\n') };
+      const controller = new AbortController();
+      conversation.active = controller;
+      try {
+        await this.#run(last.platform, key, message, controller.signal);
+      } catch (error) {
+        this.#logger.error(
+          { event: 'gateway_run_failed', platform: message.platform, err: error },
+          'run failed',
+        );
+      } finally {
+        conversation.active = undefined;
+      }
+    }
+  }
+
+  /** One agent run: history in, reply streamed out, transcript appended. */
+  async #run(
+    platform: ChatPlatform,
+    key: string,
+    message: InboundMessage,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { config, agent, sessions } = this.#options;
+    const target = replyTarget(message);
+    const history = trimToUserTurn(await sessions.load(key, config.gateway.history_max_messages));
+    const userMessage: ChatMessage = { role: 'user', content: message.text };
+    const consumer = new StreamConsumer({
+      platform,
+      target,
+      settings: this.#settings.get(platform.name)!,
+      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      logger: this.#logger,
+    });
+    consumer.start();
+    let appended: ChatMessage[] = [];
+    let failure: Error | undefined;
+    const started = Date.now();
+    try {
+      for await (const event of agent.run({
+        messages: [...history, userMessage],
+        platform: platform.name,
+        signal,
+      })) {
+        const outcome = this.#render(event, consumer);
+        if (outcome) ({ appended, failure } = outcome);
+      }
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    }
+    try {
+      await consumer.finish();
+    } catch (error) {
+      this.#logger.error(
+        { event: 'gateway_reply_failed', platform: platform.name, err: error },
+        'reply failed',
+      );
+    }
+    await sessions.append(key, [userMessage, ...appended]);
+    const aborted = signal.aborted || failure instanceof RunAbortedError;
+    this.#logger.info(
+      {
+        event: 'gateway_run',
+        platform: platform.name,
+        outcome: failure ? (aborted ? 'aborted' : 'error') : 'done',
+        code: (failure as { code?: unknown } | undefined)?.code,
+        durationMs: Date.now() - started,
+      },
+      'gateway run',
+    );
+    if (failure && !aborted) {
+      await platform.send(target, errorText(failure), { replyToInbound: false }).catch((error: unknown) => {
+        this.#logger.error({ event: 'gateway_error_reply_failed', err: error });
+      });
+    }
+  }
+
+  /** Feeds one agent event to the consumer; returns the transcript when the run ends. */
+  #render(
+    event: AgentEvent,
+    consumer: StreamConsumer,
+  ): { appended: ChatMessage[]; failure: Error | undefined } | undefined {
+    switch (event.type) {
+      case 'text-delta':
+        consumer.pushText(event.text);
+        return undefined;
+      case 'tool-call-start':
+        consumer.toolStarted(event.label);
+        return undefined;
+      case 'tool-call-end':
+      case 'usage':
+        return undefined;
+      case 'done':
+        return { appended: event.messages, failure: undefined };
+      case 'error':
+        return { appended: event.messages, failure: event.error };
+      default: {
+        const unknown: never = event;
+        throw new Error(`Unknown agent event: ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  async #command(
+    command: NonNullable<ReturnType<typeof parseGatewayCommand>>,
+    platform: ChatPlatform,
+    message: InboundMessage,
+    key: string,
+  ): Promise<void> {
+    const target = replyTarget(message);
+    const reply = (text: string) => platform.send(target, text, { replyToInbound: true });
+    const conversation = this.#conversations.get(key);
+    switch (command) {
+      case 'start':
+      case 'help':
+        await reply(helpText);
+        return;
+      case 'stop': {
+        if (!conversation?.active) {
+          await reply('Nothing to stop.');
+          return;
+        }
+        conversation.queue.length = 0;
+        conversation.active.abort(new RunAbortedError('Stopped by the user.'));
+        await conversation.draining;
+        await reply('Stopped.');
+        return;
+      }
+      case 'new': {
+        if (conversation) {
+          conversation.queue.length = 0;
+          conversation.active?.abort(new RunAbortedError('A new conversation was started.'));
+          await conversation.draining;
+        }
+        await this.#options.sessions.reset(key);
+        await reply('Started a new conversation.');
+        return;
+      }
+      case 'status': {
+        const size = await this.#options.sessions.count(key);
+        const model = this.#options.config.model.model ?? '(not configured)';
+        const lines = [
+          `Model: ${model}`,
+          `Toolset: ${defaultToolsetFor(platform.name)}`,
+          `Conversation: ${size} message${size === 1 ? '' : 's'}`,
+        ];
+        if (conversation?.active) lines.push('A reply is in progress (/stop to abort it).');
+        await reply(lines.join('\n'));
+        return;
+      }
+      default:
+        throw new Error(`Unknown command: ${String(command satisfies never)}`);
+    }
+  }
+}
+
+function replyTarget(message: InboundMessage): ReplyTarget {
+  return {
+    chatId: message.chatId,
+    ...(message.threadId !== undefined ? { threadId: message.threadId } : {}),
+    inboundMessageId: message.messageId,
+    userId: message.userId,
+    isPrivate: message.isPrivate,
+  };
+}
+
+/** History cut by the message limit may start mid tool round; the upstream needs it to start at a user turn. */
+function trimToUserTurn(history: ChatMessage[]): ChatMessage[] {
+  const first = history.findIndex((message) => message.role === 'user');
+  return first === -1 ? [] : history.slice(first);
+}
+
+function errorText(error: Error): string {
+  if (error instanceof ModelError) return `⚠ ${error.message}`;
+  return '⚠ Something went wrong while answering. Please try again.';
+}

@@ -1,0 +1,125 @@
+/**
+ * The API server as a gateway platform adapter: builds the Fastify app with its shared run machinery
+ * (profiles, run limiter, per-conversation queue, active runs), listens on the configured host/port and
+ * shuts down gracefully — stop accepting, let running streams finish for `shutdown_grace_s`, then abort
+ * them. `start()` refuses to expose an unauthenticated agent beyond loopback. Routes live in their own
+ * modules; this file only owns the lifecycle.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AgentRunner } from '../../../agent/index.ts';
+import type { HeraldConfig } from '../../../config/schema.ts';
+import type { Logger } from '../../../logger.ts';
+import { isModelConfigured } from '../../../model/index.ts';
+import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import type { PlatformAdapter } from '../../types.ts';
+import { ActiveRuns } from './active-runs.ts';
+import { buildApp } from './app.ts';
+import { ConversationQueue } from './conversation-queue.ts';
+import { ProfileResolver } from './profiles.ts';
+import { RunLimiter } from './run-limiter.ts';
+import { isLoopbackBind, UnsafeBindError } from './security.ts';
+
+export interface ApiServerOptions {
+  config: HeraldConfig;
+  agent: AgentRunner;
+  responseStore: ResponseStore;
+  transcripts: TranscriptStore;
+  logger: Logger;
+  version: string;
+}
+
+export class ApiServer implements PlatformAdapter {
+  readonly name = 'api-server';
+  readonly #options: ApiServerOptions;
+  readonly #runs = new ActiveRuns();
+  readonly #app: FastifyInstance;
+  #url: string | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: ApiServerOptions) {
+    this.#options = options;
+    const { config } = options;
+    this.#app = buildApp({
+      config,
+      agent: options.agent,
+      logger: options.logger,
+      version: options.version,
+      profiles: new ProfileResolver(config),
+      limiter: new RunLimiter({ maxConcurrentRuns: config.api_server.max_concurrent_runs }),
+      queue: new ConversationQueue(),
+      runs: this.#runs,
+      responseStore: options.responseStore,
+      transcripts: options.transcripts,
+    });
+  }
+
+  /** `http://host:port` once started (the real port when configured with 0). */
+  get url(): string {
+    if (!this.#url) throw new Error('ApiServer is not started');
+    return this.#url;
+  }
+
+  /** The Fastify instance, for `inject` in tests. */
+  get app(): FastifyInstance {
+    return this.#app;
+  }
+
+  /** Number of agent runs in flight. */
+  get activeRuns(): number {
+    return this.#runs.size;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.#options;
+    const api = config.api_server;
+    if (api.keys.length === 0) {
+      if (!isLoopbackBind(api.host) && !api.allow_unauthenticated) throw new UnsafeBindError(api.host);
+      if (api.allow_unauthenticated) {
+        logger.warn(
+          { event: 'api.unauthenticated', host: api.host },
+          'WARNING: the API server runs WITHOUT authentication (api_server.allow_unauthenticated: true). Anyone who can reach it can run the agent and its shell tools. Set API_SERVER_KEY.',
+        );
+      }
+    }
+    if (!isModelConfigured(config.model)) {
+      logger.warn(
+        { event: 'api.no_model' },
+        'No upstream model is configured: agent endpoints answer 503 until one is. Run `herald setup`, or set HERALD_BASE_URL, HERALD_API_KEY and HERALD_MODEL.',
+      );
+    }
+    const removed = await this.#options.transcripts.prune({ maxAgeDays: api.responses.max_age_days });
+    if (removed > 0) logger.debug({ event: 'api.transcripts_pruned', removed }, 'pruned old chat transcripts');
+    await this.#app.listen({ host: api.host, port: api.port });
+    const address = this.#app.server.address();
+    const port = typeof address === 'object' && address ? address.port : api.port;
+    const host = api.host.includes(':') ? `[${api.host}]` : api.host;
+    this.#url = `http://${host}:${port}`;
+    logger.info(
+      { event: 'api.listening', url: this.#url, auth: api.keys.length > 0 ? 'bearer' : 'none' },
+      'API server listening',
+    );
+  }
+
+  /**
+   * Graceful stop: the listener closes at once (new connections refused, new requests on open
+   * connections get 503); running requests get `shutdown_grace_s` to finish, then their runs are
+   * aborted and their streams end with an error frame.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const { config, logger } = this.#options;
+    const closing = this.#app.close();
+    const inFlight = this.#runs.size;
+    await this.#runs.drain(config.api_server.shutdown_grace_s * 1000);
+    await closing;
+    logger.info({ event: 'api.stopped', abortedOrFinished: inFlight }, 'API server stopped');
+  }
+}
+
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  return new ApiServer(options);
+}

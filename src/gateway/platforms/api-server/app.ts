@@ -1,0 +1,111 @@
+/**
+ * Builds the API server's Fastify instance: JSON-only bodies with a size limit, request ids, CORS, the
+ * auth / loopback guard, idempotency, one log line per request, one error mapper, and every route set
+ * (health/models/capabilities, chat completions, the Responses API). It does not listen; `ApiServer`
+ * owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
+ */
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import { registerChatCompletionsRoutes } from './chat-completions.ts';
+import { ApiError, toApiError } from './errors.ts';
+import { installIdempotency } from './idempotency.ts';
+import { registerInfoRoutes } from './info-routes.ts';
+import { installRequestLog } from './request-log.ts';
+import { registerResponsesRoutes } from './responses-routes.ts';
+import type { ApiRouteDeps } from './route-deps.ts';
+import { installSecurity } from './security.ts';
+
+export interface AppDeps extends ApiRouteDeps {
+  responseStore: ResponseStore;
+  transcripts: TranscriptStore;
+}
+
+/** Headers browsers may send cross-origin: auth, JSON, the official SDKs' own headers, Herald's. */
+export const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'X-Stainless-Arch',
+  'X-Stainless-Lang',
+  'X-Stainless-OS',
+  'X-Stainless-Package-Version',
+  'X-Stainless-Runtime',
+  'X-Stainless-Runtime-Version',
+  'X-Stainless-Retry-Count',
+  'X-Stainless-Timeout',
+  'X-Stainless-Helper-Method',
+  'OpenAI-Organization',
+  'OpenAI-Project',
+  'Idempotency-Key',
+  'X-Herald-Session-Id',
+  'X-Requested-With',
+  'X-Request-Id',
+];
+
+export const CORS_EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'x-herald-session-id'];
+
+const clientRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const apiConfig = deps.config.api_server;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: apiConfig.max_body_bytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && clientRequestId.test(given)
+        ? given
+        : `req_${randomUUID().replaceAll('-', '')}`;
+    },
+  });
+
+  // Only JSON bodies: a text/plain or form POST is what a drive-by web page can send without a preflight.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installRequestLog(app, deps.logger);
+
+  const origins = apiConfig.cors_origins ?? (apiConfig.keys.length > 0 ? ['*'] : []);
+  void app.register(cors, {
+    origin: origins.includes('*') ? '*' : origins.length > 0 ? origins : false,
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    maxAge: 600,
+    strictPreflight: false,
+  });
+  // After CORS (plugins registered above run their onRequest hooks first), so preflights are answered.
+  void app.after(() => {
+    installSecurity(app, apiConfig);
+    installIdempotency(app);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) {
+      deps.logger.error({ event: 'api.error', requestId: request.id, err: error }, 'request failed');
+    }
+    void reply.code(apiError.status).headers(apiError.headers).send(apiError.toBody());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const error = new ApiError(
+      404,
+      `Unknown request URL: ${request.method} ${path}. Please check the URL for typos; Herald serves /v1/chat/completions, /v1/responses, /v1/models and the same paths without /v1.`,
+      { type: 'invalid_request_error', code: 'unknown_url' },
+    );
+    void reply.code(404).send(error.toBody());
+  });
+
+  void app.register(async (scope) => {
+    registerInfoRoutes(scope, deps);
+    registerChatCompletionsRoutes(scope, deps);
+    registerResponsesRoutes(scope, deps);
+  });
+  return app;
+}

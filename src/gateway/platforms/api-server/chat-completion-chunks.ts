@@ -1,0 +1,107 @@
+/**
+ * The Chat Completions wire shapes Herald sends: the non-streamed `chat.completion` body and the
+ * streamed `chat.completion.chunk` frames (role, content, finish, usage, tool progress), all sharing one
+ * id and `created`. Pure functions of their inputs; the route decides when to send what.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AgentFinishReason } from '../../../agent/index.ts';
+import type { Usage } from '../../../model/types.ts';
+
+export interface CompletionIdentity {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function newCompletionIdentity(model: string, now = Date.now()): CompletionIdentity {
+  return { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, created: Math.floor(now / 1000), model };
+}
+
+export interface WireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+  completion_tokens_details: { reasoning_tokens: number };
+}
+
+export function wireUsage(usage: Usage): WireUsage {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    prompt_tokens_details: { cached_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0 },
+  };
+}
+
+export function completionBody(
+  identity: CompletionIdentity,
+  content: string,
+  finishReason: AgentFinishReason,
+  usage: Usage,
+) {
+  return {
+    id: identity.id,
+    object: 'chat.completion' as const,
+    created: identity.created,
+    model: identity.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant' as const, content, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: finishReason,
+      },
+    ],
+    usage: wireUsage(usage),
+    system_fingerprint: null,
+  };
+}
+
+/** Builds the frames of one streamed completion; `includeUsage` adds `usage: null` to every choice chunk. */
+export class ChunkBuilder {
+  readonly #identity: CompletionIdentity;
+  readonly #includeUsage: boolean;
+
+  constructor(identity: CompletionIdentity, includeUsage: boolean) {
+    this.#identity = identity;
+    this.#includeUsage = includeUsage;
+  }
+
+  #chunk(choices: unknown[]) {
+    return {
+      id: this.#identity.id,
+      object: 'chat.completion.chunk' as const,
+      created: this.#identity.created,
+      model: this.#identity.model,
+      system_fingerprint: null,
+      choices,
+      ...(this.#includeUsage ? { usage: null } : {}),
+    };
+  }
+
+  role() {
+    return this.#chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+  }
+
+  content(text: string) {
+    return this.#chunk([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }]);
+  }
+
+  finish(reason: AgentFinishReason) {
+    return this.#chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: reason }]);
+  }
+
+  usage(usage: Usage) {
+    return { ...this.#chunk([]), usage: wireUsage(usage) };
+  }
+
+  /**
+   * A `herald.tool.progress` frame. It is also a valid (empty) chunk, because the official SDK yields
+   * named events' data as chunks and its accumulator reads `choices`; aware frontends read the extra keys.
+   */
+  toolProgress(progress: { tool: string; label: string; toolCallId: string; status: 'running' | 'completed'; isError?: boolean }) {
+    return { ...this.#chunk([]), ...progress };
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * `POST /v1/chat/completions` (and `/chat/completions`): validates the request, picks the agent profile,
+ * takes a run slot, finds the session transcript, runs the agent in the session's queue slot and renders
+ * its events as one `chat.completion` body or as an SSE stream of chunks (with `herald.tool.progress`
+ * events, heartbeats, and an error frame on mid-stream failure). Client disconnect and shutdown abort the
+ * run through its AbortSignal. Client-side function tools are not offered: the agent runs its own tools.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AgentEvent, AgentInput } from '../../../agent/index.ts';
+import { ModelError, RunAbortedError } from '../../../model/errors.ts';
+import { type Usage, zeroUsage } from '../../../model/types.ts';
+import type { TranscriptStore } from '../../../store/index.ts';
+import {
+  ChunkBuilder,
+  type CompletionIdentity,
+  completionBody,
+  newCompletionIdentity,
+} from './chat-completion-chunks.ts';
+import { type ParsedChatCompletionRequest, parseChatCompletionRequest } from './chat-completions-request.ts';
+import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope } from './chat-sessions.ts';
+import { ApiError, toApiError } from './errors.ts';
+import type { AgentProfile } from './profiles.ts';
+import { noteUsage } from './request-log.ts';
+import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
+import { openSse } from './sse-reply.ts';
+import type { SseWriter } from './sse-writer.ts';
+
+export interface ChatCompletionsDeps extends ApiRouteDeps {
+  transcripts: TranscriptStore;
+}
+
+const sessionIdPattern = /^hs_[a-f0-9]{32}$/;
+
+export function registerChatCompletionsRoutes(app: FastifyInstance, deps: ChatCompletionsDeps): void {
+  const sessions = new ChatSessions(deps.transcripts);
+  const handler = (request: FastifyRequest, reply: FastifyReply) => handleChatCompletion(deps, sessions, request, reply);
+  for (const prefix of API_PREFIXES) app.post(`${prefix}/chat/completions`, handler);
+}
+
+interface RunContext {
+  deps: ChatCompletionsDeps;
+  sessions: ChatSessions;
+  parsed: ParsedChatCompletionRequest;
+  profile: AgentProfile;
+  scope: string;
+  identity: CompletionIdentity;
+  signal: AbortSignal;
+  request: FastifyRequest;
+}
+
+async function handleChatCompletion(
+  deps: ChatCompletionsDeps,
+  sessions: ChatSessions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const parsed = parseChatCompletionRequest(request.body);
+  const profile = deps.profiles.resolve(parsed.model);
+  const releaseSlot = deps.limiter.acquire();
+  // The client going away (Stop button, timeout) cancels the run: the raw response closes unfinished.
+  const disconnect = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) disconnect.abort(new RunAbortedError('The client closed the connection.'));
+  });
+  let run: ReturnType<ChatCompletionsDeps['runs']['register']> | undefined;
+  try {
+    run = deps.runs.register(disconnect.signal);
+    const scope = sessionScope({
+      authorization: request.headers.authorization,
+      profileId: profile.id,
+      systemPrompts: parsed.systemPrompts,
+      endUser: parsed.endUser,
+    });
+    const headerValue = request.headers[SESSION_HEADER];
+    const headerSessionId =
+      typeof headerValue === 'string' && sessionIdPattern.test(headerValue) ? headerValue : undefined;
+    const sessionId = await sessions.sessionIdFor({ headerSessionId, scope, messages: parsed.messages });
+    reply.header(SESSION_HEADER, sessionId);
+    const ctx: RunContext = {
+      deps,
+      sessions,
+      parsed,
+      profile,
+      scope,
+      identity: newCompletionIdentity(parsed.model ?? profile.id),
+      signal: run.signal,
+      request,
+    };
+    const viaHeader = sessionId === headerSessionId;
+    return await deps.queue.run(sessionId, async () => {
+      const conversation = await sessions.resolve({ sessionId, viaHeader, scope, messages: parsed.messages });
+      if (parsed.stream) {
+        await streamCompletion(ctx, conversation, reply);
+        return reply;
+      }
+      return await completeOnce(ctx, conversation);
+    });
+  } finally {
+    run?.release();
+    releaseSlot();
+  }
+}
+
+function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentInput {
+  const model: NonNullable<AgentInput['model']> = {};
+  if (ctx.profile.upstreamModel) model.id = ctx.profile.upstreamModel;
+  if (ctx.parsed.maxTokens !== undefined) model.maxTokens = ctx.parsed.maxTokens;
+  if (ctx.parsed.temperature !== undefined) model.temperature = ctx.parsed.temperature;
+  if (ctx.parsed.topP !== undefined) model.topP = ctx.parsed.topP;
+  return {
+    messages: conversation.messages,
+    systemPrompts: [...(ctx.profile.systemPrompt ? [ctx.profile.systemPrompt] : []), ...ctx.parsed.systemPrompts],
+    platform: 'api',
+    ...(ctx.profile.toolset ? { toolset: ctx.profile.toolset } : {}),
+    model,
+    signal: ctx.signal,
+  };
+}
+
+/** A failed run as an ApiError: typed upstream failures keep their status; anything else is 502. */
+function runFailure(error: Error): ApiError {
+  if (error instanceof ModelError || error instanceof RunAbortedError || error instanceof ApiError) {
+    return toApiError(error);
+  }
+  return new ApiError(502, `The agent could not complete the request: ${error.message}`, {
+    code: 'agent_incomplete',
+  });
+}
+
+const emptyAnswer = () =>
+  new ApiError(502, 'The agent finished without producing an answer.', { code: 'agent_incomplete' });
+
+async function completeOnce(ctx: RunContext, conversation: ResolvedConversation) {
+  let text = '';
+  let usage: Usage = zeroUsage();
+  for await (const event of ctx.deps.agent.run(agentInput(ctx, conversation))) {
+    switch (event.type) {
+      case 'text-delta':
+        text += event.text;
+        break;
+      case 'usage':
+        usage = event.total;
+        break;
+      case 'done': {
+        usage = event.usage;
+        noteUsage(ctx.request, usage);
+        const content = text || event.text;
+        if (!content) throw emptyAnswer();
+        await saveTranscript(ctx, conversation, event, content);
+        return completionBody(ctx.identity, content, event.finishReason, usage);
+      }
+      case 'error':
+        noteUsage(ctx.request, event.usage);
+        if (ctx.signal.aborted) throw new RunAbortedError();
+        throw runFailure(event.error);
+      case 'tool-call-start':
+      case 'tool-call-end':
+        break;
+      default:
+        assertNever(event);
+    }
+  }
+  throw emptyAnswer();
+}
+
+async function saveTranscript(
+  ctx: RunContext,
+  conversation: ResolvedConversation,
+  done: Extract<AgentEvent, { type: 'done' }>,
+  shownReply: string,
+): Promise<void> {
+  await ctx.sessions.save({
+    sessionId: conversation.sessionId,
+    scope: ctx.scope,
+    visibleBefore: conversation.visibleBefore,
+    input: conversation.messages,
+    appended: done.messages,
+    shownReply,
+  });
+}
+
+/**
+ * Streams the run as chunks. The SSE response opens at the first agent event (or after a short wait, so
+ * heartbeats can flow while queued), which lets a run that fails before producing anything — e.g. no
+ * upstream configured — answer with a proper HTTP error status instead of a 200 stream.
+ */
+async function streamCompletion(ctx: RunContext, conversation: ResolvedConversation, reply: FastifyReply) {
+  const api = ctx.deps.config.api_server;
+  const heartbeatMs = api.heartbeat_s * 1000;
+  const chunks = new ChunkBuilder(ctx.identity, ctx.parsed.includeUsage);
+  let sse: SseWriter | undefined;
+  const open = async (): Promise<SseWriter> => {
+    if (!sse) {
+      sse = openSse(reply, heartbeatMs);
+      await sse.send(chunks.role());
+    }
+    return sse;
+  };
+  const openTimer = setTimeout(() => void open(), Math.min(1_000, heartbeatMs));
+  let shown = '';
+  const write = async (text: string) => {
+    shown += text;
+    await (await open()).send(chunks.content(text));
+  };
+  try {
+    for await (const event of ctx.deps.agent.run(agentInput(ctx, conversation))) {
+      switch (event.type) {
+        case 'text-delta':
+          if (event.text) await write(event.text);
+          break;
+        case 'tool-call-start':
+          if (api.tool_progress === 'events') {
+            await (await open()).send(
+              chunks.toolProgress({
+                tool: event.name,
+                label: event.label,
+                toolCallId: event.toolCallId,
+                status: 'running',
+              }),
+              'herald.tool.progress',
+            );
+          } else if (api.tool_progress === 'inline') {
+            const lead = shown === '' || shown.endsWith('\n\n') ? '' : shown.endsWith('\n') ? '\n' : '\n\n';
+            await write(`${lead}> ⚙ ${event.label}\n\n`);
+          }
+          break;
+        case 'tool-call-end':
+          if (api.tool_progress === 'events') {
+            await (await open()).send(
+              chunks.toolProgress({
+                tool: event.name,
+                label: event.name,
+                toolCallId: event.toolCallId,
+                status: 'completed',
+                isError: event.isError,
+              }),
+              'herald.tool.progress',
+            );
+          }
+          break;
+        case 'usage':
+          break;
+        case 'done': {
+          noteUsage(ctx.request, event.usage);
+          if (!shown && event.text) await write(event.text);
+          if (!shown) {
+            // An empty answer is a failure, never an empty success.
+            if (!sse) throw emptyAnswer();
+            await endWithError(sse, emptyAnswer());
+            return;
+          }
+          await saveTranscript(ctx, conversation, event, shown);
+          const stream = await open();
+          await stream.send(chunks.finish(event.finishReason));
+          if (ctx.parsed.includeUsage) await stream.send(chunks.usage(event.usage));
+          await stream.send('[DONE]');
+          stream.end();
+          return;
+        }
+        case 'error': {
+          noteUsage(ctx.request, event.usage);
+          if (ctx.signal.aborted && (!sse || sse.closed)) {
+            // Nobody is listening (client gone) or shutdown: end quietly.
+            sse?.end();
+            if (!sse) throw new RunAbortedError();
+            return;
+          }
+          const failure = runFailure(ctx.signal.aborted ? new RunAbortedError() : event.error);
+          if (!sse && !shown) throw failure;
+          ctx.deps.logger.warn(
+            { event: 'api.stream_failed', requestId: ctx.request.id, code: failure.code, status: failure.status },
+            'stream ended with an error',
+          );
+          await endWithError(await open(), failure);
+          return;
+        }
+        default:
+          assertNever(event);
+      }
+    }
+    if (!sse) throw emptyAnswer();
+    (sse as SseWriter).end();
+  } finally {
+    clearTimeout(openTimer);
+  }
+}
+
+/** The mid-stream failure frame the official SDK raises as an APIError, then the end marker. */
+async function endWithError(stream: SseWriter, failure: ApiError): Promise<void> {
+  await stream.send(failure.toBody());
+  await stream.send('[DONE]');
+  stream.end();
+}
+
+function assertNever(value: never): never {
+  throw new Error(`Unhandled agent event: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,133 @@
+/**
+ * The Conversations API (`/v1/conversations`): create, retrieve, update and delete conversation
+ * objects, and add, list, retrieve and delete their items, in the shapes openai-node's
+ * `client.conversations.*` expects. Also resolves a `conversation` parameter of `POST /v1/responses`:
+ * a `conv_…` id, or a name like `"work"` that Herald creates on first use. Turns themselves append
+ * their items in responses-routes.ts; this file never runs the agent.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ResponseStore, StoredConversation } from '../../../store/index.ts';
+import { ApiError } from './errors.ts';
+import { normalizeInputItems } from './responses-input.ts';
+import {
+  addConversationItemsSchema,
+  createConversationSchema,
+  listItemsQuerySchema,
+  parseOrThrow,
+  updateConversationSchema,
+} from './responses-request.ts';
+import { API_PREFIXES } from './route-deps.ts';
+
+function notFound(id: string, param: string | null = null): ApiError {
+  return new ApiError(404, `Conversation with id '${id}' not found.`, {
+    type: 'invalid_request_error',
+    param,
+    code: 'conversation_not_found',
+  });
+}
+
+/** `conv_…` must exist; any other string names a conversation, created the first time it is used. */
+export async function resolveConversation(store: ResponseStore, ref: string): Promise<StoredConversation> {
+  if (!ref.startsWith('conv_')) return store.conversationByName(ref);
+  const found = await store.getConversation(ref);
+  if (!found) throw notFound(ref, 'conversation');
+  return found;
+}
+
+function toWire(conversation: StoredConversation): Record<string, unknown> {
+  return {
+    id: conversation.id,
+    object: 'conversation',
+    created_at: conversation.createdAt,
+    metadata: conversation.metadata,
+  };
+}
+
+export function registerConversationsRoutes(
+  app: FastifyInstance,
+  deps: { responseStore: ResponseStore },
+): void {
+  const store = deps.responseStore;
+  type IdParams = { Params: { id: string } };
+  type ItemParams = { Params: { id: string; itemId: string } };
+
+  const existing = async (id: string) => {
+    const found = await store.getConversation(id);
+    if (!found) throw notFound(id);
+    return found;
+  };
+
+  for (const prefix of API_PREFIXES) {
+    const base = `${prefix}/conversations`;
+
+    app.post(base, async (request) => {
+      const body = parseOrThrow(createConversationSchema, request.body);
+      const items = body.items ? await normalizeInputItems(body.items, store) : [];
+      return toWire(await store.createConversation({ metadata: body.metadata ?? {}, items }));
+    });
+
+    app.get<IdParams>(`${base}/:id`, async (request) => toWire(await existing(request.params.id)));
+
+    app.post<IdParams>(`${base}/:id`, async (request) => {
+      const body = parseOrThrow(updateConversationSchema, request.body);
+      const updated = await store.updateConversation(request.params.id, body.metadata);
+      if (!updated) throw notFound(request.params.id);
+      return toWire(updated);
+    });
+
+    app.delete<IdParams>(`${base}/:id`, async (request) => {
+      if (!(await store.deleteConversation(request.params.id))) throw notFound(request.params.id);
+      return { id: request.params.id, object: 'conversation.deleted', deleted: true };
+    });
+
+    app.post<IdParams>(`${base}/:id/items`, async (request) => {
+      await existing(request.params.id);
+      const body = parseOrThrow(addConversationItemsSchema, request.body);
+      const items = await normalizeInputItems(body.items, store);
+      await store.appendConversationItems(request.params.id, items);
+      return {
+        object: 'list',
+        data: items,
+        first_id: items[0]?.id ?? null,
+        last_id: items.at(-1)?.id ?? null,
+        has_more: false,
+      };
+    });
+
+    app.get<IdParams>(`${base}/:id/items`, async (request) => {
+      const query = parseOrThrow(listItemsQuerySchema, request.query);
+      const page = await store.listConversationItems(request.params.id, query);
+      if (!page) throw notFound(request.params.id);
+      return {
+        object: 'list',
+        data: page.data,
+        first_id: page.firstId,
+        last_id: page.lastId,
+        has_more: page.hasMore,
+      };
+    });
+
+    app.get<ItemParams>(`${base}/:id/items/:itemId`, async (request) => {
+      await existing(request.params.id);
+      const item = await store.getConversationItem(request.params.id, request.params.itemId);
+      if (!item) {
+        throw new ApiError(404, `Item with id '${request.params.itemId}' not found.`, {
+          type: 'invalid_request_error',
+          code: 'item_not_found',
+        });
+      }
+      return item;
+    });
+
+    app.delete<ItemParams>(`${base}/:id/items/:itemId`, async (request) => {
+      const conversation = await existing(request.params.id);
+      if (!(await store.deleteConversationItem(conversation.id, request.params.itemId))) {
+        throw new ApiError(404, `Item with id '${request.params.itemId}' not found.`, {
+          type: 'invalid_request_error',
+          code: 'item_not_found',
+        });
+      }
+      return toWire(conversation);
+    });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The read-only routes: `GET /health` (no auth: status and version), `GET /v1/models` and
+ * `GET /v1/models/:id` (the agent profiles, in OpenAI's Model shape) and `GET /v1/capabilities` (what
+ * this server supports, for UIs that adapt to it). Each answers with and without the `/v1` prefix.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from './errors.ts';
+import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
+
+/** Models are config, not objects with a history: a fixed creation time keeps the list stable. */
+const MODELS_CREATED = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): void {
+  const toModel = (id: string) => ({ id, object: 'model' as const, created: MODELS_CREATED, owned_by: 'herald' });
+
+  app.get('/health', async () => ({ status: 'ok', version: deps.version }));
+
+  for (const prefix of API_PREFIXES) {
+    if (prefix) app.get(`${prefix}/health`, async () => ({ status: 'ok', version: deps.version }));
+
+    app.get(`${prefix}/models`, async () => ({
+      object: 'list',
+      data: deps.profiles.list().map((p) => toModel(p.id)),
+    }));
+
+    app.get<{ Params: { id: string } }>(`${prefix}/models/*`, async (request) => {
+      // A wildcard, because profile ids may contain `/` (`team/coder`).
+      const id = decodeURIComponent((request.params as Record<string, string>)['*'] ?? '');
+      if (!deps.profiles.get(id)) {
+        throw new ApiError(404, `The model \`${id}\` does not exist or you do not have access to it.`, {
+          type: 'invalid_request_error',
+          param: 'model',
+          code: 'model_not_found',
+        });
+      }
+      return toModel(id);
+    });
+
+    app.get(`${prefix}/capabilities`, async () => capabilities(deps));
+  }
+}
+
+function capabilities(deps: ApiRouteDeps) {
+  const api = deps.config.api_server;
+  return {
+    object: 'capabilities',
+    server: 'herald',
+    version: deps.version,
+    auth: { required: api.keys.length > 0, scheme: 'bearer' },
+    models: deps.profiles.list().map((p) => p.id),
+    default_model: 'herald',
+    strict_models: api.strict_models,
+    endpoints: [
+      { method: 'GET', path: '/health' },
+      { method: 'GET', path: '/v1/models' },
+      { method: 'GET', path: '/v1/models/{id}' },
+      { method: 'GET', path: '/v1/capabilities' },
+      { method: 'POST', path: '/v1/chat/completions' },
+      { method: 'POST', path: '/v1/responses' },
+      { method: 'GET', path: '/v1/responses/{id}' },
+      { method: 'DELETE', path: '/v1/responses/{id}' },
+      { method: 'GET', path: '/v1/responses/{id}/input_items' },
+      { method: 'POST', path: '/v1/conversations' },
+      { method: 'GET', path: '/v1/conversations/{id}' },
+      { method: 'POST', path: '/v1/conversations/{id}' },
+      { method: 'DELETE', path: '/v1/conversations/{id}' },
+      { method: 'GET', path: '/v1/conversations/{id}/items' },
+      { method: 'POST', path: '/v1/conversations/{id}/items' },
+    ],
+    unprefixed_aliases: true,
+    features: {
+      streaming: true,
+      stream_usage: true,
+      tool_progress: { mode: api.tool_progress, modes: ['events', 'inline', 'off'], event: 'herald.tool.progress' },
+      responses: true,
+      conversations: true,
+      image_input: true,
+      file_input: false,
+      client_tools: false,
+      sessions: { header: 'X-Herald-Session-Id' },
+      idempotency: { header: 'Idempotency-Key', streaming: false },
+      heartbeat_s: api.heartbeat_s,
+      max_body_bytes: api.max_body_bytes,
+      max_concurrent_runs: api.max_concurrent_runs,
+    },
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * Responses API items in and out of the agent's chat format. `normalizeInputItems` turns a request's
+ * `input` (a string or items) into canonical stored items, each with an id, resolving `item_reference`s
+ * from the store and rejecting what Herald cannot honour (files) with a 400 naming the `param`.
+ * `itemsToAgentContext` turns stored items (history + this turn) into the agent's messages and system
+ * prompt layers. It does not run anything or decide what to store.
+ */
+import { z } from 'zod';
+import type { ChatMessage, ContentPart, ToolCall } from '../../../model/index.ts';
+import { newId, type ResponseItem, type ResponseStore } from '../../../store/index.ts';
+import { ApiError, formatParam } from './errors.ts';
+
+const imageDetail = z.enum(['auto', 'low', 'high']).nullish();
+
+const contentPart = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('input_text'), text: z.string() }),
+  z.looseObject({ type: z.literal('output_text'), text: z.string() }),
+  // Some clients send chat-style `text` parts; they mean the same thing.
+  z.looseObject({ type: z.literal('text'), text: z.string() }),
+  z.looseObject({ type: z.literal('refusal'), refusal: z.string() }),
+  z.looseObject({
+    type: z.literal('input_image'),
+    image_url: z.string().nullish(),
+    file_id: z.string().nullish(),
+    detail: imageDetail,
+  }),
+  z.looseObject({ type: z.literal('input_file') }),
+]);
+type ContentPartInput = z.infer<typeof contentPart>;
+
+const messageItem = z.looseObject({
+  type: z.literal('message').optional(),
+  id: z.string().optional(),
+  role: z.enum(['user', 'assistant', 'system', 'developer']),
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
+});
+const functionCallItem = z.looseObject({
+  type: z.literal('function_call'),
+  id: z.string().optional(),
+  call_id: z.string().min(1),
+  name: z.string().min(1),
+  arguments: z.string(),
+});
+const functionCallOutputItem = z.looseObject({
+  type: z.literal('function_call_output'),
+  id: z.string().optional(),
+  call_id: z.string().min(1),
+  output: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
+});
+const itemReference = z.looseObject({ type: z.literal('item_reference').optional(), id: z.string().min(1) });
+
+function parseAt<T extends z.ZodType>(schema: T, value: unknown, path: (string | number)[]): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const param = formatParam([...path, ...(issue?.path ?? [])]);
+  throw new ApiError(400, `Invalid value for '${param}': ${issue?.message ?? 'invalid item'}`, {
+    param,
+    code: 'invalid_value',
+  });
+}
+
+/**
+ * The request's `input` as canonical items (ids assigned, references resolved). Reasoning items are
+ * dropped: Herald's upstream never produced them and cannot use them.
+ */
+export async function normalizeInputItems(
+  input: string | Record<string, unknown>[],
+  store: ResponseStore,
+): Promise<ResponseItem[]> {
+  if (typeof input === 'string') return [userTextItem(input)];
+  const items: ResponseItem[] = [];
+  for (const [index, raw] of input.entries()) {
+    const path: (string | number)[] = ['input', index];
+    const type = typeof raw.type === 'string' ? raw.type : undefined;
+    if (type === 'item_reference' || (type === undefined && raw.role === undefined && 'id' in raw)) {
+      const ref = parseAt(itemReference, raw, path);
+      const found = await store.getItem(ref.id);
+      if (!found) {
+        throw new ApiError(400, `Item with id '${ref.id}' not found.`, {
+          param: formatParam([...path, 'id']),
+          code: 'item_not_found',
+        });
+      }
+      items.push(found);
+    } else if (type === undefined || type === 'message') {
+      items.push(messageToItem(parseAt(messageItem, raw, path), path));
+    } else if (type === 'function_call') {
+      const call = parseAt(functionCallItem, raw, path);
+      items.push({ ...call, id: call.id ?? newId('fc'), status: 'completed' });
+    } else if (type === 'function_call_output') {
+      const out = parseAt(functionCallOutputItem, raw, path);
+      items.push({
+        ...out,
+        id: out.id ?? newId('fco'),
+        output: flattenOutput(out.output),
+        status: 'completed',
+      });
+    } else if (type === 'reasoning') {
+      // nothing to replay
+    } else {
+      throw new ApiError(400, `Input items of type '${type}' are not supported by this server.`, {
+        param: formatParam([...path, 'type']),
+        code: 'unsupported_item_type',
+      });
+    }
+  }
+  return items;
+}
+
+function userTextItem(text: string): ResponseItem {
+  return {
+    id: newId('msg'),
+    type: 'message',
+    role: 'user',
+    status: 'completed',
+    content: [{ type: 'input_text', text }],
+  };
+}
+
+function messageToItem(message: z.infer<typeof messageItem>, path: (string | number)[]): ResponseItem {
+  const assistant = message.role === 'assistant';
+  const parts: ContentPartInput[] =
+    typeof message.content === 'string'
+      ? [{ type: assistant ? 'output_text' : 'input_text', text: message.content }]
+      : message.content.map((part, i) => parseAt(contentPart, part, [...path, 'content', i]));
+  const content = parts.map((part, i) => canonicalPart(part, assistant, [...path, 'content', i]));
+  return {
+    id: message.id ?? newId('msg'),
+    type: 'message',
+    role: message.role,
+    status: 'completed',
+    content,
+  };
+}
+
+function canonicalPart(
+  part: ContentPartInput,
+  assistant: boolean,
+  path: (string | number)[],
+): Record<string, unknown> {
+  switch (part.type) {
+    case 'input_text':
+    case 'output_text':
+    case 'text':
+      return assistant
+        ? { type: 'output_text', text: part.text, annotations: [] }
+        : { type: 'input_text', text: part.text };
+    case 'refusal':
+      return assistant
+        ? { type: 'refusal', refusal: part.refusal }
+        : { type: 'input_text', text: part.refusal };
+    case 'input_image': {
+      if (!part.image_url) {
+        throw new ApiError(
+          400,
+          'Images must be given as an http(s) or data: URL in image_url; file_id is not supported.',
+          {
+            param: formatParam([...path, 'image_url']),
+            code: 'unsupported_content_type',
+          },
+        );
+      }
+      return { type: 'input_image', image_url: part.image_url, detail: part.detail ?? 'auto' };
+    }
+    case 'input_file':
+      throw new ApiError(400, 'File inputs are not supported by this server; send text or images.', {
+        param: formatParam(path),
+        code: 'unsupported_content_type',
+      });
+    default: {
+      const never: never = part;
+      return never;
+    }
+  }
+}
+
+function flattenOutput(output: string | { type: string; [k: string]: unknown }[]): string {
+  if (typeof output === 'string') return output;
+  return output
+    .map((part) => (typeof part.text === 'string' ? part.text : ''))
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** What the agent gets from a list of items: the conversation and the system/developer layers. */
+export interface AgentContext {
+  messages: ChatMessage[];
+  systemPrompts: string[];
+}
+
+/**
+ * Items (oldest first) as agent input. System/developer messages become prompt layers in order;
+ * `function_call` items join the assistant message they follow (one assistant turn can carry text
+ * and several calls); `function_call_output` items become tool messages.
+ */
+export function itemsToAgentContext(items: ResponseItem[]): AgentContext {
+  const messages: ChatMessage[] = [];
+  const systemPrompts: string[] = [];
+  for (const item of items) {
+    if (item.type === 'message') {
+      const role = item.role;
+      const parts = Array.isArray(item.content) ? (item.content as Record<string, unknown>[]) : [];
+      if (role === 'system' || role === 'developer') {
+        systemPrompts.push(textOf(parts));
+      } else if (role === 'assistant') {
+        messages.push({ role: 'assistant', content: textOf(parts) });
+      } else {
+        messages.push({ role: 'user', content: userContent(parts) });
+      }
+    } else if (item.type === 'function_call') {
+      const call: ToolCall = {
+        id: String(item.call_id),
+        name: String(item.name),
+        arguments: String(item.arguments),
+      };
+      const last = messages.at(-1);
+      if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
+      else messages.push({ role: 'assistant', content: null, toolCalls: [call] });
+    } else if (item.type === 'function_call_output') {
+      messages.push({ role: 'tool', toolCallId: String(item.call_id), content: String(item.output) });
+    }
+  }
+  return { messages, systemPrompts };
+}
+
+function textOf(parts: Record<string, unknown>[]): string {
+  return parts
+    .map((p) => (typeof p.text === 'string' ? p.text : typeof p.refusal === 'string' ? p.refusal : ''))
+    .join('');
+}
+
+/** Text-only content stays a string (what most upstreams expect); images make it a part list. */
+function userContent(parts: Record<string, unknown>[]): string | ContentPart[] {
+  if (parts.every((p) => p.type === 'input_text')) return textOf(parts);
+  return parts.map((p): ContentPart => {
+    if (p.type === 'input_image') {
+      const detail = p.detail === 'low' || p.detail === 'high' ? p.detail : 'auto';
+      return { type: 'image_url', image_url: { url: String(p.image_url), detail } };
+    }
+    return { type: 'text', text: String(p.text ?? '') };
+  });
+}

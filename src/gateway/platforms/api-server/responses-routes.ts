@@ -1,0 +1,384 @@
+/**
+ * The Responses API routes: `POST /v1/responses` (stateful turns through `previous_response_id` or a
+ * conversation, streamed or not), `GET`/`DELETE /v1/responses/:id`, `GET …/input_items` and
+ * `POST …/cancel`, plus the Conversations API (conversations-routes.ts). Each turn runs the agent under
+ * the server's run limiter and, per conversation or chain, one at a time through the ConversationQueue.
+ * Item conversion lives in responses-input.ts, event/Response building in responses-stream.ts; this
+ * file decides order: validate, resolve, queue, run, store, answer.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { AgentEvent } from '../../../agent/index.ts';
+import type { Usage } from '../../../model/index.ts';
+import { ModelError, RunAbortedError } from '../../../model/index.ts';
+import {
+  newId,
+  type ResponseItem,
+  type ResponseStore,
+  type StoredConversation,
+  type StoredResponse,
+} from '../../../store/index.ts';
+import { registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
+import { ApiError, toApiError } from './errors.ts';
+import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
+import {
+  type CreateResponseRequest,
+  createResponseSchema,
+  listItemsQuerySchema,
+  parseOrThrow,
+} from './responses-request.ts';
+import {
+  type FinishedResponse,
+  ResponseBuilder,
+  type ResponseSettings,
+  type RunOutcome,
+} from './responses-stream.ts';
+import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
+import { openSse } from './sse-reply.ts';
+
+export type ResponsesRouteDeps = ApiRouteDeps & { responseStore: ResponseStore };
+
+/** How a running turn is steered from outside: its abort signal, deletion, and why it was aborted. */
+interface TurnControl {
+  signal: AbortSignal;
+  /** Set by `DELETE` while running: the result must not be stored afterwards. */
+  deleted: boolean;
+  abortKind(): 'cancelled' | 'interrupted';
+}
+
+/** A response being generated right now, so `/cancel` and `DELETE` can reach it. */
+interface RunningResponse {
+  cancel: AbortController;
+  control: TurnControl;
+  finished: Promise<FinishedResponse>;
+}
+
+interface TurnResult {
+  finished: FinishedResponse;
+  /** The run's error when it failed (mapped to an HTTP error for non-streamed requests). */
+  error?: Error;
+}
+
+/** A validated, resolved `POST /v1/responses` turn, ready to queue. */
+interface PreparedTurn {
+  body: CreateResponseRequest;
+  settings: ResponseSettings;
+  inputItems: ResponseItem[];
+  previous: StoredResponse | undefined;
+  conversation: StoredConversation | undefined;
+  queueKey: string;
+  profile: ReturnType<ApiRouteDeps['profiles']['resolve']>;
+}
+
+export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
+  const store = deps.responseStore;
+  const running = new Map<string, RunningResponse>();
+
+  const notFound = (id: string) =>
+    new ApiError(404, `Response with id '${id}' not found.`, {
+      type: 'invalid_request_error',
+      param: 'response_id',
+      code: 'response_not_found',
+    });
+
+  for (const prefix of API_PREFIXES) {
+    app.post(`${prefix}/responses`, async (request, reply) => {
+      const turn = await prepareTurn(request.body, deps);
+      return runTurn(turn, reply, deps, running);
+    });
+
+    app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
+      const stored = await store.get(request.params.id);
+      if (!stored) throw notFound(request.params.id);
+      return stored.body;
+    });
+
+    app.delete<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
+      const { id } = request.params;
+      const live = running.get(id);
+      if (live) {
+        live.control.deleted = true;
+        live.cancel.abort(new RunAbortedError('The response was deleted.'));
+      }
+      if (!(await store.delete(id)) && !live) throw notFound(id);
+      return { id, object: 'response', deleted: true };
+    });
+
+    app.get<{ Params: { id: string } }>(`${prefix}/responses/:id/input_items`, async (request) => {
+      const query = parseOrThrow(listItemsQuerySchema, request.query);
+      const page = await store.listInputItems(request.params.id, query);
+      if (!page) throw notFound(request.params.id);
+      return {
+        object: 'list',
+        data: page.data,
+        first_id: page.firstId,
+        last_id: page.lastId,
+        has_more: page.hasMore,
+      };
+    });
+
+    app.post<{ Params: { id: string } }>(`${prefix}/responses/:id/cancel`, async (request) => {
+      const { id } = request.params;
+      const live = running.get(id);
+      if (live) {
+        live.cancel.abort(new RunAbortedError('The response was cancelled.'));
+        return (await live.finished).body;
+      }
+      const stored = await store.get(id);
+      if (!stored) throw notFound(id);
+      return stored.body;
+    });
+  }
+
+  registerConversationsRoutes(app, deps);
+}
+
+/** Validates the body and resolves everything that can fail with a 4xx before any work starts. */
+async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<PreparedTurn> {
+  const store = deps.responseStore;
+  const body = parseOrThrow(createResponseSchema, rawBody);
+  if (body.background) {
+    throw new ApiError(400, 'Background responses are not supported by this server; omit `background`.', {
+      param: 'background',
+      code: 'unsupported_parameter',
+    });
+  }
+  if (body.previous_response_id && body.conversation) {
+    throw new ApiError(
+      400,
+      "Mutually exclusive parameters: provide only one of 'previous_response_id' or 'conversation'.",
+      { param: 'conversation', code: 'mutually_exclusive_parameters' },
+    );
+  }
+  const profile = deps.profiles.resolve(body.model);
+
+  let previous: StoredResponse | undefined;
+  if (body.previous_response_id) {
+    previous = await store.get(body.previous_response_id);
+    if (!previous) {
+      throw new ApiError(404, `Previous response with id '${body.previous_response_id}' not found.`, {
+        type: 'invalid_request_error',
+        param: 'previous_response_id',
+        code: 'previous_response_not_found',
+      });
+    }
+  }
+  const conversation = body.conversation
+    ? await resolveConversation(
+        store,
+        typeof body.conversation === 'string' ? body.conversation : body.conversation.id,
+      )
+    : undefined;
+
+  const inputItems = body.input == null ? [] : await normalizeInputItems(body.input, store);
+  if (inputItems.length === 0) {
+    throw new ApiError(400, "Missing required parameter: 'input'.", {
+      param: 'input',
+      code: 'missing_required_parameter',
+    });
+  }
+
+  const id = newId('resp');
+  const queueKey = conversation
+    ? `responses:conversation:${conversation.id}`
+    : previous
+      ? `responses:chain:${(await store.chainRoot(previous.id)) ?? previous.id}`
+      : `responses:${id}`;
+
+  const settings: ResponseSettings = {
+    id,
+    createdAt: Math.floor(Date.now() / 1000),
+    model: profile.id,
+    instructions: body.instructions ?? null,
+    previousResponseId: previous?.id ?? null,
+    conversationId: conversation?.id ?? null,
+    store: body.store ?? true,
+    metadata: body.metadata ?? {},
+    maxOutputTokens: body.max_output_tokens ?? null,
+    temperature: body.temperature ?? 1,
+    topP: body.top_p ?? 1,
+    tools: body.tools ?? [],
+    toolChoice: body.tool_choice ?? 'auto',
+    parallelToolCalls: body.parallel_tool_calls ?? true,
+    text: body.text ?? { format: { type: 'text' } },
+    truncation: body.truncation ?? 'disabled',
+    user: body.user ?? null,
+  };
+  return { body, settings, inputItems, previous, conversation, queueKey, profile };
+}
+
+/** Runs an accepted turn: slot, queue, agent, store, answer (JSON or SSE). */
+async function runTurn(
+  turn: PreparedTurn,
+  reply: FastifyReply,
+  deps: ResponsesRouteDeps,
+  running: Map<string, RunningResponse>,
+): Promise<unknown> {
+  const { settings } = turn;
+  const releaseSlot = deps.limiter.acquire();
+  const clientGone = new AbortController();
+  const cancel = new AbortController();
+  let activeRun: ReturnType<ResponsesRouteDeps['runs']['register']>;
+  try {
+    activeRun = deps.runs.register(AbortSignal.any([clientGone.signal, cancel.signal]));
+  } catch (error) {
+    releaseSlot();
+    throw error;
+  }
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) clientGone.abort(new RunAbortedError('The client disconnected.'));
+  });
+
+  const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
+  const builder = new ResponseBuilder(settings, sse ? (event) => sse.send(event, event.type) : undefined);
+  const control: TurnControl = {
+    signal: activeRun.signal,
+    deleted: false,
+    abortKind: () => (clientGone.signal.aborted || cancel.signal.aborted ? 'cancelled' : 'interrupted'),
+  };
+  const result = (async () => {
+    try {
+      await builder.start();
+      return await deps.queue.run(turn.queueKey, () => executeTurn(turn, builder, deps, control));
+    } finally {
+      running.delete(settings.id);
+      activeRun.release();
+      releaseSlot();
+    }
+  })();
+  const live: RunningResponse = {
+    cancel,
+    control,
+    finished: result.then((r) => r.finished),
+  };
+  running.set(settings.id, live);
+
+  let outcome: TurnResult;
+  try {
+    outcome = await result;
+  } catch (error) {
+    // Only a store failure gets here; the agent's own failures are outcomes.
+    if (!sse) throw error;
+    deps.logger.error(
+      { event: 'responses.store_failed', responseId: settings.id, err: error },
+      'store failed',
+    );
+    sse.end();
+    return reply;
+  }
+  if (sse) {
+    sse.end();
+    return reply;
+  }
+  if (outcome.finished.status === 'failed') throw toApiError(outcome.error);
+  return outcome.finished.body;
+}
+
+/**
+ * The queued part of a turn: load history (now that earlier turns of the same conversation have
+ * finished), store the turn as in progress, run the agent, then store the result before the
+ * terminal event is sent, so a client reacting to `response.completed` can chain on it at once.
+ */
+async function executeTurn(
+  turn: PreparedTurn,
+  builder: ResponseBuilder,
+  deps: ResponsesRouteDeps,
+  control: TurnControl,
+): Promise<TurnResult> {
+  const store = deps.responseStore;
+  const { settings, inputItems, previous, conversation, profile, body } = turn;
+  const history = previous
+    ? ((await store.chainItems(previous.id)) ?? [])
+    : conversation
+      ? ((await store.conversationItems(conversation.id)) ?? [])
+      : [];
+  const context = itemsToAgentContext([...history, ...inputItems]);
+  const systemPrompts = [profile.systemPrompt, ...context.systemPrompts, body.instructions].filter(
+    (p): p is string => typeof p === 'string' && p !== '',
+  );
+
+  const record = (
+    status: StoredResponse['status'],
+    bodyJson: Record<string, unknown>,
+    output: ResponseItem[],
+  ) =>
+    store.put({
+      id: settings.id,
+      status,
+      body: bodyJson,
+      inputItems,
+      outputItems: output,
+      previousResponseId: settings.previousResponseId,
+      conversationId: settings.conversationId,
+      createdAt: settings.createdAt,
+    });
+  if (settings.store) await record('in_progress', builder.snapshot('in_progress'), []);
+
+  const { outcome, error } = await consumeRun(
+    deps.agent.run({
+      messages: context.messages,
+      systemPrompts,
+      platform: 'api',
+      toolset: profile.toolset,
+      model: {
+        id: profile.upstreamModel,
+        maxTokens: body.max_output_tokens ?? undefined,
+        temperature: body.temperature ?? undefined,
+        topP: body.top_p ?? undefined,
+      },
+      signal: control.signal,
+    }),
+    builder,
+    control,
+  );
+  const finished = await builder.finish(outcome, Math.floor(Date.now() / 1000));
+
+  if (settings.store && !control.deleted) {
+    await record(finished.status, finished.body, finished.output);
+    if (conversation && finished.status !== 'failed') {
+      await store.appendConversationItems(conversation.id, [...inputItems, ...finished.output]);
+    }
+  }
+  deps.logger.info(
+    { event: 'responses.finished', responseId: settings.id, status: finished.status, stored: settings.store },
+    'response finished',
+  );
+  await builder.sendTerminal(finished);
+  return { finished, error };
+}
+
+/** Feeds the agent's events to the builder and classifies how the run ended. */
+async function consumeRun(
+  events: AsyncIterable<AgentEvent>,
+  builder: ResponseBuilder,
+  control: TurnControl,
+): Promise<{ outcome: RunOutcome; error?: Error }> {
+  let usage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: false };
+  for await (const event of events) {
+    if (event.type === 'done') return { outcome: { kind: 'done', event } };
+    if (event.type === 'error') {
+      if (control.signal.aborted || event.error instanceof RunAbortedError) {
+        return { outcome: { kind: control.abortKind(), usage: event.usage } };
+      }
+      return {
+        outcome: { kind: 'failed', ...failureOf(event.error), usage: event.usage },
+        error: event.error,
+      };
+    }
+    if (event.type === 'usage') usage = event.total;
+    await builder.apply(event);
+  }
+  // The stream ended without a terminal event: a failure, never a silent success.
+  const error = new Error('The agent run ended without a result.');
+  return { outcome: { kind: 'failed', code: 'server_error', message: error.message, usage }, error };
+}
+
+/** The Response `error` object for a failed run: a rate-limit code clients know, else server_error. */
+function failureOf(error: Error): { code: string; message: string } {
+  if (error instanceof ModelError) {
+    return {
+      code: error.code === 'upstream_rate_limited' ? 'rate_limit_exceeded' : 'server_error',
+      message: error.message,
+    };
+  }
+  return { code: 'server_error', message: 'The server had an error while processing your request.' };
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ResponseBuilder, type ResponseSettings, type ResponseStreamEvent } from './responses-stream.ts';
+
+const settings: ResponseSettings = {
+  id: 'resp_test',
+  createdAt: 1_800_000_000,
+  model: 'herald',
+  instructions: null,
+  previousResponseId: null,
+  conversationId: null,
+  store: true,
+  metadata: {},
+  maxOutputTokens: null,
+  temperature: 1,
+  topP: 1,
+  tools: [],
+  toolChoice: 'auto',
+  parallelToolCalls: true,
+  text: { format: { type: 'text' } },
+  truncation: 'disabled',
+  user: null,
+};
+const usage = { promptTokens: 5, completionTokens: 2, totalTokens: 7, estimated: false };
+
+describe('ResponseBuilder', () => {
+  it('closes the text before a tool call as its own message and starts a new one after the tools', async () => {
+    const events: ResponseStreamEvent[] = [];
+    const builder = new ResponseBuilder(settings, async (e) => {
+      events.push(e);
+    });
+    await builder.start();
+    await builder.apply({ type: 'text-delta', text: 'Let me look.' });
+    await builder.apply({
+      type: 'tool-call-start',
+      toolCallId: 'c1',
+      name: 'terminal',
+      arguments: '{}',
+      label: 'x',
+    });
+    await builder.apply({
+      type: 'tool-call-end',
+      toolCallId: 'c1',
+      name: 'terminal',
+      result: 'done',
+      isError: false,
+    });
+    await builder.apply({ type: 'text-delta', text: 'Found it.' });
+    const finished = await builder.finish(
+      { kind: 'done', event: { type: 'done', text: '', finishReason: 'stop', usage, messages: [] } },
+      1_800_000_001,
+    );
+    await builder.sendTerminal(finished);
+
+    assert.deepEqual(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+    );
+    assert.deepEqual(
+      finished.output.map((i) => [i.type, i.status]),
+      [
+        ['message', 'completed'],
+        ['function_call', 'completed'],
+        ['function_call_output', 'completed'],
+        ['message', 'completed'],
+      ],
+    );
+    assert.deepEqual(
+      finished.output.map(
+        (_, i) => events.filter((e) => e.type === 'response.output_item.done' && e.output_index === i).length,
+      ),
+      [1, 1, 1, 1],
+    );
+    assert.equal(events.at(-1)?.type, 'response.completed');
+    assert.deepEqual((events.at(-1)!.response as { usage: unknown }).usage, {
+      input_tokens: 5,
+      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+      output_tokens: 2,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 7,
+    });
+  });
+
+  it('marks a cut-short run incomplete and keeps its partial text', async () => {
+    const builder = new ResponseBuilder(settings);
+    await builder.start();
+    await builder.apply({ type: 'text-delta', text: 'half' });
+    const cancelled = await builder.finish({ kind: 'cancelled', usage }, 1);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(cancelled.output[0]?.status, 'incomplete');
+    assert.deepEqual((cancelled.output[0]!.content as { text: string }[])[0]?.text, 'half');
+    assert.equal(cancelled.terminal, 'response.incomplete');
+  });
+
+  it('reports a run that hit the step limit as incomplete with reason max_output_tokens', async () => {
+    const builder = new ResponseBuilder(settings);
+    const finished = await builder.finish(
+      { kind: 'done', event: { type: 'done', text: '', finishReason: 'length', usage, messages: [] } },
+      1,
+    );
+    assert.equal(finished.status, 'incomplete');
+    assert.deepEqual(finished.body.incomplete_details, { reason: 'max_output_tokens' });
+    assert.equal(finished.terminal, 'response.incomplete');
+  });
+});

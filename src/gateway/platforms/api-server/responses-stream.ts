@@ -1,0 +1,319 @@
+/**
+ * Builds one Responses API response from the agent's events: the output items (`function_call` and
+ * `function_call_output` for the agent's tool use, `message` items with `output_text` for its text),
+ * the final Response object, and — when streaming — every `response.*` event in order with
+ * `sequence_number`s from 0. Streaming and non-streaming requests go through the same builder (the
+ * latter ignores the events), so both produce the same stored response. It writes nothing itself;
+ * the route hands it a sink for events and stores what `finish` returns.
+ */
+import type { AgentEvent } from '../../../agent/index.ts';
+import type { Usage } from '../../../model/index.ts';
+import { newId, type ResponseItem, type ResponseStatus } from '../../../store/index.ts';
+
+/** Request fields a Response echoes back, fixed when the request is accepted. */
+export interface ResponseSettings {
+  id: string;
+  /** Unix seconds. */
+  createdAt: number;
+  model: string;
+  instructions: string | null;
+  previousResponseId: string | null;
+  conversationId: string | null;
+  store: boolean;
+  metadata: Record<string, string>;
+  maxOutputTokens: number | null;
+  temperature: number;
+  topP: number;
+  tools: unknown[];
+  toolChoice: unknown;
+  parallelToolCalls: boolean;
+  text: unknown;
+  truncation: 'auto' | 'disabled';
+  user: string | null;
+}
+
+export interface ResponseStreamEvent {
+  type: string;
+  sequence_number: number;
+  [field: string]: unknown;
+}
+
+export type EventSink = (event: ResponseStreamEvent) => Promise<void>;
+
+/** How a run ended, as the route saw it. */
+export type RunOutcome =
+  | { kind: 'done'; event: Extract<AgentEvent, { type: 'done' }> }
+  /** The client went away or asked to cancel. */
+  | { kind: 'cancelled'; usage: Usage }
+  /** The server stopped the run (shutdown). */
+  | { kind: 'interrupted'; usage: Usage }
+  | { kind: 'failed'; code: string; message: string; usage: Usage };
+
+export interface FinishedResponse {
+  status: ResponseStatus;
+  body: Record<string, unknown>;
+  output: ResponseItem[];
+  /** The terminal stream event's type (`response.completed`, `.incomplete`, `.failed`). */
+  terminal: string;
+}
+
+interface OpenMessage {
+  item: ResponseItem & { content: Record<string, unknown>[] };
+  index: number;
+  text: string;
+}
+
+export function toResponseUsage(usage: Usage): Record<string, unknown> {
+  return {
+    input_tokens: usage.promptTokens,
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+    output_tokens: usage.completionTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.totalTokens,
+  };
+}
+
+export class ResponseBuilder {
+  readonly #settings: ResponseSettings;
+  readonly #sink: EventSink;
+  readonly #output: ResponseItem[] = [];
+  #sequence = 0;
+  #message: OpenMessage | undefined;
+
+  constructor(settings: ResponseSettings, sink: EventSink = async () => {}) {
+    this.#settings = settings;
+    this.#sink = sink;
+  }
+
+  /** The Response object in a given state (`in_progress` while running). */
+  snapshot(
+    status: ResponseStatus,
+    extra: {
+      usage?: Usage | null;
+      error?: { code: string; message: string } | null;
+      incompleteReason?: string;
+      completedAt?: number;
+    } = {},
+  ): Record<string, unknown> {
+    const s = this.#settings;
+    return {
+      id: s.id,
+      object: 'response',
+      created_at: s.createdAt,
+      status,
+      completed_at: extra.completedAt ?? null,
+      background: false,
+      error: extra.error ?? null,
+      incomplete_details: extra.incompleteReason ? { reason: extra.incompleteReason } : null,
+      instructions: s.instructions,
+      max_output_tokens: s.maxOutputTokens,
+      model: s.model,
+      output: structuredClone(this.#output),
+      parallel_tool_calls: s.parallelToolCalls,
+      previous_response_id: s.previousResponseId,
+      conversation: s.conversationId ? { id: s.conversationId } : null,
+      reasoning: { effort: null, summary: null },
+      store: s.store,
+      temperature: s.temperature,
+      text: s.text,
+      tool_choice: s.toolChoice,
+      tools: s.tools,
+      top_p: s.topP,
+      truncation: s.truncation,
+      usage: extra.usage ? toResponseUsage(extra.usage) : null,
+      user: s.user,
+      metadata: s.metadata,
+    };
+  }
+
+  /** `response.created` then `response.in_progress`. */
+  async start(): Promise<void> {
+    await this.#emit('response.created', { response: this.snapshot('in_progress') });
+    await this.#emit('response.in_progress', { response: this.snapshot('in_progress') });
+  }
+
+  /** Feeds one non-terminal agent event; `done`/`error` go through `finish`. */
+  async apply(event: AgentEvent): Promise<void> {
+    switch (event.type) {
+      case 'text-delta':
+        return this.#textDelta(event.text);
+      case 'tool-call-start':
+        return this.#toolCall(event.toolCallId, event.name, event.arguments);
+      case 'tool-call-end':
+        return this.#toolResult(event.toolCallId, event.result);
+      case 'usage':
+      case 'done':
+      case 'error':
+        return;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  /**
+   * Closes open items and returns the final Response. The terminal event is sent separately by
+   * `sendTerminal`, so the route can store the response first: a client that reads
+   * `response.completed` may chain on it at once.
+   */
+  async finish(outcome: RunOutcome, completedAt: number): Promise<FinishedResponse> {
+    await this.#closeMessage(outcome.kind === 'done' ? 'completed' : 'incomplete');
+    const output = structuredClone(this.#output);
+    switch (outcome.kind) {
+      case 'done': {
+        const length = outcome.event.finishReason === 'length';
+        const status = length ? 'incomplete' : 'completed';
+        const body = this.snapshot(status, {
+          usage: outcome.event.usage,
+          completedAt,
+          incompleteReason: length ? 'max_output_tokens' : undefined,
+        });
+        return { status, body, output, terminal: length ? 'response.incomplete' : 'response.completed' };
+      }
+      case 'cancelled':
+        // Usually nobody is listening any more; a `/cancel` call on a live stream still gets a terminal event.
+        return {
+          status: 'cancelled',
+          body: this.snapshot('cancelled', { usage: outcome.usage, completedAt }),
+          output,
+          terminal: 'response.incomplete',
+        };
+      case 'interrupted':
+        return {
+          status: 'incomplete',
+          body: this.snapshot('incomplete', {
+            usage: outcome.usage,
+            completedAt,
+            incompleteReason: 'interrupted',
+          }),
+          output,
+          terminal: 'response.incomplete',
+        };
+      case 'failed':
+        return {
+          status: 'failed',
+          body: this.snapshot('failed', {
+            usage: outcome.usage,
+            completedAt,
+            error: { code: outcome.code, message: outcome.message },
+          }),
+          output,
+          terminal: 'response.failed',
+        };
+    }
+  }
+
+  async sendTerminal(finished: FinishedResponse): Promise<void> {
+    await this.#emit(finished.terminal, { response: finished.body });
+  }
+
+  async #textDelta(delta: string): Promise<void> {
+    if (delta === '') return;
+    if (!this.#message) {
+      const item = {
+        id: newId('msg'),
+        type: 'message',
+        status: 'in_progress',
+        role: 'assistant',
+        content: [] as Record<string, unknown>[],
+      };
+      const index = this.#output.push(item) - 1;
+      this.#message = { item, index, text: '' };
+      await this.#emit('response.output_item.added', { output_index: index, item: structuredClone(item) });
+      const part = { type: 'output_text', text: '', annotations: [] };
+      item.content.push(part);
+      await this.#emit('response.content_part.added', {
+        item_id: item.id,
+        output_index: index,
+        content_index: 0,
+        part: { ...part },
+      });
+    }
+    const message = this.#message;
+    message.text += delta;
+    (message.item.content[0] as { text: string }).text = message.text;
+    await this.#emit('response.output_text.delta', {
+      item_id: message.item.id,
+      output_index: message.index,
+      content_index: 0,
+      delta,
+      logprobs: [],
+    });
+  }
+
+  async #closeMessage(status: 'completed' | 'incomplete'): Promise<void> {
+    const message = this.#message;
+    if (!message) return;
+    this.#message = undefined;
+    const { item, index, text } = message;
+    item.status = status;
+    const part = { type: 'output_text', text, annotations: [], logprobs: [] };
+    item.content[0] = part;
+    await this.#emit('response.output_text.done', {
+      item_id: item.id,
+      output_index: index,
+      content_index: 0,
+      text,
+      logprobs: [],
+    });
+    await this.#emit('response.content_part.done', {
+      item_id: item.id,
+      output_index: index,
+      content_index: 0,
+      part: { ...part },
+    });
+    await this.#emit('response.output_item.done', { output_index: index, item: structuredClone(item) });
+  }
+
+  async #toolCall(callId: string, name: string, args: string): Promise<void> {
+    // Text before a tool call is its own message item; text after the tools starts a new one.
+    await this.#closeMessage('completed');
+    const item: ResponseItem = {
+      id: newId('fc'),
+      type: 'function_call',
+      status: 'in_progress',
+      call_id: callId,
+      name,
+      arguments: '',
+    };
+    const index = this.#output.push(item) - 1;
+    await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
+    if (args !== '') {
+      await this.#emit('response.function_call_arguments.delta', {
+        item_id: item.id,
+        output_index: index,
+        delta: args,
+      });
+    }
+    item.arguments = args;
+    await this.#emit('response.function_call_arguments.done', {
+      item_id: item.id,
+      output_index: index,
+      name,
+      arguments: args,
+    });
+    item.status = 'completed';
+    await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
+  }
+
+  async #toolResult(callId: string, result: string): Promise<void> {
+    await this.#closeMessage('completed');
+    const item: ResponseItem = {
+      id: newId('fco'),
+      type: 'function_call_output',
+      status: 'in_progress',
+      call_id: callId,
+      output: '',
+    };
+    const index = this.#output.push(item) - 1;
+    await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
+    item.output = result;
+    item.status = 'completed';
+    await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
+  }
+
+  async #emit(type: string, fields: Record<string, unknown>): Promise<void> {
+    await this.#sink({ type, sequence_number: this.#sequence++, ...fields });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The API server's access rules. With `api_server.keys`, every request but `/health` and CORS
+ * preflights needs `Authorization: Bearer <key>`, compared in constant time. Without keys the server is
+ * for this machine only: the peer must be loopback, the `Host` header must name a loopback host (a DNS
+ * rebinding page carries its own domain there) and a browser `Origin` must be loopback too (a drive-by
+ * page on another site cannot reach an agent that runs shell commands). It does not do CORS headers;
+ * @fastify/cors does.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { HeraldConfig } from '../../../config/schema.ts';
+import { ApiError } from './errors.ts';
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(plain) === 4) return plain.startsWith('127.');
+  return plain === '::1' || plain === '0:0:0:0:0:0:0:1';
+}
+
+/** True for a Host header (or URL host) naming this machine: localhost, 127.x, [::1], any port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const lower = host.trim().toLowerCase();
+  let name: string;
+  if (lower.startsWith('[')) {
+    const end = lower.indexOf(']');
+    if (end < 0) return false;
+    name = lower.slice(1, end);
+    const rest = lower.slice(end + 1);
+    if (rest !== '' && !/^:\d{1,5}$/.test(rest)) return false;
+  } else {
+    const match = /^([^:]+)(?::\d{1,5})?$/.exec(lower);
+    if (!match) return false;
+    name = match[1]!;
+  }
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  return isLoopbackAddress(name);
+}
+
+/** True for an `Origin` header value that is a loopback web origin (http(s)://localhost:3000 etc.). */
+export function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackHost(url.host);
+  } catch {
+    return false;
+  }
+}
+
+/** A bind address that only this machine can reach. */
+export function isLoopbackBind(host: string): boolean {
+  return host === 'localhost' || isLoopbackAddress(host);
+}
+
+/** Thrown by `start()` when the config would expose an unauthenticated agent to the network. */
+export class UnsafeBindError extends Error {
+  readonly code = 'unsafe_bind';
+  constructor(host: string) {
+    super(
+      `Refusing to listen on ${host} without an API key: anyone who can reach this address could run the agent ` +
+        '(and its shell tools). Set API_SERVER_KEY (or api_server.keys), bind API_SERVER_HOST=127.0.0.1, or set ' +
+        'api_server.allow_unauthenticated: true if the network is trusted.',
+    );
+    this.name = 'UnsafeBindError';
+  }
+}
+
+function isPublicPath(request: FastifyRequest): boolean {
+  const path = request.url.split('?')[0] ?? '';
+  return path === '/health' || path === '/v1/health';
+}
+
+/** Installs the auth / loopback guard as an onRequest hook (after CORS, so preflights are answered). */
+export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_server']): void {
+  const keyDigests = config.keys.map(digest);
+  app.addHook('onRequest', async (request) => {
+    if (keyDigests.length > 0) {
+      if (request.method === 'OPTIONS' || isPublicPath(request)) return;
+      const header = request.headers.authorization ?? '';
+      const match = /^Bearer\s+(.+)$/i.exec(header);
+      const given = digest(match?.[1]?.trim() ?? '');
+      // Compare against every key so the time taken does not reveal which (or whether one) matched.
+      let ok = false;
+      for (const key of keyDigests) ok = timingSafeEqual(given, key) || ok;
+      if (!ok || !match) {
+        throw new ApiError(
+          401,
+          match ? 'Incorrect API key provided.' : 'Missing API key: send it as `Authorization: Bearer <key>`.',
+          { type: 'invalid_request_error', code: 'invalid_api_key' },
+        );
+      }
+      return;
+    }
+    if (config.allow_unauthenticated) return;
+    if (!isLoopbackAddress(request.socket.remoteAddress)) {
+      throw new ApiError(403, 'This server has no API key and only answers requests from this machine.', {
+        type: 'invalid_request_error',
+        code: 'forbidden',
+      });
+    }
+    if (!isLoopbackHost(request.headers.host)) {
+      throw new ApiError(
+        403,
+        'Host header must name a loopback host (localhost, 127.0.0.1, [::1]) when no API key is set.',
+        { type: 'invalid_request_error', code: 'forbidden' },
+      );
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !isLoopbackOrigin(origin)) {
+      throw new ApiError(
+        403,
+        'Cross-site browser requests are refused when no API key is set. Set API_SERVER_KEY to allow them.',
+        { type: 'invalid_request_error', code: 'forbidden' },
+      );
+    }
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * The Slack adapter: a Bolt app in Socket Mode (app-level token `xapp-…` for the WebSocket, bot token
+ * `xoxb-…` for the Web API) that answers DMs and @-mentions, the latter in threads. Replies are
+ * converted from Markdown to mrkdwn and sent with chat.postMessage / chat.update / chat.delete; with
+ * `native_streaming` it also offers Slack's own text streaming (see SlackNativeStream). There is no
+ * typing indicator: Slack has none for bots outside assistant threads, and a placeholder reaction
+ * would need an extra scope and two more calls per reply, so `sendTyping` does nothing. It does not
+ * pace, split or retry replies — the StreamConsumer does — so 429s surface as FloodControlError.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { App, SocketModeReceiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { HeraldConfig } from '../../../config/schema.ts';
+import type { Logger } from '../../../logger.ts';
+import type {
+  ChatPlatform,
+  InboundMessage,
+  NativeStream,
+  ReplyTarget,
+  SendOptions,
+  SentMessage,
+} from '../../types.ts';
+import { mapEditError, mapSendError } from './slack-errors.ts';
+import { toInboundMessage } from './slack-inbound.ts';
+import { slackLimits } from './slack-limits.ts';
+import { toSlackLogger } from './slack-logger.ts';
+import { toSlackMrkdwn } from './slack-mrkdwn.ts';
+import { SlackNativeStream } from './slack-native-stream.ts';
+
+export interface SlackPlatformOptions {
+  config: HeraldConfig['platforms']['slack'] & { bot_token: string; app_token: string };
+  logger: Logger;
+  /** Web API base with a trailing slash, e.g. `http://127.0.0.1:PORT/api/` for a fake; default Slack's. */
+  slackApiUrl?: string;
+}
+
+export class SlackPlatform implements ChatPlatform {
+  readonly name = 'slack' as const;
+  readonly limits = slackLimits;
+  readonly #options: SlackPlatformOptions;
+  #app: App | undefined;
+  #receiver: SocketModeReceiver | undefined;
+  #teamId: string | undefined;
+  #handler: ((message: InboundMessage) => void) | undefined;
+  /** Set when chat.startStream was refused once; later replies stream by editing. */
+  #nativeUnavailable = false;
+
+  constructor(options: SlackPlatformOptions) {
+    this.#options = options;
+  }
+
+  onMessage(handler: (message: InboundMessage) => void): void {
+    this.#handler = handler;
+  }
+
+  /** Verifies the bot token, opens the Socket Mode connection and resolves once Slack said hello. */
+  async start(): Promise<void> {
+    if (this.#app) return;
+    const { config, logger, slackApiUrl } = this.#options;
+    const apiUrl = slackApiUrl ? { slackApiUrl } : {};
+    const clientOptions: WebClientOptions = {
+      ...apiUrl,
+      // Surface 429s to the StreamConsumer instead of sleeping inside the client; few quick retries
+      // for network errors, since a reply edit minutes late is worse than a skipped one.
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2000 },
+    };
+    const slackLogger = toSlackLogger(logger);
+    // Built here rather than by Bolt so `stop()` can wait for its WebSocket to close (see there).
+    const receiver = new SocketModeReceiver({
+      appToken: config.app_token,
+      logger: slackLogger,
+      // The Socket Mode client builds its own WebClient (for apps.connections.open) from these.
+      installerOptions: { clientOptions: apiUrl },
+    });
+    const app = new App({
+      token: config.bot_token,
+      receiver,
+      socketMode: true,
+      deferInitialization: true,
+      logger: slackLogger,
+      clientOptions,
+    });
+    app.event('message', async ({ event, context }) => this.#receive(event, context.botUserId));
+    app.event('app_mention', async ({ event, context }) => this.#receive(event, context.botUserId));
+    app.error(async (error) => {
+      logger.error({ event: 'slack.listener_error', err: error });
+    });
+    this.#app = app;
+    this.#receiver = receiver;
+    try {
+      await app.init();
+      await app.start();
+      const auth = await app.client.auth.test();
+      this.#teamId = auth.team_id;
+      logger.info({ event: 'slack.ready', botUserId: auth.user_id, teamId: auth.team_id });
+    } catch (error) {
+      this.#app = undefined;
+      this.#receiver = undefined;
+      await closeSocket(receiver);
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const receiver = this.#receiver;
+    this.#app = undefined;
+    this.#receiver = undefined;
+    if (receiver) await closeSocket(receiver);
+  }
+
+  /**
+   * Slack threads are the only reply structure, and mentions are already answered in their thread,
+   * so `replyToInbound` changes nothing here.
+   */
+  async send(target: ReplyTarget, text: string, _options?: SendOptions): Promise<SentMessage> {
+    try {
+      const posted = await this.#client().chat.postMessage({
+        channel: target.chatId,
+        ...(target.threadId ? { thread_ts: target.threadId } : {}),
+        text: toSlackMrkdwn(text),
+      });
+      return { id: posted.ts ?? '' };
+    } catch (error) {
+      throw mapSendError(error);
+    }
+  }
+
+  async edit(target: ReplyTarget, message: SentMessage, text: string): Promise<void> {
+    try {
+      await this.#client().chat.update({ channel: target.chatId, ts: message.id, text: toSlackMrkdwn(text) });
+    } catch (error) {
+      throw mapEditError(error);
+    }
+  }
+
+  async delete(target: ReplyTarget, message: SentMessage): Promise<void> {
+    try {
+      await this.#client().chat.delete({ channel: target.chatId, ts: message.id });
+    } catch (error) {
+      throw mapSendError(error);
+    }
+  }
+
+  /** No-op: see the module comment for why Slack gets no typing indicator. */
+  async sendTyping(_target: ReplyTarget): Promise<void> {}
+
+  openNativeStream(target: ReplyTarget): NativeStream | undefined {
+    if (!this.#options.config.native_streaming || this.#nativeUnavailable || !this.#app) return undefined;
+    return new SlackNativeStream({
+      client: this.#app.client,
+      channel: target.chatId,
+      threadTs: target.threadId ?? target.inboundMessageId,
+      recipientUserId: target.userId,
+      ...(this.#teamId ? { recipientTeamId: this.#teamId } : {}),
+      logger: this.#options.logger,
+      onUnavailable: (error) => {
+        this.#nativeUnavailable = true;
+        this.#options.logger.warn({ event: 'slack.native_streaming_unavailable', err: error });
+      },
+    });
+  }
+
+  #client(): App['client'] {
+    if (!this.#app) throw new Error('Slack platform is not started');
+    return this.#app.client;
+  }
+
+  #receive(event: unknown, botUserId: string | undefined): void {
+    if (!botUserId || !this.#handler) return;
+    const inbound = toInboundMessage(event, botUserId);
+    if (!inbound) return;
+    try {
+      this.#handler(inbound);
+    } catch (error) {
+      this.#options.logger.error({ event: 'slack.handler_failed', err: error });
+    }
+  }
+}
+
+/** Longest `stop()` waits for Slack to complete the WebSocket close handshake. */
+const CLOSE_WAIT_MS = 5000;
+
+/**
+ * Bolt's `App.stop()` resolves before the Socket Mode WebSocket has closed; if the connection then
+ * drops mid-handshake the client leaves a 30 s timer behind. Waiting for the client's own
+ * `disconnect()` (which resolves once the socket is closed) avoids both, bounded in case Slack never
+ * answers the close frame.
+ */
+async function closeSocket(receiver: SocketModeReceiver): Promise<void> {
+  const timeout = new AbortController();
+  await Promise.race([
+    receiver.client.disconnect(),
+    sleep(CLOSE_WAIT_MS, undefined, { signal: timeout.signal }).catch(() => {}),
+  ]);
+  timeout.abort();
+}

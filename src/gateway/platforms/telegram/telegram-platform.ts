@@ -1,0 +1,276 @@
+/**
+ * Telegram as a Herald chat platform, through grammY: receives text messages by long polling (or a
+ * webhook), normalises them into `InboundMessage`s (private chat, @mention, reply to the bot, commands
+ * addressed to this bot) and offers the send/edit/delete/typing primitives the StreamConsumer drives.
+ * Text is sent as Telegram HTML rendered from Markdown, retried as plain text when Telegram rejects
+ * the entities. In private chats replies can stream as `sendMessageDraft` drafts, finished with
+ * `sendMessage`. It decides per message whether to thread it under the user's message
+ * (`reply_to_mode`). It does not decide who may talk to the agent or run it: the gateway does.
+ */
+import { createServer, type Server } from 'node:http';
+import { Bot, webhookCallback } from 'grammy';
+import type { Message, UserFromGetMe } from 'grammy/types';
+import type { Logger } from '../../../logger.ts';
+import { splitMessage } from '../../streaming/index.ts';
+import type {
+  ChatPlatform,
+  InboundMessage,
+  NativeStream,
+  PlatformLimits,
+  ReplyTarget,
+  SendOptions,
+  SentMessage,
+} from '../../types.ts';
+import { isEntityParseError, isNotModifiedError, toPlatformError } from './telegram-errors.ts';
+import { renderTelegramHtml, telegramLength } from './telegram-html.ts';
+
+export type ReplyToMode = 'off' | 'first' | 'all';
+
+export interface TelegramPlatformOptions {
+  token: string;
+  /** Bot API root, e.g. a self-hosted Bot API server or a test fake; no trailing slash. */
+  apiRoot?: string;
+  replyToMode: ReplyToMode;
+  /** Stream private-chat replies as `sendMessageDraft` drafts. */
+  nativeDrafts: boolean;
+  /** Webhook mode instead of long polling. */
+  webhook?: { url: string; port: number; secret?: string; host?: string };
+  logger: Logger;
+  /** Skips `getMe` at start (tests, or a caller that already knows the bot). */
+  botInfo?: UserFromGetMe;
+  /** Long-poll timeout of `getUpdates` in seconds (default 30). */
+  pollingTimeoutSeconds?: number;
+}
+
+export const telegramLimits: PlatformLimits = {
+  maxMessageLength: 4096,
+  countLength: telegramLength,
+  defaultEditIntervalMs: 1000,
+};
+
+export class TelegramPlatform implements ChatPlatform {
+  readonly name = 'telegram' as const;
+  readonly limits = telegramLimits;
+  readonly #bot: Bot;
+  readonly #options: TelegramPlatformOptions;
+  readonly #logger: Logger;
+  #handler: ((message: InboundMessage) => void) | undefined;
+  #webhookServer: Server | undefined;
+  #polling: Promise<void> | undefined;
+  #nextDraftId = 1 + Math.floor(Math.random() * 1_000_000);
+
+  constructor(options: TelegramPlatformOptions) {
+    this.#options = options;
+    this.#logger = options.logger.child({ platform: 'telegram' });
+    this.#bot = new Bot(options.token, {
+      client: options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/+$/, '') } : {},
+      ...(options.botInfo ? { botInfo: options.botInfo } : {}),
+    });
+    this.#bot.on('message:text', (ctx) => this.#receive(ctx.message));
+    this.#bot.catch((error) => this.#logger.error({ event: 'telegram_update_failed', err: error.error }));
+  }
+
+  onMessage(handler: (message: InboundMessage) => void): void {
+    this.#handler = handler;
+  }
+
+  async start(): Promise<void> {
+    // init() calls getMe (unless botInfo was given): a bad token or unreachable API fails start().
+    await this.#bot.init();
+    const webhook = this.#options.webhook;
+    if (webhook) {
+      await this.#startWebhook(webhook);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      let started = false;
+      this.#polling = this.#bot
+        .start({
+          timeout: this.#options.pollingTimeoutSeconds ?? 30,
+          allowed_updates: ['message'],
+          onStart: () => {
+            started = true;
+            this.#logger.info(
+              { event: 'telegram_polling', bot: this.#bot.botInfo.username },
+              'telegram polling',
+            );
+            resolve();
+          },
+        })
+        .catch((error: unknown) => {
+          if (!started) reject(error);
+          else
+            this.#logger.error({ event: 'telegram_polling_failed', err: error }, 'telegram polling stopped');
+        });
+    });
+  }
+
+  async #startWebhook(webhook: NonNullable<TelegramPlatformOptions['webhook']>): Promise<void> {
+    const callback = webhookCallback(this.#bot, 'http', {
+      ...(webhook.secret ? { secretToken: webhook.secret } : {}),
+    });
+    const server = createServer((req, res) => {
+      void callback(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(webhook.port, webhook.host ?? '0.0.0.0', () => resolve());
+    });
+    this.#webhookServer = server;
+    await this.#bot.api.setWebhook(webhook.url, {
+      allowed_updates: ['message'],
+      ...(webhook.secret ? { secret_token: webhook.secret } : {}),
+    });
+    this.#logger.info({ event: 'telegram_webhook', port: webhook.port }, 'telegram webhook listening');
+  }
+
+  async stop(): Promise<void> {
+    if (this.#bot.isRunning()) await this.#bot.stop();
+    await this.#polling;
+    this.#polling = undefined;
+    const server = this.#webhookServer;
+    this.#webhookServer = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Normalises one text message and hands it to the gateway. Never blocks the update loop. */
+  #receive(message: Message.TextMessage): void {
+    if (!this.#handler || !message.from || message.from.is_bot) return;
+    const me = this.#bot.botInfo;
+    const username = me.username.toLowerCase();
+    let text = message.text;
+    let addressed = message.chat.type === 'private';
+    for (const entity of message.entities ?? []) {
+      const value = text.slice(entity.offset, entity.offset + entity.length).toLowerCase();
+      if (entity.type === 'mention' && value === `@${username}`) addressed = true;
+      if (entity.type === 'bot_command' && entity.offset === 0) {
+        const [, target] = value.split('@');
+        if (target === username) addressed = true;
+        // A command meant for another bot in the group is not ours.
+        else if (target !== undefined) return;
+      }
+    }
+    if (message.reply_to_message?.from?.id === me.id) addressed = true;
+    text = text.replace(new RegExp(`@${escapeRegExp(me.username)}\\b`, 'gi'), '').trim();
+    this.#handler({
+      platform: 'telegram',
+      chatId: String(message.chat.id),
+      ...(message.is_topic_message && message.message_thread_id !== undefined
+        ? { threadId: String(message.message_thread_id) }
+        : {}),
+      userId: String(message.from.id),
+      ...(message.from.username ? { userName: message.from.username } : {}),
+      messageId: String(message.message_id),
+      text,
+      isPrivate: message.chat.type === 'private',
+      addressedToBot: addressed,
+    });
+  }
+
+  #threadOptions(target: ReplyTarget): { message_thread_id?: number } {
+    return target.threadId ? { message_thread_id: Number(target.threadId) } : {};
+  }
+
+  #threads(options: SendOptions | undefined): boolean {
+    const mode = this.#options.replyToMode;
+    return mode === 'all' || (mode === 'first' && options?.replyToInbound === true);
+  }
+
+  /** Runs a Bot API call with HTML, retrying as plain text if Telegram rejects the entities. */
+  async #withFormatting<T>(text: string, call: (body: string, formatted: boolean) => Promise<T>): Promise<T> {
+    try {
+      return await call(renderTelegramHtml(text), true);
+    } catch (error) {
+      if (!isEntityParseError(error)) throw toPlatformError(error);
+      this.#logger.debug({ event: 'telegram_plain_retry' }, 'entities rejected; retrying as plain text');
+      try {
+        return await call(text, false);
+      } catch (plainError) {
+        throw toPlatformError(plainError);
+      }
+    }
+  }
+
+  async send(target: ReplyTarget, text: string, options?: SendOptions): Promise<SentMessage> {
+    const reply = this.#threads(options)
+      ? {
+          reply_parameters: {
+            message_id: Number(target.inboundMessageId),
+            allow_sending_without_reply: true,
+          },
+        }
+      : {};
+    const sent = await this.#withFormatting(text, (body, formatted) =>
+      this.#bot.api.sendMessage(Number(target.chatId), body, {
+        ...(formatted ? { parse_mode: 'HTML' as const } : {}),
+        ...this.#threadOptions(target),
+        ...reply,
+      }),
+    );
+    return { id: String(sent.message_id) };
+  }
+
+  async edit(target: ReplyTarget, message: SentMessage, text: string): Promise<void> {
+    try {
+      await this.#withFormatting(text, (body, formatted) =>
+        this.#bot.api.editMessageText(Number(target.chatId), Number(message.id), body, {
+          ...(formatted ? { parse_mode: 'HTML' as const } : {}),
+        }),
+      );
+    } catch (error) {
+      // Same text after formatting (e.g. only a Markdown marker changed): nothing to do.
+      if (isNotModifiedError(error)) return;
+      throw error;
+    }
+  }
+
+  async delete(target: ReplyTarget, message: SentMessage): Promise<void> {
+    try {
+      await this.#bot.api.deleteMessage(Number(target.chatId), Number(message.id));
+    } catch (error) {
+      this.#logger.debug({ event: 'telegram_delete_failed', err: error }, 'delete failed');
+    }
+  }
+
+  async sendTyping(target: ReplyTarget): Promise<void> {
+    try {
+      await this.#bot.api.sendChatAction(Number(target.chatId), 'typing', this.#threadOptions(target));
+    } catch (error) {
+      this.#logger.debug({ event: 'telegram_typing_failed', err: error }, 'typing failed');
+    }
+  }
+
+  /** Private chats stream as `sendMessageDraft` drafts when enabled; finished with real messages. */
+  openNativeStream(target: ReplyTarget): NativeStream | undefined {
+    if (!this.#options.nativeDrafts || !target.isPrivate) return undefined;
+    const draftId = this.#nextDraftId++;
+    const chatId = Number(target.chatId);
+    // Chunks already delivered by finish(), so a retry after flood control does not repeat them.
+    let delivered = 0;
+    return {
+      update: async (text) => {
+        await this.#withFormatting(text, (body, formatted) =>
+          this.#bot.api.sendMessageDraft(chatId, draftId, body, {
+            ...(formatted ? { parse_mode: 'HTML' as const } : {}),
+            ...this.#threadOptions(target),
+          }),
+        );
+      },
+      finish: async (text) => {
+        const chunks = splitMessage(text, {
+          maxLength: telegramLimits.maxMessageLength,
+          countLength: telegramLength,
+        });
+        for (; delivered < chunks.length; delivered++) {
+          await this.send(target, chunks[delivered]!, { replyToInbound: delivered === 0 });
+        }
+      },
+      // The draft disappears by itself; nothing permanent was sent.
+      cancel: async () => {},
+    };
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,46 @@
+/**
+ * Resolves how one platform streams replies, once at startup: the global `streaming:` section merged
+ * with `platforms.<name>.streaming`, falling back to the platform's own edit interval. The result is a
+ * plain object handed to every StreamConsumer of that platform; config is not read per message.
+ */
+import type { HeraldConfig } from '../../config/schema.ts';
+import type { PlatformLimits } from '../types.ts';
+
+export interface StreamingSettings {
+  /** false: the complete reply is sent once at the end (split), no intermediate edits. */
+  enabled: boolean;
+  /** Minimum time between two edits (or sends) of the reply. */
+  editIntervalMs: number;
+  /** Characters that trigger the first send; otherwise it happens after `firstChunkDelayMs`. */
+  firstChunkChars: number;
+  firstChunkDelayMs: number;
+  /** Show a `⚙ tool: args` line while a tool runs. */
+  toolProgress: boolean;
+  /** How often the typing indicator is re-sent while the agent works. */
+  typingIntervalMs: number;
+  /** Appended to intermediate edits so the user sees the reply is still growing. */
+  cursor: string;
+}
+
+type StreamingPlatform = 'telegram' | 'discord' | 'slack';
+
+export function resolveStreamingSettings(
+  config: Pick<HeraldConfig, 'streaming' | 'platforms'>,
+  platform: string,
+  limits: Pick<PlatformLimits, 'defaultEditIntervalMs'>,
+): StreamingSettings {
+  const global = config.streaming;
+  const own =
+    platform === 'telegram' || platform === 'discord' || platform === 'slack'
+      ? config.platforms[platform as StreamingPlatform].streaming
+      : {};
+  return {
+    enabled: own.enabled ?? global.enabled,
+    editIntervalMs: own.edit_interval_ms ?? global.edit_interval_ms ?? limits.defaultEditIntervalMs,
+    firstChunkChars: own.first_chunk_chars ?? global.first_chunk_chars,
+    firstChunkDelayMs: 1000,
+    toolProgress: own.tool_progress ?? global.tool_progress,
+    typingIntervalMs: 4000,
+    cursor: ' ▌',
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Translation between Herald's `ChatMessage`/`ToolSpec` (camelCase, provider-neutral) and the OpenAI
+ * chat-completions wire format (snake_case `tool_calls`, `tool_call_id`, function tools). Only the
+ * model client uses it; it does not validate input (callers hold already-validated values) and knows
+ * nothing of HTTP or retries.
+ */
+import type OpenAI from 'openai';
+import type { ChatMessage, ModelRequest, ToolSpec } from './types.ts';
+
+type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+type WireTool = OpenAI.Chat.Completions.ChatCompletionTool;
+type WireParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
+
+export function toWireMessage(message: ChatMessage): WireMessage {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content };
+    case 'user':
+      return message.name === undefined
+        ? { role: 'user', content: message.content }
+        : { role: 'user', content: message.content, name: message.name };
+    case 'assistant': {
+      const wire: OpenAI.Chat.Completions.ChatCompletionAssistantMessageParam = {
+        role: 'assistant',
+        content: message.content,
+      };
+      // An empty tool_calls array is rejected by several upstreams; omit it instead.
+      if (message.toolCalls?.length) {
+        wire.tool_calls = message.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.arguments },
+        }));
+      }
+      return wire;
+    }
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+    default: {
+      const unreachable: never = message;
+      return unreachable;
+    }
+  }
+}
+
+export function toWireTool(tool: ToolSpec): WireTool {
+  return {
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+  };
+}
+
+/** The streaming request body; optional settings are sent only when given, so upstream defaults apply. */
+export function toWireParams(request: ModelRequest, defaultMaxTokens: number | undefined): WireParams {
+  const params: WireParams = {
+    model: request.model,
+    messages: request.messages.map(toWireMessage),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (request.tools?.length) params.tools = request.tools.map(toWireTool);
+  const maxTokens = request.maxTokens ?? defaultMaxTokens;
+  if (maxTokens !== undefined) params.max_tokens = maxTokens;
+  if (request.temperature !== undefined) params.temperature = request.temperature;
+  if (request.topP !== undefined) params.top_p = request.topP;
+  return params;
+}

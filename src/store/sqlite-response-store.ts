@@ -1,0 +1,375 @@
+/**
+ * The SQLite `ResponseStore`: stored responses with their input and output items, chains through
+ * `previous_response_id`, conversations with their items, and retention. Items are kept as JSON
+ * rows so `item_reference` lookups, input-item listings and chain history are plain indexed queries.
+ * It does not interpret items (no conversion to model messages) and does not decide what to store.
+ */
+import type { Database } from './database.ts';
+import { migrate } from './database.ts';
+import { newId } from './new-id.ts';
+import type {
+  ItemPage,
+  ItemPageQuery,
+  ResponseItem,
+  ResponseStatus,
+  ResponseStore,
+  RetentionPolicy,
+  StoredConversation,
+  StoredResponse,
+} from './types.ts';
+
+const steps = [
+  `CREATE TABLE responses (
+     id TEXT PRIMARY KEY,
+     status TEXT NOT NULL,
+     body TEXT NOT NULL,
+     previous_response_id TEXT,
+     root_id TEXT NOT NULL,
+     conversation_id TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX responses_created_at ON responses (created_at);
+   CREATE TABLE response_items (
+     response_id TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+     kind TEXT NOT NULL CHECK (kind IN ('input', 'output')),
+     position INTEGER NOT NULL,
+     item_id TEXT NOT NULL,
+     item TEXT NOT NULL,
+     PRIMARY KEY (response_id, kind, position)
+   );
+   CREATE INDEX response_items_item_id ON response_items (item_id);
+   CREATE TABLE conversations (
+     id TEXT PRIMARY KEY,
+     name TEXT UNIQUE,
+     metadata TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE conversation_items (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+     item_id TEXT NOT NULL,
+     item TEXT NOT NULL
+   );
+   CREATE INDEX conversation_items_by_conversation ON conversation_items (conversation_id, seq);
+   CREATE INDEX conversation_items_item_id ON conversation_items (item_id);`,
+];
+
+/** Guards chain walks against a (corrupt) cycle; real chains are far shorter. */
+const maxChainDepth = 100_000;
+
+export interface SqliteResponseStoreOptions {
+  /** Applied at construction and every `pruneEveryPuts` puts. */
+  retention?: RetentionPolicy;
+  /** Keeps pruning cheap under load: the count query runs once per this many puts (default 50). */
+  pruneEveryPuts?: number;
+  /** Clock in ms, for tests of age-based retention. */
+  now?: () => number;
+}
+
+interface ResponseRow {
+  id: string;
+  status: string;
+  body: string;
+  previous_response_id: string | null;
+  conversation_id: string | null;
+  created_at: number;
+}
+
+interface ConversationRow {
+  id: string;
+  name: string | null;
+  metadata: string;
+  created_at: number;
+}
+
+export class SqliteResponseStore implements ResponseStore {
+  readonly #db: Database;
+  readonly #retention: RetentionPolicy | undefined;
+  readonly #pruneEveryPuts: number;
+  readonly #now: () => number;
+  #putsSincePrune = 0;
+
+  constructor(db: Database, options: SqliteResponseStoreOptions = {}) {
+    this.#db = db;
+    this.#retention = options.retention;
+    this.#pruneEveryPuts = options.pruneEveryPuts ?? 50;
+    this.#now = options.now ?? Date.now;
+    migrate(db, 'responses', steps);
+    if (this.#retention) this.#pruneSync(this.#retention);
+  }
+
+  async put(response: StoredResponse): Promise<void> {
+    this.#transaction(() => {
+      const previous = response.previousResponseId
+        ? (this.#db.prepare('SELECT root_id FROM responses WHERE id = ?').get(response.previousResponseId) as
+            | { root_id: string }
+            | undefined)
+        : undefined;
+      this.#db
+        .prepare(
+          `INSERT INTO responses (id, status, body, previous_response_id, root_id, conversation_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body`,
+        )
+        .run(
+          response.id,
+          response.status,
+          JSON.stringify(response.body),
+          response.previousResponseId,
+          previous?.root_id ?? response.id,
+          response.conversationId,
+          response.createdAt,
+        );
+      this.#db.prepare('DELETE FROM response_items WHERE response_id = ?').run(response.id);
+      const insert = this.#db.prepare(
+        'INSERT INTO response_items (response_id, kind, position, item_id, item) VALUES (?, ?, ?, ?, ?)',
+      );
+      response.inputItems.forEach((item, i) => {
+        insert.run(response.id, 'input', i, item.id, JSON.stringify(item));
+      });
+      response.outputItems.forEach((item, i) => {
+        insert.run(response.id, 'output', i, item.id, JSON.stringify(item));
+      });
+    });
+    if (this.#retention && ++this.#putsSincePrune >= this.#pruneEveryPuts) {
+      this.#putsSincePrune = 0;
+      this.#pruneSync(this.#retention);
+    }
+  }
+
+  async get(id: string): Promise<StoredResponse | undefined> {
+    const row = this.#db.prepare('SELECT * FROM responses WHERE id = ?').get(id) as ResponseRow | undefined;
+    if (!row) return undefined;
+    const items = this.#db
+      .prepare('SELECT kind, item FROM response_items WHERE response_id = ? ORDER BY kind, position')
+      .all(id) as { kind: string; item: string }[];
+    return {
+      id: row.id,
+      status: row.status as ResponseStatus,
+      body: JSON.parse(row.body) as Record<string, unknown>,
+      inputItems: items.filter((r) => r.kind === 'input').map((r) => parseItem(r.item)),
+      outputItems: items.filter((r) => r.kind === 'output').map((r) => parseItem(r.item)),
+      previousResponseId: row.previous_response_id,
+      conversationId: row.conversation_id,
+      createdAt: row.created_at,
+    };
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return Number(this.#db.prepare('DELETE FROM responses WHERE id = ?').run(id).changes) > 0;
+  }
+
+  async getItem(id: string): Promise<ResponseItem | undefined> {
+    const row = (this.#db.prepare('SELECT item FROM response_items WHERE item_id = ? LIMIT 1').get(id) ??
+      this.#db
+        .prepare('SELECT item FROM conversation_items WHERE item_id = ? ORDER BY seq LIMIT 1')
+        .get(id)) as { item: string } | undefined;
+    return row ? parseItem(row.item) : undefined;
+  }
+
+  async chainItems(id: string): Promise<ResponseItem[] | undefined> {
+    if (!this.#db.prepare('SELECT 1 FROM responses WHERE id = ?').get(id)) return undefined;
+    const rows = this.#db
+      .prepare(
+        `WITH RECURSIVE chain (id, previous, depth) AS (
+           SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
+           UNION ALL
+           SELECT r.id, r.previous_response_id, c.depth + 1
+             FROM responses r JOIN chain c ON r.id = c.previous
+            WHERE c.depth < ?
+         )
+         SELECT ri.item FROM chain c JOIN response_items ri ON ri.response_id = c.id
+          ORDER BY c.depth DESC, ri.kind ASC, ri.position ASC`,
+      )
+      .all(id, maxChainDepth) as { item: string }[];
+    return rows.map((r) => parseItem(r.item));
+  }
+
+  async chainRoot(id: string): Promise<string | undefined> {
+    const row = this.#db.prepare('SELECT root_id FROM responses WHERE id = ?').get(id) as
+      | { root_id: string }
+      | undefined;
+    return row?.root_id;
+  }
+
+  async listInputItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined> {
+    if (!this.#db.prepare('SELECT 1 FROM responses WHERE id = ?').get(id)) return undefined;
+    const rows = this.#db
+      .prepare(
+        `SELECT item_id, item FROM response_items WHERE response_id = ? AND kind = 'input'
+          ORDER BY position ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
+      )
+      .all(id) as { item_id: string; item: string }[];
+    let start = 0;
+    if (query.after !== undefined) {
+      const at = rows.findIndex((r) => r.item_id === query.after);
+      start = at === -1 ? rows.length : at + 1;
+    }
+    const page = rows.slice(start, start + query.limit);
+    return toPage(
+      page.map((r) => parseItem(r.item)),
+      start + query.limit < rows.length,
+    );
+  }
+
+  async createConversation(
+    init: { metadata?: Record<string, string>; items?: ResponseItem[]; name?: string } = {},
+  ): Promise<StoredConversation> {
+    const conversation: StoredConversation = {
+      id: newId('conv'),
+      name: init.name ?? null,
+      createdAt: Math.floor(this.#now() / 1000),
+      metadata: init.metadata ?? {},
+    };
+    this.#transaction(() => {
+      this.#db
+        .prepare('INSERT INTO conversations (id, name, metadata, created_at) VALUES (?, ?, ?, ?)')
+        .run(
+          conversation.id,
+          conversation.name,
+          JSON.stringify(conversation.metadata),
+          conversation.createdAt,
+        );
+      this.#appendItemsSync(conversation.id, init.items ?? []);
+    });
+    return conversation;
+  }
+
+  async getConversation(id: string): Promise<StoredConversation | undefined> {
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as
+      | ConversationRow
+      | undefined;
+    return row ? toConversation(row) : undefined;
+  }
+
+  async conversationByName(name: string): Promise<StoredConversation> {
+    const row = this.#db.prepare('SELECT * FROM conversations WHERE name = ?').get(name) as
+      | ConversationRow
+      | undefined;
+    return row ? toConversation(row) : this.createConversation({ name });
+  }
+
+  async updateConversation(
+    id: string,
+    metadata: Record<string, string>,
+  ): Promise<StoredConversation | undefined> {
+    this.#db.prepare('UPDATE conversations SET metadata = ? WHERE id = ?').run(JSON.stringify(metadata), id);
+    return this.getConversation(id);
+  }
+
+  async deleteConversation(id: string): Promise<boolean> {
+    return Number(this.#db.prepare('DELETE FROM conversations WHERE id = ?').run(id).changes) > 0;
+  }
+
+  async appendConversationItems(id: string, items: ResponseItem[]): Promise<boolean> {
+    if (!this.#db.prepare('SELECT 1 FROM conversations WHERE id = ?').get(id)) return false;
+    this.#transaction(() => this.#appendItemsSync(id, items));
+    return true;
+  }
+
+  async conversationItems(id: string): Promise<ResponseItem[] | undefined> {
+    if (!this.#db.prepare('SELECT 1 FROM conversations WHERE id = ?').get(id)) return undefined;
+    const rows = this.#db
+      .prepare('SELECT item FROM conversation_items WHERE conversation_id = ? ORDER BY seq')
+      .all(id) as { item: string }[];
+    return rows.map((r) => parseItem(r.item));
+  }
+
+  async listConversationItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined> {
+    if (!this.#db.prepare('SELECT 1 FROM conversations WHERE id = ?').get(id)) return undefined;
+    const asc = query.order === 'asc';
+    let cursor: number | undefined;
+    if (query.after !== undefined) {
+      const row = this.#db
+        .prepare(
+          'SELECT seq FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY seq LIMIT 1',
+        )
+        .get(id, query.after) as { seq: number } | undefined;
+      // An unknown cursor yields an empty page rather than restarting from the top (no endless paging).
+      if (!row) return toPage([], false);
+      cursor = row.seq;
+    }
+    const rows = this.#db
+      .prepare(
+        `SELECT item FROM conversation_items
+          WHERE conversation_id = ? AND seq ${asc ? '>' : '<'} ?
+          ORDER BY seq ${asc ? 'ASC' : 'DESC'} LIMIT ?`,
+      )
+      .all(id, cursor ?? (asc ? -1 : Number.MAX_SAFE_INTEGER), query.limit + 1) as { item: string }[];
+    return toPage(
+      rows.slice(0, query.limit).map((r) => parseItem(r.item)),
+      rows.length > query.limit,
+    );
+  }
+
+  async getConversationItem(conversationId: string, itemId: string): Promise<ResponseItem | undefined> {
+    const row = this.#db
+      .prepare(
+        'SELECT item FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY seq LIMIT 1',
+      )
+      .get(conversationId, itemId) as { item: string } | undefined;
+    return row ? parseItem(row.item) : undefined;
+  }
+
+  async deleteConversationItem(conversationId: string, itemId: string): Promise<boolean> {
+    const result = this.#db
+      .prepare('DELETE FROM conversation_items WHERE conversation_id = ? AND item_id = ?')
+      .run(conversationId, itemId);
+    return Number(result.changes) > 0;
+  }
+
+  async prune(policy: RetentionPolicy): Promise<number> {
+    return this.#pruneSync(policy);
+  }
+
+  #pruneSync(policy: RetentionPolicy): number {
+    const cutoff = Math.floor(this.#now() / 1000) - policy.maxAgeDays * 86_400;
+    let deleted = Number(this.#db.prepare('DELETE FROM responses WHERE created_at < ?').run(cutoff).changes);
+    // Keep the newest `maxStored`: everything past that offset in newest-first order goes.
+    deleted += Number(
+      this.#db
+        .prepare(
+          `DELETE FROM responses WHERE id IN (
+             SELECT id FROM responses ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?
+           )`,
+        )
+        .run(policy.maxStored).changes,
+    );
+    return deleted;
+  }
+
+  #appendItemsSync(conversationId: string, items: ResponseItem[]): void {
+    const insert = this.#db.prepare(
+      'INSERT INTO conversation_items (conversation_id, item_id, item) VALUES (?, ?, ?)',
+    );
+    for (const item of items) insert.run(conversationId, item.id, JSON.stringify(item));
+  }
+
+  #transaction(work: () => void): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      work();
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
+
+function parseItem(json: string): ResponseItem {
+  return JSON.parse(json) as ResponseItem;
+}
+
+function toConversation(row: ConversationRow): StoredConversation {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+  };
+}
+
+function toPage(data: ResponseItem[], hasMore: boolean): ItemPage {
+  return { data, firstId: data[0]?.id ?? null, lastId: data.at(-1)?.id ?? null, hasMore };
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { PathOutsideWorkspaceError, ToolError } from './errors.ts';
+import { resolveWorkspacePath } from './workspace-path.ts';
+
+/** A temp dir holding `workspace/` and a sibling `outside/` with a secret file. */
+async function layout(t: TestContext): Promise<{ workspace: string; outside: string }> {
+  const dir = await realpath(await mkdtemp(path.join(tmpdir(), 'herald-confine-')));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const workspace = path.join(dir, 'workspace');
+  const outside = path.join(dir, 'outside');
+  await mkdir(path.join(workspace, 'src'), { recursive: true });
+  await mkdir(outside);
+  await writeFile(path.join(outside, 'secret.txt'), 'secret');
+  return { workspace, outside };
+}
+
+test('resolves relative paths, existing or not, inside the workspace', async (t) => {
+  const { workspace } = await layout(t);
+  const existing = await resolveWorkspacePath(workspace, 'src');
+  assert.equal(existing.absolute, path.join(workspace, 'src'));
+  assert.equal(existing.display, 'src');
+  const fresh = await resolveWorkspacePath(workspace, 'src/new/deep/file.ts');
+  assert.equal(fresh.display, path.join('src', 'new', 'deep', 'file.ts'));
+  assert.equal((await resolveWorkspacePath(workspace, '.')).display, '.');
+  assert.equal((await resolveWorkspacePath(workspace, 'src/../a.txt')).display, 'a.txt');
+});
+
+test('accepts an absolute path that lies inside the workspace', async (t) => {
+  const { workspace } = await layout(t);
+  const resolved = await resolveWorkspacePath(workspace, path.join(workspace, 'src', 'x.ts'));
+  assert.equal(resolved.display, path.join('src', 'x.ts'));
+});
+
+test('refuses .. escapes', async (t) => {
+  const { workspace } = await layout(t);
+  await assert.rejects(resolveWorkspacePath(workspace, '../outside/secret.txt'), PathOutsideWorkspaceError);
+  await assert.rejects(resolveWorkspacePath(workspace, 'src/../../outside'), PathOutsideWorkspaceError);
+});
+
+test('refuses absolute paths elsewhere', async (t) => {
+  const { workspace, outside } = await layout(t);
+  await assert.rejects(resolveWorkspacePath(workspace, '/etc/passwd'), PathOutsideWorkspaceError);
+  await assert.rejects(resolveWorkspacePath(workspace, path.join(outside, 'secret.txt')), {
+    code: 'path_outside_workspace',
+    message: /resolves outside the workspace/,
+  });
+});
+
+test('refuses symlinks that point out, to files, to directories and through new paths', async (t) => {
+  const { workspace, outside } = await layout(t);
+  await symlink(path.join(outside, 'secret.txt'), path.join(workspace, 'leak.txt'));
+  await symlink(outside, path.join(workspace, 'out'));
+  await assert.rejects(resolveWorkspacePath(workspace, 'leak.txt'), PathOutsideWorkspaceError);
+  await assert.rejects(resolveWorkspacePath(workspace, 'out/secret.txt'), PathOutsideWorkspaceError);
+  await assert.rejects(resolveWorkspacePath(workspace, 'out/new-dir/new.txt'), PathOutsideWorkspaceError);
+});
+
+test('refuses a dangling symlink, whose target could be created anywhere', async (t) => {
+  const { workspace, outside } = await layout(t);
+  await symlink(path.join(outside, 'not-yet.txt'), path.join(workspace, 'dangling.txt'));
+  await assert.rejects(resolveWorkspacePath(workspace, 'dangling.txt'), (error: unknown) => {
+    assert.ok(error instanceof ToolError);
+    assert.equal(error.code, 'path_outside_workspace');
+    return true;
+  });
+});
+
+test('follows symlinks that stay inside the workspace', async (t) => {
+  const { workspace } = await layout(t);
+  await symlink(path.join(workspace, 'src'), path.join(workspace, 'alias'));
+  const resolved = await resolveWorkspacePath(workspace, 'alias/file.ts');
+  assert.equal(resolved.absolute, path.join(workspace, 'src', 'file.ts'));
+});
+
+test('works when the workspace itself is reached through a symlink', async (t) => {
+  const { workspace } = await layout(t);
+  const link = `${workspace}-link`;
+  await symlink(workspace, link);
+  const resolved = await resolveWorkspacePath(link, path.join(link, 'src'));
+  assert.equal(resolved.absolute, path.join(workspace, 'src'));
+});
+
+test('a missing workspace is a clear error', async () => {
+  await assert.rejects(resolveWorkspacePath('/nonexistent/herald-ws', 'a.txt'), {
+    code: 'not_found',
+    message: /workspace directory/,
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * The API server's access rules end to end: bearer auth with several keys, the public /health, CORS
+ * preflights for browser clients, and the keyless loopback guard (Host header, cross-site Origin), plus
+ * the refusal to bind beyond loopback without a key.
+ */
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import OpenAI, { APIError } from 'openai';
+import { isLoopbackHost, UnsafeBindError } from '../src/gateway/platforms/api-server/index.ts';
+import { startTestServer, type TestServer } from './api-test-server.ts';
+
+const user = (content: string) => ({ role: 'user' as const, content });
+
+/** A raw request, because fetch does not let a caller set the Host header. */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'GET', headers }, (res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('with API keys', () => {
+  let h: TestServer;
+  before(async () => {
+    h = await startTestServer({ apiServer: { keys: ['key-one', 'key-two'] } });
+  });
+  after(() => h.close());
+
+  test('a request without a key or with a wrong key is a 401 invalid_api_key', async () => {
+    const missing = await fetch(`${h.url}/v1/models`);
+    assert.equal(missing.status, 401);
+    const body = await missing.json();
+    assert.equal(body.error.code, 'invalid_api_key');
+    const wrong = new OpenAI({ baseURL: h.baseURL, apiKey: 'key-three', maxRetries: 0 });
+    await assert.rejects(
+      wrong.models.list(),
+      (error: APIError) => error.status === 401 && error.code === 'invalid_api_key',
+    );
+    const wrongBody = await (await fetch(`${h.url}/v1/models`, { headers: { authorization: 'Bearer key-on' } })).text();
+    assert.doesNotMatch(wrongBody, /key-on|key-one/, 'keys never appear in errors');
+    assert.equal(h.upstream.requests.length, 0);
+  });
+
+  test('every configured key works', async () => {
+    for (const apiKey of ['key-one', 'key-two']) {
+      const client = new OpenAI({ baseURL: h.baseURL, apiKey, maxRetries: 0 });
+      h.upstream.enqueue({ text: `hello ${apiKey}` });
+      const data = await client.chat.completions.create({ model: 'herald', messages: [user('hi')] });
+      assert.equal(data.choices[0]?.message.content, `hello ${apiKey}`);
+    }
+  });
+
+  test('/health needs no key', async () => {
+    const res = await fetch(`${h.url}/health`);
+    assert.equal(res.status, 200);
+  });
+
+  test('a CORS preflight is answered without a key and lists Authorization and the SDK headers', async () => {
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://chat.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,x-stainless-os',
+      },
+    });
+    assert.ok(res.status === 204 || res.status === 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+    for (const header of [
+      'authorization',
+      'content-type',
+      'x-stainless-os',
+      'x-stainless-retry-count',
+      'x-stainless-helper-method',
+      'openai-organization',
+      'idempotency-key',
+      'x-herald-session-id',
+    ]) {
+      assert.ok(allowed.includes(header), `${header} allowed`);
+    }
+    const methods = res.headers.get('access-control-allow-methods') ?? '';
+    for (const m of ['GET', 'POST', 'DELETE', 'OPTIONS']) assert.ok(methods.includes(m));
+  });
+
+  test('browser responses expose x-request-id and the session header', async () => {
+    h.upstream.enqueue({ text: 'cors' });
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer key-one', origin: 'https://a.example' },
+      body: JSON.stringify({ model: 'herald', messages: [user('hi')] }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').toLowerCase();
+    assert.ok(exposed.includes('x-request-id') && exposed.includes('x-herald-session-id'));
+  });
+});
+
+describe('without API keys (loopback only)', () => {
+  let h: TestServer;
+  before(async () => {
+    h = await startTestServer();
+  });
+  after(() => h.close());
+
+  test('loopback Host headers are accepted: localhost, 127.x, [::1], any port', async () => {
+    const port = new URL(h.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, '127.1.2.3', `[::1]:${port}`, 'localhost']) {
+      const res = await rawGet(`${h.url}/v1/models`, { host });
+      assert.equal(res.status, 200, host);
+    }
+  });
+
+  test('a foreign Host header (DNS rebinding) is refused with 403', async () => {
+    for (const host of ['evil.example.com', 'evil.example.com:8642', '192.168.1.5:8642', 'localhost.evil.com']) {
+      const res = await rawGet(`${h.url}/v1/models`, { host });
+      assert.equal(res.status, 403, host);
+      assert.equal(JSON.parse(res.body).error.code, 'forbidden');
+    }
+  });
+
+  test('a cross-site browser Origin is refused; a loopback Origin is fine', async () => {
+    const evil = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ model: 'herald', messages: [user('rm -rf')] }),
+    });
+    assert.equal(evil.status, 403);
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
+    const local = await fetch(`${h.url}/v1/models`, { headers: { origin: 'http://localhost:3000' } });
+    assert.equal(local.status, 200);
+    assert.equal(h.upstream.requests.length, 0);
+  });
+});
+
+describe('binding', () => {
+  test('start() refuses a non-loopback bind without a key', async () => {
+    await assert.rejects(startTestServer({ apiServer: { host: '0.0.0.0' } }), UnsafeBindError);
+  });
+
+  test('allow_unauthenticated permits it', async (t) => {
+    const h = await startTestServer({ apiServer: { host: '0.0.0.0', allow_unauthenticated: true } });
+    t.after(() => h.close());
+    const res = await fetch(`http://127.0.0.1:${new URL(h.url).port}/health`);
+    assert.equal(res.status, 200);
+  });
+
+  test('isLoopbackHost recognises loopback names only', () => {
+    for (const host of ['localhost', 'LOCALHOST:1', '127.0.0.1', '127.255.0.1:80', '[::1]', '[::1]:8642', 'a.localhost']) {
+      assert.equal(isLoopbackHost(host), true, host);
+    }
+    for (const host of ['', 'example.com', '10.0.0.1', '[::2]', '[::1]x', 'localhost.example', '0.0.0.0']) {
+      assert.equal(isLoopbackHost(host), false, host);
+    }
+  });
+});

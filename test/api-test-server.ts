@@ -1,0 +1,122 @@
+/**
+ * Starts a real Herald API server for the test/api-*.test.ts files: the real Agent, the real model
+ * client and real tools against a ScriptedUpstream, SQLite stores in a temp HERALD_HOME, listening on
+ * an ephemeral loopback port. `close()` stops everything and removes the temp dir.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { Agent } from '../src/agent/index.ts';
+import { configSchema, type HeraldConfig } from '../src/config/index.ts';
+import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-server/index.ts';
+import { silentLogger } from '../src/logger.ts';
+import { createModelClient } from '../src/model/index.ts';
+import { openDatabase, SqliteResponseStore } from '../src/store/index.ts';
+import { SqliteTranscriptStore } from '../src/store/sqlite-transcript-store.ts';
+import { createToolRegistry } from '../src/tools/index.ts';
+import type { AgentRunner } from '../src/agent/index.ts';
+import { ScriptedUpstream } from './support/scripted-upstream.ts';
+
+export interface TestServer {
+  server: ApiServer;
+  upstream: ScriptedUpstream;
+  config: HeraldConfig;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `http://127.0.0.1:PORT/v1` */
+  baseURL: string;
+  /** The official SDK, no retries, pointed at Herald. */
+  client: OpenAI;
+  home: string;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Partial raw config merged over the defaults (api_server keys are merged one level deep). */
+  config?: Record<string, unknown>;
+  apiServer?: Record<string, unknown>;
+  /** No upstream model configured at all. */
+  noModel?: boolean;
+  /** Replace the real agent (for tests of the server's own behaviour). */
+  agent?: (real: AgentRunner) => AgentRunner;
+  upstream?: ScriptedUpstream;
+  apiKey?: string;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const upstream = options.upstream ?? (await ScriptedUpstream.start());
+  const home = mkdtempSync(join(tmpdir(), 'herald-api-'));
+  const parsed = configSchema.parse({
+    model: options.noModel
+      ? { max_retries: 0, timeout_s: 30 }
+      : { base_url: upstream.url, api_key: 'upstream-key', model: 'scripted-model', max_retries: 0, timeout_s: 30 },
+    agent: { workspace: join(home, 'workspace'), max_iterations: 5 },
+    ...(options.config ?? {}),
+    api_server: { port: 0, heartbeat_s: 15, shutdown_grace_s: 2, ...(options.apiServer ?? {}) },
+  });
+  const config: HeraldConfig = { ...parsed, home };
+  const logger = silentLogger();
+  const model = createModelClient(config.model, { logger, retryBaseMs: 1 });
+  const realAgent = new Agent({ model, tools: createToolRegistry(config), config, logger });
+  const agent = options.agent ? options.agent(realAgent) : realAgent;
+  const db = openDatabase(join(home, 'herald.db'));
+  const server = createApiServer({
+    config,
+    agent,
+    responseStore: new SqliteResponseStore(db),
+    transcripts: new SqliteTranscriptStore(db),
+    logger,
+    version: '0.0.0-test',
+  });
+  try {
+    await server.start();
+  } catch (error) {
+    if (!options.upstream) await upstream.close();
+    db.close();
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
+  const url = server.url;
+  const client = new OpenAI({
+    baseURL: `${url}/v1`,
+    apiKey: options.apiKey ?? config.api_server.keys[0] ?? 'not-needed',
+    maxRetries: 0,
+    timeout: 20_000,
+  });
+  let closed = false;
+  return {
+    server,
+    upstream,
+    config,
+    url,
+    baseURL: `${url}/v1`,
+    client,
+    home,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.stop();
+      if (!options.upstream) await upstream.close();
+      db.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Parses a raw SSE body into frames `{ event, data }` (comments dropped). */
+export function parseSse(body: string): { event: string | undefined; data: string }[] {
+  const frames: { event: string | undefined; data: string }[] = [];
+  for (const block of body.split('\n\n')) {
+    if (!block.trim()) continue;
+    let event: string | undefined;
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      if (line.startsWith('event: ')) event = line.slice(7);
+      else if (line.startsWith('data: ')) data.push(line.slice(6));
+    }
+    if (data.length > 0) frames.push({ event, data: data.join('\n') });
+  }
+  return frames;
+}

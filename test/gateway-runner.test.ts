@@ -1,0 +1,284 @@
+/**
+ * GatewayRunner behaviour with an in-test chat platform and a scripted AgentRunner: start retries,
+ * interruption, access control, history bounds, and the config-driven pieces (platform factory,
+ * streaming settings).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AgentEvent, AgentInput, AgentRunner } from '../src/agent/index.ts';
+import { configSchema, type HeraldConfig } from '../src/config/index.ts';
+import {
+  type ChatPlatform,
+  conversationKey,
+  createChatPlatforms,
+  GatewayRunner,
+  type InboundMessage,
+  type ReplyTarget,
+  resolveStreamingSettings,
+  type SentMessage,
+} from '../src/gateway/index.ts';
+import { silentLogger } from '../src/logger.ts';
+import { RunAbortedError } from '../src/model/errors.ts';
+import type { ChatMessage } from '../src/model/types.ts';
+import { zeroUsage } from '../src/model/types.ts';
+import type { SessionStore } from '../src/store/index.ts';
+
+class MemorySessions implements SessionStore {
+  readonly data = new Map<string, ChatMessage[]>();
+  async load(key: string, limit?: number) {
+    const all = this.data.get(key) ?? [];
+    return limit === undefined ? [...all] : all.slice(-limit);
+  }
+  async append(key: string, messages: ChatMessage[]) {
+    this.data.set(key, [...(this.data.get(key) ?? []), ...messages]);
+  }
+  async reset(key: string) {
+    this.data.delete(key);
+  }
+  async count(key: string) {
+    return this.data.get(key)?.length ?? 0;
+  }
+}
+
+class FakeChat implements ChatPlatform {
+  readonly name = 'telegram' as const;
+  readonly limits = { maxMessageLength: 4096, countLength: (t: string) => t.length, defaultEditIntervalMs: 10 };
+  readonly texts = new Map<string, string>();
+  startAttempts = 0;
+  failStarts = 0;
+  stopped = false;
+  #handler: ((message: InboundMessage) => void) | undefined;
+  #id = 1;
+
+  onMessage(handler: (message: InboundMessage) => void) {
+    this.#handler = handler;
+  }
+  async start() {
+    this.startAttempts++;
+    if (this.startAttempts <= this.failStarts) throw new Error('connect ECONNREFUSED');
+  }
+  async stop() {
+    this.stopped = true;
+  }
+  async send(_target: ReplyTarget, text: string): Promise<SentMessage> {
+    const id = String(this.#id++);
+    this.texts.set(id, text);
+    return { id };
+  }
+  async edit(_target: ReplyTarget, message: SentMessage, text: string) {
+    this.texts.set(message.id, text);
+  }
+  async delete(_target: ReplyTarget, message: SentMessage) {
+    this.texts.delete(message.id);
+  }
+  async sendTyping() {}
+
+  receive(text: string, overrides: Partial<InboundMessage> = {}) {
+    this.#handler!({
+      platform: 'telegram',
+      chatId: '1',
+      userId: '7',
+      messageId: String(Math.random()),
+      text,
+      isPrivate: true,
+      addressedToBot: true,
+      ...overrides,
+    });
+  }
+  visible(): string[] {
+    return [...this.texts.values()];
+  }
+}
+
+/** Answers `You said: <last user text>` slowly, honouring the abort signal. */
+class EchoAgent implements AgentRunner {
+  readonly inputs: AgentInput[] = [];
+  delayMs = 0;
+  async *run(input: AgentInput): AsyncIterable<AgentEvent> {
+    this.inputs.push(input);
+    const last = input.messages.at(-1)!;
+    const text = `You said: ${String(last.content)}`;
+    let streamed = '';
+    for (const char of text) {
+      if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+      if (input.signal.aborted) {
+        const messages: ChatMessage[] = streamed ? [{ role: 'assistant', content: streamed }] : [];
+        yield { type: 'error', error: new RunAbortedError(), text: streamed, usage: zeroUsage(), messages };
+        return;
+      }
+      streamed += char;
+      yield { type: 'text-delta', text: char };
+    }
+    const messages: ChatMessage[] = [{ role: 'assistant', content: text }];
+    yield { type: 'done', text, finishReason: 'stop', usage: zeroUsage(), messages };
+  }
+}
+
+function makeConfig(overrides: Record<string, unknown> = {}): HeraldConfig {
+  return {
+    ...configSchema.parse({ platforms: { telegram: { allowed_users: [7] } }, ...overrides }),
+    home: '/tmp/herald-unused',
+  };
+}
+
+async function waitUntil(predicate: () => boolean, what: string) {
+  const deadline = Date.now() + 5000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('GatewayRunner', () => {
+  it('retries a platform that fails to start, with backoff, while the others serve', async (t) => {
+    const failing = new FakeChat();
+    failing.failStarts = 2;
+    const healthy = new FakeChat();
+    const agent = new EchoAgent();
+    const gateway = new GatewayRunner({
+      config: makeConfig(),
+      agent,
+      sessions: new MemorySessions(),
+      platforms: [failing, healthy],
+      logger: silentLogger(),
+      startRetry: { initialDelayMs: 5, maxDelayMs: 20 },
+    });
+    t.after(() => gateway.stop());
+    await gateway.start();
+    assert.equal(failing.startAttempts, 1);
+    healthy.receive('ping');
+    await waitUntil(() => healthy.visible().includes('You said: ping'), 'healthy platform answer');
+    await waitUntil(() => failing.startAttempts === 3, 'two retries');
+    await gateway.stop();
+    assert.ok(failing.stopped && healthy.stopped);
+  });
+
+  it('with interrupt_on_new_message aborts the running reply and answers everything pending at once', async (t) => {
+    const chat = new FakeChat();
+    const agent = new EchoAgent();
+    agent.delayMs = 5;
+    const sessions = new MemorySessions();
+    const gateway = new GatewayRunner({
+      config: makeConfig({ gateway: { interrupt_on_new_message: true } }),
+      agent,
+      sessions,
+      platforms: [chat],
+      logger: silentLogger(),
+    });
+    t.after(() => gateway.stop());
+    await gateway.start();
+    chat.receive('a long question');
+    await waitUntil(() => agent.inputs.length === 1, 'first run');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    chat.receive('actually, this');
+    await waitUntil(() => agent.inputs.length === 2, 'second run');
+    await gateway.idle();
+    assert.equal(agent.inputs[0]!.signal.aborted, true);
+    const second = agent.inputs[1]!.messages;
+    assert.deepEqual(second.at(-1), { role: 'user', content: 'actually, this' });
+    // The interrupted turn is in the history with its partial answer.
+    assert.equal(second[0]!.role, 'user');
+    assert.equal(second[1]!.role, 'assistant');
+    assert.ok(chat.visible().includes('You said: actually, this'));
+  });
+
+  it('gives nobody a run when the allow-list is empty', async (t) => {
+    const chat = new FakeChat();
+    const agent = new EchoAgent();
+    const gateway = new GatewayRunner({
+      config: { ...configSchema.parse({}), home: '/tmp/herald-unused' },
+      agent,
+      sessions: new MemorySessions(),
+      platforms: [chat],
+      logger: silentLogger(),
+    });
+    t.after(() => gateway.stop());
+    await gateway.start();
+    chat.receive('hello');
+    await waitUntil(() => chat.visible().length === 1, 'refusal');
+    assert.match(chat.visible()[0]!, /allow-list/);
+    chat.receive('hello again');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(chat.visible().length, 1, 'the refusal is sent once');
+    assert.equal(agent.inputs.length, 0);
+  });
+
+  it('sends at most history_max_messages of history, starting at a user turn', async (t) => {
+    const chat = new FakeChat();
+    const agent = new EchoAgent();
+    const sessions = new MemorySessions();
+    const gateway = new GatewayRunner({
+      config: makeConfig({ gateway: { history_max_messages: 3 } }),
+      agent,
+      sessions,
+      platforms: [chat],
+      logger: silentLogger(),
+    });
+    t.after(() => gateway.stop());
+    await gateway.start();
+    for (const text of ['one', 'two']) {
+      chat.receive(text);
+      await waitUntil(() => chat.visible().includes(`You said: ${text}`), text);
+      await gateway.idle();
+    }
+    chat.receive('three');
+    await waitUntil(() => agent.inputs.length === 3, 'third run');
+    await gateway.idle();
+    // Last 3 stored = [assistant(one), user(two), assistant(two)]; the leading assistant is dropped.
+    assert.deepEqual(agent.inputs[2]!.messages, [
+      { role: 'user', content: 'two' },
+      { role: 'assistant', content: 'You said: two' },
+      { role: 'user', content: 'three' },
+    ]);
+    assert.equal(agent.inputs[2]!.platform, 'telegram');
+  });
+
+  it('keys group conversations per user and private ones per chat and thread', () => {
+    const base = { platform: 'telegram' as const, chatId: '-5', userId: '7' };
+    assert.equal(conversationKey({ ...base, isPrivate: false }), 'telegram:-5:-:7');
+    assert.equal(conversationKey({ ...base, isPrivate: false, threadId: '3' }), 'telegram:-5:3:7');
+    assert.equal(conversationKey({ ...base, chatId: '7', isPrivate: true }), 'telegram:7:-');
+  });
+});
+
+describe('createChatPlatforms', () => {
+  it('builds Telegram when its token is set, unless enabled is false', () => {
+    const logger = silentLogger();
+    assert.deepEqual(createChatPlatforms(makeConfig(), logger), []);
+    const withToken = makeConfig({ platforms: { telegram: { token: '1:x', allowed_users: [] } } });
+    assert.deepEqual(
+      createChatPlatforms(withToken, logger).map((p) => p.name),
+      ['telegram'],
+    );
+    const disabled = makeConfig({ platforms: { telegram: { token: '1:x', enabled: false } } });
+    assert.deepEqual(createChatPlatforms(disabled, logger), []);
+    const noToken = makeConfig({ platforms: { telegram: { enabled: true } } });
+    assert.deepEqual(createChatPlatforms(noToken, logger), []);
+  });
+});
+
+describe('resolveStreamingSettings', () => {
+  it('merges platform overrides over the global section over the platform default', () => {
+    const limits = { defaultEditIntervalMs: 1200 };
+    const defaults = resolveStreamingSettings(makeConfig(), 'discord', limits);
+    assert.equal(defaults.editIntervalMs, 1200);
+    assert.equal(defaults.firstChunkChars, 30);
+    assert.equal(defaults.enabled, true);
+    const global = resolveStreamingSettings(
+      makeConfig({ streaming: { edit_interval_ms: 2000, enabled: false } }),
+      'discord',
+      limits,
+    );
+    assert.equal(global.editIntervalMs, 2000);
+    assert.equal(global.enabled, false);
+    const own = resolveStreamingSettings(
+      makeConfig({
+        streaming: { edit_interval_ms: 2000, enabled: false },
+        platforms: { discord: { streaming: { edit_interval_ms: 1500, enabled: true, tool_progress: false } } },
+      }),
+      'discord',
+      limits,
+    );
+    assert.deepEqual([own.editIntervalMs, own.enabled, own.toolProgress], [1500, true, false]);
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * End to end through the gateway: the real GatewayRunner, Agent, model client and SQLite session store,
+ * the real grammY client pointed at the fake Bot API, and the scripted upstream model.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Agent } from '../src/agent/index.ts';
+import { configSchema, type HeraldConfig } from '../src/config/index.ts';
+import { GatewayRunner } from '../src/gateway/index.ts';
+import { TelegramPlatform } from '../src/gateway/platforms/telegram/index.ts';
+import { silentLogger } from '../src/logger.ts';
+import { createModelClient } from '../src/model/index.ts';
+import { openDatabase, SqliteSessionStore } from '../src/store/index.ts';
+import { createToolRegistry } from '../src/tools/index.ts';
+import { FakeTelegramApi } from './support/fake-telegram-api.ts';
+import { ScriptedUpstream } from './support/scripted-upstream.ts';
+
+const owner = 42;
+const tempDirs: string[] = [];
+
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface HarnessOptions {
+  replyToMode?: 'off' | 'first' | 'all';
+  nativeDrafts?: boolean;
+  allowed?: number[];
+  home?: string;
+  interrupt?: boolean;
+}
+
+async function startHarness(t: { after: (fn: () => Promise<void>) => void }, options: HarnessOptions = {}) {
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'herald-gw-'));
+  if (!options.home) tempDirs.push(home);
+  const upstream = await ScriptedUpstream.start();
+  const api = await FakeTelegramApi.start();
+  const config: HeraldConfig = {
+    ...configSchema.parse({
+      model: { base_url: upstream.url, api_key: 'test', model: 'test-model', max_retries: 0 },
+      agent: { workspace: join(home, 'workspace') },
+      gateway: { interrupt_on_new_message: options.interrupt ?? false },
+      platforms: {
+        telegram: {
+          token: api.token,
+          api_root: api.apiRoot,
+          allowed_users: options.allowed ?? [owner],
+          reply_to_mode: options.replyToMode ?? 'first',
+          native_drafts: options.nativeDrafts ?? false,
+          streaming: { edit_interval_ms: 30 },
+        },
+      },
+    }),
+    home,
+  };
+  const logger = silentLogger();
+  const db = openDatabase(join(home, 'herald.db'));
+  const sessions = new SqliteSessionStore(db);
+  const agent = new Agent({
+    model: createModelClient(config.model, { logger }),
+    tools: createToolRegistry(config),
+    config,
+    logger,
+  });
+  const telegram = new TelegramPlatform({
+    token: api.token,
+    apiRoot: api.apiRoot,
+    replyToMode: config.platforms.telegram.reply_to_mode,
+    nativeDrafts: config.platforms.telegram.native_drafts,
+    logger,
+    pollingTimeoutSeconds: 1,
+  });
+  const gateway = new GatewayRunner({ config, agent, sessions, platforms: [telegram], logger });
+  await gateway.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await gateway.stop();
+    db.close();
+    await api.close();
+    await upstream.close();
+  };
+  t.after(stop);
+  /** Waits until the bot sent a message in `chatId` whose visible text satisfies `match`. */
+  const waitForMessage = (chatId: number, match: (text: string) => boolean, what: string) =>
+    api.waitFor(() => api.messages(chatId).some((m) => match(m.visible)), 10_000, what);
+  return { api, upstream, gateway, home, stop, waitForMessage };
+}
+
+/** A reply of about `chars` characters in paragraphs, so it splits at paragraph boundaries. */
+function longAnswer(chars: number): string {
+  const paragraph = `${'The quick brown fox jumps over the lazy dog. '.repeat(20).trim()}\n\n`;
+  return paragraph.repeat(Math.ceil(chars / paragraph.length)).trim();
+}
+
+describe('GatewayRunner with Telegram', () => {
+  for (const [mode, expected] of [
+    ['off', [false, false, false]],
+    ['first', [true, false, false]],
+    ['all', [true, true, true]],
+  ] as const) {
+    it(`reply_to_mode ${mode} threads ${mode === 'first' ? 'only the first' : mode === 'all' ? 'every' : 'no'} chunk of a three-message reply`, async (t) => {
+      const { api, upstream, gateway } = await startHarness(t, { replyToMode: mode });
+      const answer = longAnswer(10_000);
+      upstream.enqueue({ text: answer });
+      const inbound = api.sendText({ chatId: owner, userId: owner, text: 'tell me a long story' });
+      await api.waitFor(() => upstream.requests.length === 1, 10_000, 'upstream request');
+      await gateway.idle();
+      const messages = api.messages(owner);
+      assert.equal(messages.length, 3);
+      for (const message of messages) assert.ok(message.visible.length <= 4096);
+      assert.equal(messages.map((m) => m.visible).join(''), answer);
+      assert.deepEqual(
+        messages.map((m) => m.replyTo === inbound),
+        expected,
+      );
+    });
+  }
+
+  it('streams with edits: first message grows, ending with exactly the answer', async (t) => {
+    const { api, upstream, gateway } = await startHarness(t);
+    const answer = 'Here is a **short** answer that streams in several pieces, with `code` too.';
+    upstream.enqueue({ text: answer, chunkDelayMs: 15 });
+    api.sendText({ chatId: owner, userId: owner, text: 'hi' });
+    await api.waitFor(() => upstream.requests.length === 1, 10_000, 'upstream request');
+    await gateway.idle();
+    const [message] = api.messages(owner);
+    assert.equal(message!.visible, answer.replace(/\*\*|`/g, ''));
+    assert.ok(message!.edits >= 1, 'the message was edited as it grew');
+    assert.ok(api.callsOf('sendChatAction').length >= 1, 'typing indicator sent');
+    assert.equal(api.callsOf('sendMessageDraft').length, 0);
+  });
+
+  it('streams private replies as drafts when native_drafts is on', async (t) => {
+    const { api, upstream, gateway } = await startHarness(t, { nativeDrafts: true });
+    const answer = 'A drafted answer that arrives in several chunks over a little while.';
+    upstream.enqueue({ text: answer, chunkDelayMs: 15 });
+    api.sendText({ chatId: owner, userId: owner, text: 'hi' });
+    await api.waitFor(() => upstream.requests.length === 1, 10_000, 'upstream request');
+    await gateway.idle();
+    assert.ok(api.callsOf('sendMessageDraft').length >= 1);
+    assert.deepEqual(
+      api.messages(owner).map((m) => m.visible),
+      [answer],
+    );
+    assert.equal(api.callsOf('editMessageText').length, 0);
+  });
+
+  it('refuses a user who is not on the allow-list without running the agent', async (t) => {
+    const { api, upstream, waitForMessage } = await startHarness(t);
+    api.sendText({ chatId: 555, userId: 555, text: 'let me in' });
+    await waitForMessage(555, (text) => text.includes('allow-list'), 'refusal');
+    assert.match(api.messages(555)[0]!.visible, /user id is 555/);
+    assert.equal(upstream.requests.length, 0);
+  });
+
+  it('ignores group messages that do not address the bot and answers those that do', async (t) => {
+    const { api, upstream, gateway, waitForMessage } = await startHarness(t);
+    upstream.enqueue({ text: 'Group answer.' });
+    api.sendText({ chatId: -100, userId: owner, text: 'chatting among ourselves', chatType: 'supergroup' });
+    api.sendText({ chatId: -100, userId: owner, text: '@herald_test_bot hello', chatType: 'supergroup' });
+    await waitForMessage(-100, (text) => text === 'Group answer.', 'group answer');
+    await gateway.idle();
+    assert.equal(upstream.requests.length, 1);
+    const lastUser = upstream.requests[0]!.body.messages.at(-1);
+    assert.deepEqual(lastUser, { role: 'user', content: 'hello' });
+  });
+
+  it('/stop aborts the running reply', async (t) => {
+    const { api, upstream, gateway, waitForMessage } = await startHarness(t);
+    upstream.enqueue({ text: longAnswer(3000), chunkDelayMs: 30 });
+    api.sendText({ chatId: owner, userId: owner, text: 'write a lot' });
+    await waitForMessage(owner, (text) => text.length > 0, 'first streamed text');
+    api.sendText({ chatId: owner, userId: owner, text: '/stop' });
+    await waitForMessage(owner, (text) => text === 'Stopped.', 'stop confirmation');
+    await gateway.idle();
+    await api.waitFor(() => upstream.aborted === 1, 5000, 'upstream request aborted');
+    const [partial] = api.messages(owner);
+    assert.ok(partial!.visible.length < 3000, 'the reply stopped early');
+    assert.ok(!partial!.visible.includes('▌'), 'the partial reply was finalised');
+  });
+
+  it('/new starts a fresh conversation and /status reports its size', async (t) => {
+    const { api, upstream, gateway, waitForMessage } = await startHarness(t);
+    upstream.enqueue({ text: 'First answer.' }, { text: 'Second answer.' });
+    api.sendText({ chatId: owner, userId: owner, text: 'one' });
+    await waitForMessage(owner, (text) => text === 'First answer.', 'first answer');
+    await gateway.idle();
+    api.sendText({ chatId: owner, userId: owner, text: '/status' });
+    await waitForMessage(owner, (text) => text.startsWith('Model: test-model'), 'status');
+    assert.match(api.messages(owner).at(-1)!.visible, /Toolset: chat\nConversation: 2 messages/);
+    api.sendText({ chatId: owner, userId: owner, text: '/new' });
+    await waitForMessage(owner, (text) => text === 'Started a new conversation.', 'new confirmation');
+    api.sendText({ chatId: owner, userId: owner, text: 'two' });
+    await waitForMessage(owner, (text) => text === 'Second answer.', 'second answer');
+    await gateway.idle();
+    const sent = upstream.requests[1]!.body.messages.filter((m: { role: string }) => m.role !== 'system');
+    assert.deepEqual(sent, [{ role: 'user', content: 'two' }]);
+  });
+
+  it('queues a message sent while a reply runs and answers it afterwards with the history', async (t) => {
+    const { api, upstream, gateway } = await startHarness(t);
+    upstream.enqueue({ text: 'Slow first answer.', chunkDelayMs: 40 }, { text: 'Second.' });
+    api.sendText({ chatId: owner, userId: owner, text: 'first' });
+    await api.waitFor(() => upstream.requests.length === 1, 10_000, 'first request');
+    api.sendText({ chatId: owner, userId: owner, text: 'second' });
+    await api.waitFor(() => upstream.requests.length === 2, 10_000, 'second request');
+    await gateway.idle();
+    const sent = upstream.requests[1]!.body.messages.filter((m: { role: string }) => m.role !== 'system');
+    assert.deepEqual(sent, [
+      { role: 'user', content: 'first' },
+      { role: 'assistant', content: 'Slow first answer.' },
+      { role: 'user', content: 'second' },
+    ]);
+  });
+
+  it('a restart keeps a chat history (SQLite session store)', async (t) => {
+    const home = mkdtempSync(join(tmpdir(), 'herald-gw-'));
+    tempDirs.push(home);
+    const first = await startHarness(t, { home });
+    first.upstream.enqueue({ text: 'Remembered.' });
+    first.api.sendText({ chatId: owner, userId: owner, text: 'remember 42' });
+    await first.waitForMessage(owner, (text) => text === 'Remembered.', 'first answer');
+    await first.gateway.idle();
+    await first.stop();
+
+    const second = await startHarness(t, { home });
+    second.upstream.enqueue({ text: 'You said 42.' });
+    second.api.sendText({ chatId: owner, userId: owner, text: 'what did I say?' });
+    await second.waitForMessage(owner, (text) => text === 'You said 42.', 'second answer');
+    const sent = second.upstream.requests[0]!.body.messages.filter((m: { role: string }) => m.role !== 'system');
+    assert.deepEqual(sent, [
+      { role: 'user', content: 'remember 42' },
+      { role: 'assistant', content: 'Remembered.' },
+      { role: 'user', content: 'what did I say?' },
+    ]);
+  });
+
+  it('shows a short error when the upstream fails', async (t) => {
+    const { api, upstream, waitForMessage } = await startHarness(t);
+    upstream.enqueue({ status: 401, errorBody: { error: { message: 'bad key', type: 'invalid_request_error' } } });
+    api.sendText({ chatId: owner, userId: owner, text: 'hi' });
+    await waitForMessage(owner, (text) => text.startsWith('⚠'), 'error message');
+    assert.equal(api.messages(owner).length, 1);
+  });
+});

@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  type Database,
+  openDatabase,
+  type ResponseItem,
+  SqliteResponseStore,
+  SqliteSessionStore,
+  type StoredResponse,
+} from '../src/store/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+const open: Database[] = [];
+after(() => {
+  for (const db of open) if (db.isOpen) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let fileCounter = 0;
+function freshFile(): string {
+  return join(dir, `db-${++fileCounter}.db`);
+}
+function openDb(file: string): Database {
+  const db = openDatabase(file);
+  open.push(db);
+  return db;
+}
+
+const msg = (id: string, role: string, text: string): ResponseItem => ({
+  id,
+  type: 'message',
+  role,
+  content: [{ type: role === 'assistant' ? 'output_text' : 'input_text', text }],
+});
+
+function response(id: string, over: Partial<StoredResponse> = {}): StoredResponse {
+  return {
+    id,
+    status: 'completed',
+    body: { id, object: 'response', status: 'completed' },
+    inputItems: [msg(`msg_in_${id}`, 'user', `question ${id}`)],
+    outputItems: [msg(`msg_out_${id}`, 'assistant', `answer ${id}`)],
+    previousResponseId: null,
+    conversationId: null,
+    createdAt: 1_700_000_000,
+    ...over,
+  };
+}
+
+describe('SqliteResponseStore', () => {
+  it('puts, gets, replaces and deletes a response', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    await store.put(response('resp_a', { status: 'in_progress', outputItems: [] }));
+    assert.equal((await store.get('resp_a'))?.status, 'in_progress');
+    await store.put(response('resp_a'));
+    const got = await store.get('resp_a');
+    assert.equal(got?.status, 'completed');
+    assert.deepEqual(got?.outputItems, [msg('msg_out_resp_a', 'assistant', 'answer resp_a')]);
+    assert.deepEqual(got?.body, { id: 'resp_a', object: 'response', status: 'completed' });
+    assert.equal(await store.delete('resp_a'), true);
+    assert.equal(await store.get('resp_a'), undefined);
+    assert.equal(await store.delete('resp_a'), false);
+    assert.equal(await store.getItem('msg_out_resp_a'), undefined);
+  });
+
+  it('resolves a previous_response_id chain oldest first, inputs before outputs', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    await store.put(response('resp_1'));
+    await store.put(response('resp_2', { previousResponseId: 'resp_1' }));
+    await store.put(response('resp_3', { previousResponseId: 'resp_2' }));
+    const items = await store.chainItems('resp_3');
+    assert.deepEqual(
+      items?.map((i) => i.id),
+      [
+        'msg_in_resp_1',
+        'msg_out_resp_1',
+        'msg_in_resp_2',
+        'msg_out_resp_2',
+        'msg_in_resp_3',
+        'msg_out_resp_3',
+      ],
+    );
+    assert.equal(await store.chainRoot('resp_3'), 'resp_1');
+    assert.equal(await store.chainItems('resp_missing'), undefined);
+  });
+
+  it('finds input and output items by id for item_reference', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    await store.put(response('resp_x'));
+    assert.deepEqual(await store.getItem('msg_in_resp_x'), msg('msg_in_resp_x', 'user', 'question resp_x'));
+    assert.deepEqual(
+      await store.getItem('msg_out_resp_x'),
+      msg('msg_out_resp_x', 'assistant', 'answer resp_x'),
+    );
+    assert.equal(await store.getItem('msg_nope'), undefined);
+  });
+
+  it('pages input items with limit, order and after', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    const inputs = Array.from({ length: 5 }, (_, i) => msg(`msg_${i}`, 'user', `t${i}`));
+    await store.put(response('resp_p', { inputItems: inputs }));
+    const first = await store.listInputItems('resp_p', { limit: 2, order: 'desc' });
+    assert.deepEqual(
+      first?.data.map((i) => i.id),
+      ['msg_4', 'msg_3'],
+    );
+    assert.equal(first?.hasMore, true);
+    assert.equal(first?.firstId, 'msg_4');
+    assert.equal(first?.lastId, 'msg_3');
+    const last = await store.listInputItems('resp_p', { limit: 2, order: 'desc', after: 'msg_1' });
+    assert.deepEqual(
+      last?.data.map((i) => i.id),
+      ['msg_0'],
+    );
+    assert.equal(last?.hasMore, false);
+    const asc = await store.listInputItems('resp_p', { limit: 10, order: 'asc' });
+    assert.deepEqual(
+      asc?.data.map((i) => i.id),
+      ['msg_0', 'msg_1', 'msg_2', 'msg_3', 'msg_4'],
+    );
+    assert.equal(asc?.hasMore, false);
+    assert.equal(await store.listInputItems('resp_none', { limit: 2, order: 'asc' }), undefined);
+  });
+
+  it('keeps named and id conversations with their items in order', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    const work = await store.conversationByName('work');
+    assert.match(work.id, /^conv_/);
+    assert.equal((await store.conversationByName('work')).id, work.id);
+    assert.notEqual((await store.conversationByName('home')).id, work.id);
+    await store.appendConversationItems(work.id, [msg('msg_a', 'user', 'a'), msg('msg_b', 'assistant', 'b')]);
+    await store.appendConversationItems(work.id, [msg('msg_c', 'user', 'c')]);
+    assert.deepEqual(
+      (await store.conversationItems(work.id))?.map((i) => i.id),
+      ['msg_a', 'msg_b', 'msg_c'],
+    );
+    const page = await store.listConversationItems(work.id, { limit: 2, order: 'desc' });
+    assert.deepEqual(
+      page?.data.map((i) => i.id),
+      ['msg_c', 'msg_b'],
+    );
+    assert.equal(page?.hasMore, true);
+    const rest = await store.listConversationItems(work.id, { limit: 2, order: 'desc', after: 'msg_b' });
+    assert.deepEqual(
+      rest?.data.map((i) => i.id),
+      ['msg_a'],
+    );
+    assert.equal(rest?.hasMore, false);
+    assert.deepEqual(await store.getItem('msg_b'), msg('msg_b', 'assistant', 'b'));
+
+    const created = await store.createConversation({
+      metadata: { topic: 'x' },
+      items: [msg('msg_z', 'user', 'z')],
+    });
+    assert.deepEqual(created.metadata, { topic: 'x' });
+    assert.deepEqual((await store.updateConversation(created.id, { topic: 'y' }))?.metadata, { topic: 'y' });
+    assert.equal(await store.deleteConversationItem(created.id, 'msg_z'), true);
+    assert.deepEqual(await store.conversationItems(created.id), []);
+    assert.equal(await store.deleteConversation(created.id), true);
+    assert.equal(await store.getConversation(created.id), undefined);
+    assert.equal(await store.appendConversationItems(created.id, []), false);
+  });
+
+  it('prunes oldest first by count and by age', async () => {
+    const day = 86_400;
+    let now = 1_700_000_000 * 1000;
+    const store = new SqliteResponseStore(openDb(freshFile()), { now: () => now });
+    for (let i = 0; i < 5; i++)
+      await store.put(response(`resp_${i}`, { createdAt: 1_700_000_000 - (5 - i) * day }));
+    assert.equal(await store.prune({ maxStored: 3, maxAgeDays: 30 }), 2);
+    assert.equal(await store.get('resp_0'), undefined);
+    assert.equal(await store.get('resp_1'), undefined);
+    assert.ok(await store.get('resp_2'));
+    // resp_2 is 3 days old; moving the clock makes it older than 4 days, resp_3 not.
+    now += 2 * day * 1000;
+    assert.equal(await store.prune({ maxStored: 100, maxAgeDays: 4 }), 1);
+    assert.equal(await store.get('resp_2'), undefined);
+    assert.ok(await store.get('resp_3'));
+  });
+
+  it('applies retention after puts without being asked', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()), {
+      retention: { maxStored: 2, maxAgeDays: 36_500 },
+      pruneEveryPuts: 1,
+    });
+    for (let i = 0; i < 4; i++) await store.put(response(`resp_${i}`, { createdAt: 1_700_000_000 + i }));
+    assert.equal(await store.get('resp_1'), undefined);
+    assert.ok(await store.get('resp_2'));
+    assert.ok(await store.get('resp_3'));
+  });
+
+  it('survives closing and reopening the database file', async () => {
+    const file = freshFile();
+    const db = openDb(file);
+    const store = new SqliteResponseStore(db);
+    await store.put(response('resp_keep'));
+    await store.put(response('resp_next', { previousResponseId: 'resp_keep' }));
+    const conv = await store.conversationByName('work');
+    await store.appendConversationItems(conv.id, [msg('msg_k', 'user', 'k')]);
+    const sessions = new SqliteSessionStore(db);
+    await sessions.append('tg:1', [{ role: 'user', content: 'hi' }]);
+    db.close();
+
+    const db2 = openDb(file);
+    const reopened = new SqliteResponseStore(db2);
+    assert.equal((await reopened.get('resp_keep'))?.status, 'completed');
+    assert.equal((await reopened.chainItems('resp_next'))?.length, 4);
+    assert.equal((await reopened.conversationByName('work')).id, conv.id);
+    assert.deepEqual(
+      (await reopened.conversationItems(conv.id))?.map((i) => i.id),
+      ['msg_k'],
+    );
+    assert.deepEqual(await new SqliteSessionStore(db2).load('tg:1'), [{ role: 'user', content: 'hi' }]);
+  });
+});
+
+describe('SqliteSessionStore', () => {
+  it('appends, loads the last messages in order, counts and resets per key', async () => {
+    const store = new SqliteSessionStore(openDb(freshFile()));
+    await store.append('a', [
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'two' },
+    ]);
+    await store.append('a', [{ role: 'user', content: 'three' }]);
+    await store.append('b', [{ role: 'user', content: 'other' }]);
+    assert.deepEqual(
+      (await store.load('a')).map((m) => m.content),
+      ['one', 'two', 'three'],
+    );
+    assert.deepEqual(
+      (await store.load('a', 2)).map((m) => m.content),
+      ['two', 'three'],
+    );
+    assert.equal(await store.count('a'), 3);
+    await store.reset('a');
+    assert.equal(await store.count('a'), 0);
+    assert.deepEqual(await store.load('a'), []);
+    assert.equal(await store.count('b'), 1);
+  });
+});
