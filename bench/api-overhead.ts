@@ -31,8 +31,15 @@ interface Sample {
 }
 
 /** Starts a child that prints `{"url": …}` on its first stdout line. */
-async function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function startChild(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = '';
@@ -91,7 +98,12 @@ async function startHerald(upstreamUrl: string): Promise<{ child: ChildProcess; 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
 
 /** One streamed chat completion; resolves with time to the first content delta and to the end. */
-function streamOnce(baseUrl: string, prompt: string, signal?: AbortSignal, onFirst?: () => void): Promise<Sample> {
+function streamOnce(
+  baseUrl: string,
+  prompt: string,
+  signal?: AbortSignal,
+  onFirst?: () => void,
+): Promise<Sample> {
   const body = JSON.stringify({
     model: 'bench-model',
     stream: true,
@@ -106,7 +118,11 @@ function streamOnce(baseUrl: string, prompt: string, signal?: AbortSignal, onFir
         method: 'POST',
         agent,
         signal,
-        headers: { 'content-type': 'application/json', authorization: 'Bearer bench', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer bench',
+          'content-length': Buffer.byteLength(body),
+        },
       },
       (res) => {
         if (res.statusCode !== 200) {
@@ -161,7 +177,8 @@ async function runLevel(baseUrl: string, concurrency: number, requests: number) 
 
 function percentiles(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
   return { p50: at(50), p99: at(99) };
 }
 
@@ -187,7 +204,12 @@ async function rssPerOpenStream(baseUrl: string, pid: number, count: number) {
   const open = rssBytes(pid);
   controller.abort();
   await Promise.all(all);
-  return { streamsOpen: firsts, idleRssMiB: idle / 2 ** 20, openRssMiB: open / 2 ** 20, perStreamKiB: (open - idle) / firsts / 1024 };
+  return {
+    streamsOpen: firsts,
+    idleRssMiB: idle / 2 ** 20,
+    openRssMiB: open / 2 ** 20,
+    perStreamKiB: (open - idle) / firsts / 1024,
+  };
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
@@ -232,7 +254,10 @@ async function main() {
     );
   }
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, 'bench/results/api-overhead.json'), JSON.stringify({ date: new Date().toISOString(), results, memory }, null, 2));
+  writeFileSync(
+    join(root, 'bench/results/api-overhead.json'),
+    JSON.stringify({ date: new Date().toISOString(), results, memory }, null, 2),
+  );
 }
 
 try {

@@ -43,7 +43,9 @@ async function run(label: string, nativeDrafts: boolean) {
     ...configSchema.parse({
       model: { base_url: upstream.url, api_key: 'bench', model: 'bench-model', max_retries: 0 },
       agent: { workspace: join(home, 'workspace') },
-      platforms: { telegram: { token: api.token, allowed_users: [userId, warmUpUser], native_drafts: nativeDrafts } },
+      platforms: {
+        telegram: { token: api.token, allowed_users: [userId, warmUpUser], native_drafts: nativeDrafts },
+      },
     }),
     home,
   };
@@ -87,7 +89,9 @@ async function run(label: string, nativeDrafts: boolean) {
   await gateway.idle();
   const doneAt = Date.now();
 
-  const visible = api.calls.filter((c) => ['sendMessage', 'editMessageText', 'sendMessageDraft'].includes(c.method));
+  const visible = api.calls.filter((c) =>
+    ['sendMessage', 'editMessageText', 'sendMessageDraft'].includes(c.method),
+  );
   const firstVisible = visible[0]!.at;
   const edits = api.callsOf('editMessageText');
   const drafts = api.callsOf('sendMessageDraft');
@@ -116,7 +120,11 @@ async function run(label: string, nativeDrafts: boolean) {
     updatesPerMinute: Number(((nativeDrafts ? drafts : edits).length / streamMinutes).toFixed(1)),
     busiestMinuteUpdates: busiestMinute,
     typingActions: api.callsOf('sendChatAction').length,
-    finalTextMatches: messages.map((m) => m.visible).join('').trim() === answer.trim(),
+    finalTextMatches:
+      messages
+        .map((m) => m.visible)
+        .join('')
+        .trim() === answer.trim(),
   };
   await gateway.stop();
   db.close();
@@ -126,5 +134,5 @@ async function run(label: string, nativeDrafts: boolean) {
   return result;
 }
 
-const results = await Promise.all([run("edits", false), run("drafts", true)]);
+const results = await Promise.all([run('edits', false), run('drafts', true)]);
 console.table(results);

@@ -63,7 +63,10 @@ describe('chat completions', () => {
       },
       { text: 'Written.', usage: { prompt_tokens: 150, completion_tokens: 5 } },
     );
-    const data = await h.client.chat.completions.create({ model: 'herald', messages: [user('write a note')] });
+    const data = await h.client.chat.completions.create({
+      model: 'herald',
+      messages: [user('write a note')],
+    });
     assert.equal(data.choices[0]?.message.content, 'Written.');
     assert.equal(data.choices[0]?.finish_reason, 'stop');
     assert.equal(data.usage?.prompt_tokens, 250);
@@ -206,7 +209,8 @@ describe('chat completions', () => {
       body: JSON.stringify({ model: 'herald', messages: [user('hi')] }),
     });
     assert.equal(res.status, 200);
-    assert.equal((await res.json()).choices[0].message.content, 'alias ok');
+    const json = (await res.json()) as { choices: { message: { content: string } }[] };
+    assert.equal(json.choices[0]?.message.content, 'alias ok');
     h.upstream.enqueue({ text: 'stream alias' });
     const { frames } = await rawStream(h, { messages: [user('hi')] }, '/chat/completions');
     assert.equal(frames.at(-1)?.data, '[DONE]');
@@ -233,7 +237,11 @@ describe('chat completions', () => {
     });
     const health = await (await fetch(`${h.url}/health`)).json();
     assert.deepEqual(health, { status: 'ok', version: '0.0.0-test' });
-    const caps = await (await fetch(`${h.url}/v1/capabilities`)).json();
+    const caps = (await (await fetch(`${h.url}/v1/capabilities`)).json()) as {
+      features: { streaming: boolean; tool_progress: { mode: string } };
+      auth: { required: boolean };
+      endpoints: { path: string }[];
+    };
     assert.equal(caps.features.streaming, true);
     assert.equal(caps.features.tool_progress.mode, 'events');
     assert.equal(caps.auth.required, false);
@@ -252,13 +260,12 @@ describe('tool progress modes', () => {
   test('inline writes a short progress line into the content', async (t) => {
     const h = await startTestServer({ apiServer: { tool_progress: 'inline' } });
     t.after(() => h.close());
-    h.upstream.enqueue({ toolCalls: [{ name: 'terminal', arguments: { command: 'echo inline' } }] }, { text: 'Ok.' });
-    const { frames } = await rawStream(h, { messages: [user('go')] });
-    assert.equal(
-      frames.filter((f) => f.event).length,
-      0,
-      'no named events in inline mode',
+    h.upstream.enqueue(
+      { toolCalls: [{ name: 'terminal', arguments: { command: 'echo inline' } }] },
+      { text: 'Ok.' },
     );
+    const { frames } = await rawStream(h, { messages: [user('go')] });
+    assert.equal(frames.filter((f) => f.event).length, 0, 'no named events in inline mode');
     const text = frames
       .filter((f) => f.data !== '[DONE]')
       .map((f) => JSON.parse(f.data).choices[0]?.delta.content ?? '')
@@ -269,7 +276,10 @@ describe('tool progress modes', () => {
   test('off sends no progress at all', async (t) => {
     const h = await startTestServer({ apiServer: { tool_progress: 'off' } });
     t.after(() => h.close());
-    h.upstream.enqueue({ toolCalls: [{ name: 'terminal', arguments: { command: 'echo off' } }] }, { text: 'Quiet.' });
+    h.upstream.enqueue(
+      { toolCalls: [{ name: 'terminal', arguments: { command: 'echo off' } }] },
+      { text: 'Quiet.' },
+    );
     const { frames } = await rawStream(h, { messages: [user('go')] });
     assert.equal(frames.filter((f) => f.event).length, 0);
     const text = frames

@@ -12,7 +12,11 @@ import { parseSse, startTestServer, type TestServer } from './api-test-server.ts
 const user = (content: string) => ({ role: 'user' as const, content });
 
 async function post(h: TestServer, path: string, body: string, contentType = 'application/json') {
-  const res = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const res = await fetch(`${h.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
   const text = await res.text();
   return { res, status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -30,7 +34,14 @@ describe('bad input', () => {
   after(() => h.close());
 
   const chat = '/v1/chat/completions';
-  const cases: { name: string; body: string; contentType?: string; status: number; code?: string; param?: string }[] = [
+  const cases: {
+    name: string;
+    body: string;
+    contentType?: string;
+    status: number;
+    code?: string;
+    param?: string;
+  }[] = [
     { name: 'malformed JSON', body: '{"model": "herald", "messages": [', status: 400, code: 'invalid_json' },
     {
       name: 'a text/plain body',
@@ -56,7 +67,12 @@ describe('bad input', () => {
       param: 'n',
     },
     { name: 'missing messages', body: JSON.stringify({ model: 'herald' }), status: 400, param: 'messages' },
-    { name: 'empty messages', body: JSON.stringify({ model: 'herald', messages: [] }), status: 400, param: 'messages' },
+    {
+      name: 'empty messages',
+      body: JSON.stringify({ model: 'herald', messages: [] }),
+      status: 400,
+      param: 'messages',
+    },
     {
       name: 'a bad role',
       body: JSON.stringify({ model: 'herald', messages: [{ role: 'wizard', content: 'x' }] }),
@@ -67,10 +83,7 @@ describe('bad input', () => {
       name: 'a file part',
       body: JSON.stringify({
         model: 'herald',
-        messages: [
-          user('first'),
-          { role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] },
-        ],
+        messages: [user('first'), { role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }],
       }),
       status: 400,
       code: 'unsupported_content_type',
@@ -80,7 +93,9 @@ describe('bad input', () => {
       name: 'an input_audio part',
       body: JSON.stringify({
         model: 'herald',
-        messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA', format: 'wav' } }] }],
+        messages: [
+          { role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA', format: 'wav' } }] },
+        ],
       }),
       status: 400,
       code: 'unsupported_content_type',
@@ -90,7 +105,9 @@ describe('bad input', () => {
       name: 'a non-image URL in an image part',
       body: JSON.stringify({
         model: 'herald',
-        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }],
+        messages: [
+          { role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] },
+        ],
       }),
       status: 400,
       param: 'messages[0].content[0].image_url.url',
@@ -146,7 +163,7 @@ describe('bad input', () => {
     assert.match(body.error.message, /^Unknown request URL: POST \/v1\/v1\/chat\/completions/);
     const get = await fetch(`${h.url}/v2/whatever`);
     assert.equal(get.status, 404);
-    assert.equal((await get.json()).error.code, 'unknown_url');
+    assert.equal(((await get.json()) as { error: { code: string } }).error.code, 'unknown_url');
   });
 
   test('the client x-request-id is echoed, otherwise one is generated', async () => {
@@ -166,7 +183,8 @@ describe('strict models', () => {
     t.after(() => h.close());
     await assert.rejects(
       h.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [user('hi')] }),
-      (error: APIError) => error.status === 404 && error.code === 'model_not_found' && error.param === 'model',
+      (error: APIError) =>
+        error.status === 404 && error.code === 'model_not_found' && error.param === 'model',
     );
     assert.equal(h.upstream.requests.length, 0);
     const ids = (await h.client.models.list()).data.map((m) => m.id);
@@ -203,7 +221,11 @@ describe('upstream and agent failures', () => {
     assert.equal(finishes.length, 0, 'a cut stream is not presented as finished');
 
     h.upstream.enqueue({ text: 'This answer will be cut off somewhere in the middle', cutAfterChunks: 3 });
-    const stream = await h.client.chat.completions.create({ model: 'herald', stream: true, messages: [user('x')] });
+    const stream = await h.client.chat.completions.create({
+      model: 'herald',
+      stream: true,
+      messages: [user('x')],
+    });
     await assert.rejects(
       (async () => {
         for await (const _ of stream) {

@@ -22,7 +22,11 @@ describe('client disconnect', () => {
     const h = await startTestServer();
     t.after(() => h.close());
     h.upstream.enqueue({ text: 'a'.repeat(400), chunkDelayMs: 50 });
-    const stream = await h.client.chat.completions.create({ model: 'herald', stream: true, messages: [user('hi')] });
+    const stream = await h.client.chat.completions.create({
+      model: 'herald',
+      stream: true,
+      messages: [user('hi')],
+    });
     let chunks = 0;
     for await (const _ of stream) {
       if (++chunks === 3) break;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import OpenAI, { APIError } from 'openai';
+import OpenAI, { type APIError } from 'openai';
 import { isLoopbackHost, UnsafeBindError } from '../src/gateway/platforms/api-server/index.ts';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 
@@ -37,14 +37,16 @@ describe('with API keys', () => {
   test('a request without a key or with a wrong key is a 401 invalid_api_key', async () => {
     const missing = await fetch(`${h.url}/v1/models`);
     assert.equal(missing.status, 401);
-    const body = await missing.json();
+    const body = (await missing.json()) as { error: { code: string } };
     assert.equal(body.error.code, 'invalid_api_key');
     const wrong = new OpenAI({ baseURL: h.baseURL, apiKey: 'key-three', maxRetries: 0 });
     await assert.rejects(
       wrong.models.list(),
       (error: APIError) => error.status === 401 && error.code === 'invalid_api_key',
     );
-    const wrongBody = await (await fetch(`${h.url}/v1/models`, { headers: { authorization: 'Bearer key-on' } })).text();
+    const wrongBody = await (
+      await fetch(`${h.url}/v1/models`, { headers: { authorization: 'Bearer key-on' } })
+    ).text();
     assert.doesNotMatch(wrongBody, /key-on|key-one/, 'keys never appear in errors');
     assert.equal(h.upstream.requests.length, 0);
   });
@@ -95,7 +97,11 @@ describe('with API keys', () => {
     h.upstream.enqueue({ text: 'cors' });
     const res = await fetch(`${h.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer key-one', origin: 'https://a.example' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer key-one',
+        origin: 'https://a.example',
+      },
       body: JSON.stringify({ model: 'herald', messages: [user('hi')] }),
     });
     assert.equal(res.status, 200);
@@ -114,14 +120,25 @@ describe('without API keys (loopback only)', () => {
 
   test('loopback Host headers are accepted: localhost, 127.x, [::1], any port', async () => {
     const port = new URL(h.url).port;
-    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, '127.1.2.3', `[::1]:${port}`, 'localhost']) {
+    for (const host of [
+      `localhost:${port}`,
+      `127.0.0.1:${port}`,
+      '127.1.2.3',
+      `[::1]:${port}`,
+      'localhost',
+    ]) {
       const res = await rawGet(`${h.url}/v1/models`, { host });
       assert.equal(res.status, 200, host);
     }
   });
 
   test('a foreign Host header (DNS rebinding) is refused with 403', async () => {
-    for (const host of ['evil.example.com', 'evil.example.com:8642', '192.168.1.5:8642', 'localhost.evil.com']) {
+    for (const host of [
+      'evil.example.com',
+      'evil.example.com:8642',
+      '192.168.1.5:8642',
+      'localhost.evil.com',
+    ]) {
       const res = await rawGet(`${h.url}/v1/models`, { host });
       assert.equal(res.status, 403, host);
       assert.equal(JSON.parse(res.body).error.code, 'forbidden');
@@ -155,7 +172,15 @@ describe('binding', () => {
   });
 
   test('isLoopbackHost recognises loopback names only', () => {
-    for (const host of ['localhost', 'LOCALHOST:1', '127.0.0.1', '127.255.0.1:80', '[::1]', '[::1]:8642', 'a.localhost']) {
+    for (const host of [
+      'localhost',
+      'LOCALHOST:1',
+      '127.0.0.1',
+      '127.255.0.1:80',
+      '[::1]',
+      '[::1]:8642',
+      'a.localhost',
+    ]) {
       assert.equal(isLoopbackHost(host), true, host);
     }
     for (const host of ['', 'example.com', '10.0.0.1', '[::2]', '[::1]x', 'localhost.example', '0.0.0.0']) {

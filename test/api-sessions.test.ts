@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import OpenAI, { APIError } from 'openai';
+import OpenAI, { type APIError } from 'openai';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 
 type Msg = { role: 'user' | 'assistant' | 'system'; content: string };
@@ -28,7 +28,11 @@ async function chat(client: OpenAI, messages: Msg[], sessionId?: string) {
   const { data, response } = await client.chat.completions
     .create({ model: 'herald', messages }, sessionId ? { headers: { 'x-herald-session-id': sessionId } } : {})
     .withResponse();
-  return { text: data.choices[0]?.message.content, sessionId: response.headers.get('x-herald-session-id')!, data };
+  return {
+    text: data.choices[0]?.message.content,
+    sessionId: response.headers.get('x-herald-session-id')!,
+    data,
+  };
 }
 
 describe('sessions', () => {
@@ -69,7 +73,11 @@ describe('sessions', () => {
     const first = await chat(h.client, [user('run the mismatch echo')]);
     h.upstream.enqueue({ text: 'Sure.' });
     const n = h.upstream.requests.length;
-    const second = await chat(h.client, [user('run the mismatch echo'), assistant('Something else.'), user('and?')]);
+    const second = await chat(h.client, [
+      user('run the mismatch echo'),
+      assistant('Something else.'),
+      user('and?'),
+    ]);
     assert.notEqual(second.sessionId, first.sessionId);
     assert.doesNotMatch(sentText(h, n), /SECRET-MISMATCH-3/);
     assert.equal(toolMessages(h, n).length, 0);
@@ -90,7 +98,12 @@ describe('sessions', () => {
     h.upstream.enqueue({ text: 'fresh' }, { text: 'fresh too' });
     const n = h.upstream.requests.length;
     // Same visible history but a different caller system prompt: a different conversation.
-    await chat(h.client, [{ role: 'system', content: 'persona B' }, user('leak test'), assistant('Stored.'), user('?')]);
+    await chat(h.client, [
+      { role: 'system', content: 'persona B' },
+      user('leak test'),
+      assistant('Stored.'),
+      user('?'),
+    ]);
     // A different conversation altogether.
     await chat(h.client, [user('another chat')]);
     assert.doesNotMatch(sentText(h, n), /SECRET-LEAK-4/);
@@ -127,7 +140,11 @@ describe('sessions across credentials', () => {
     h.upstream.enqueue({ text: 'bob 1' }, { text: 'bob 2' });
     const n = h.upstream.requests.length;
     const viaHeader = await chat(bob, [user('what was it?')], mine.sessionId);
-    const viaHistory = await chat(bob, [user('alice secret'), assistant('Alice noted.'), user('what was it?')]);
+    const viaHistory = await chat(bob, [
+      user('alice secret'),
+      assistant('Alice noted.'),
+      user('what was it?'),
+    ]);
     assert.notEqual(viaHeader.sessionId, mine.sessionId);
     assert.notEqual(viaHistory.sessionId, mine.sessionId);
     assert.doesNotMatch(sentText(h, n), /SECRET-ALICE-5/);

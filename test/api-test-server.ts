@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import type { AgentRunner } from '../src/agent/index.ts';
 import { Agent } from '../src/agent/index.ts';
 import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-server/index.ts';
@@ -15,7 +16,6 @@ import { createModelClient } from '../src/model/index.ts';
 import { openDatabase, SqliteResponseStore } from '../src/store/index.ts';
 import { SqliteTranscriptStore } from '../src/store/sqlite-transcript-store.ts';
 import { createToolRegistry } from '../src/tools/index.ts';
-import type { AgentRunner } from '../src/agent/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
 export interface TestServer {
@@ -50,7 +50,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const parsed = configSchema.parse({
     model: options.noModel
       ? { max_retries: 0, timeout_s: 30 }
-      : { base_url: upstream.url, api_key: 'upstream-key', model: 'scripted-model', max_retries: 0, timeout_s: 30 },
+      : {
+          base_url: upstream.url,
+          api_key: 'upstream-key',
+          model: 'scripted-model',
+          max_retries: 0,
+          timeout_s: 30,
+        },
     agent: { workspace: join(home, 'workspace'), max_iterations: 5 },
     ...(options.config ?? {}),
     api_server: { port: 0, heartbeat_s: 15, shutdown_grace_s: 2, ...(options.apiServer ?? {}) },

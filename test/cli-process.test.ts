@@ -3,7 +3,7 @@
  * HERALD_HOME in a temp dir and a clean environment, against the scripted upstream on loopback.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,12 @@ interface Run {
 }
 
 /** Runs herald with only the given env (plus PATH/HOME), so a developer's own keys never leak in. */
-function runHerald(args: string[], env: Record<string, string>, stdin = ''): Promise<Run> {
+function runHerald(
+  args: string[],
+  env: Record<string, string>,
+  stdin = '',
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [herald, ...args], {
       env: { PATH: process.env['PATH'] ?? '', HOME: env['HERALD_HOME'] ?? tmpdir(), ...env },
@@ -52,6 +57,7 @@ function runHerald(args: string[], env: Record<string, string>, stdin = ''): Pro
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(stdin);
+    onSpawn?.(child);
   });
 }
 
@@ -137,6 +143,23 @@ describe('herald without a model', () => {
     assert.match(run.stderr, /\n\s+at /);
   });
 
+  test('setup without a terminal exits 1 saying how to configure instead', async () => {
+    const run = await runHerald(['setup'], { HERALD_HOME: tempHome() });
+    assert.equal(run.code, 1);
+    assert.match(
+      lines(run.stderr).at(-1) ?? '',
+      /^herald: herald setup needs a terminal; set HERALD_BASE_URL/,
+    );
+  });
+
+  test('doctor reports the missing model and fails', async () => {
+    const run = await runHerald(['doctor'], { HERALD_HOME: tempHome(), API_SERVER_PORT: '0' });
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /^✓ config: .* is valid$/m);
+    assert.match(run.stdout, /^✗ model: not configured; run `herald setup`/m);
+    assert.match(run.stdout, /^✓ api server: 127\.0\.0\.1:0 is free$/m);
+  });
+
   test('an unknown command fails with a non-zero exit', async () => {
     const run = await runHerald(['frobnicate'], { HERALD_HOME: tempHome() });
     assert.notEqual(run.code, 0);
@@ -202,6 +225,30 @@ describe('herald against the scripted upstream', () => {
     const errorLines = lines(run.stderr);
     assert.equal(errorLines.length, 1, run.stderr);
     assert.match(errorLines[0]!, /^herald: /);
+  });
+
+  test('doctor passes when the upstream answers', async () => {
+    const run = await runHerald(['doctor'], { ...env(tempHome()), API_SERVER_PORT: '0' });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^✓ upstream: reachable/m);
+    assert.equal(lines(run.stdout).filter((line) => line.startsWith('✓')).length, 4);
+  });
+
+  test('Ctrl-C during chat -q cancels the upstream request and exits 130', async () => {
+    const home = tempHome();
+    writeFileSync(join(home, 'config.yaml'), '');
+    const before = upstream.requests.length;
+    const abortedBefore = upstream.aborted;
+    upstream.enqueue({ hang: true });
+    const run = await runHerald(['chat', '-q', 'wait forever'], env(home), '', (child) => {
+      void upstream.waitForRequests(before + 1).then(() => child.kill('SIGINT'));
+    });
+    assert.equal(run.code, 130, run.stderr);
+    assert.equal(lines(run.stderr).length, 1, run.stderr);
+    // The upstream sees the connection close once the run is aborted.
+    for (let i = 0; i < 100 && upstream.aborted === abortedBefore; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(upstream.aborted, abortedBefore + 1);
   });
 
   test('interactive chat keeps the conversation until /new', async () => {

@@ -42,7 +42,11 @@ class MemorySessions implements SessionStore {
 
 class FakeChat implements ChatPlatform {
   readonly name = 'telegram' as const;
-  readonly limits = { maxMessageLength: 4096, countLength: (t: string) => t.length, defaultEditIntervalMs: 10 };
+  readonly limits = {
+    maxMessageLength: 4096,
+    countLength: (t: string) => t.length,
+    defaultEditIntervalMs: 10,
+  };
   readonly texts = new Map<string, string>();
   startAttempts = 0;
   failStarts = 0;
@@ -274,7 +278,9 @@ describe('resolveStreamingSettings', () => {
     const own = resolveStreamingSettings(
       makeConfig({
         streaming: { edit_interval_ms: 2000, enabled: false },
-        platforms: { discord: { streaming: { edit_interval_ms: 1500, enabled: true, tool_progress: false } } },
+        platforms: {
+          discord: { streaming: { edit_interval_ms: 1500, enabled: true, tool_progress: false } },
+        },
       }),
       'discord',
       limits,

@@ -150,6 +150,40 @@ describe('GatewayRunner with Telegram', () => {
     assert.equal(api.callsOf('editMessageText').length, 0);
   });
 
+  it('waits out a 429 on an edit and still delivers exactly the answer', async (t) => {
+    const { api, upstream, gateway } = await startHarness(t);
+    const answer = 'A reply long enough to be sent early and then edited a few times as it keeps growing.';
+    upstream.enqueue({ text: answer, chunkDelayMs: 10 });
+    api.failNext('editMessageText', {
+      error_code: 429,
+      description: 'Too Many Requests: retry after 1',
+      parameters: { retry_after: 1 },
+    });
+    api.sendText({ chatId: owner, userId: owner, text: 'hi' });
+    await api.waitFor(() => upstream.requests.length === 1, 10_000, 'upstream request');
+    await gateway.idle();
+    assert.deepEqual(
+      api.messages(owner).map((m) => m.visible),
+      [answer],
+    );
+    const edits = api.callsOf('editMessageText');
+    assert.ok(edits.at(-1)!.at - edits[0]!.at >= 1000, 'the edit after the 429 waited retry_after');
+  });
+
+  it('sends the rest as new messages when the streamed message can no longer be edited', async (t) => {
+    const { api, upstream, gateway } = await startHarness(t);
+    const answer = `${'Streaming text that keeps on growing. '.repeat(12)}The end.`;
+    upstream.enqueue({ text: answer, chunkDelayMs: 5 });
+    api.failNext('editMessageText', { error_code: 400, description: 'Bad Request: message to edit not found' });
+    api.sendText({ chatId: owner, userId: owner, text: 'hi' });
+    await api.waitFor(() => upstream.requests.length === 1, 10_000, 'upstream request');
+    await gateway.idle();
+    const messages = api.messages(owner).map((m) => m.visible);
+    assert.equal(messages.length, 2);
+    assert.ok(messages[0]!.endsWith(' ▌'));
+    assert.equal(`${messages[0]!.slice(0, -2)}${messages[1]}`.replace(/\s+/g, ' '), answer);
+  });
+
   it('refuses a user who is not on the allow-list without running the agent', async (t) => {
     const { api, upstream, waitForMessage } = await startHarness(t);
     api.sendText({ chatId: 555, userId: 555, text: 'let me in' });
@@ -232,7 +266,9 @@ describe('GatewayRunner with Telegram', () => {
     second.upstream.enqueue({ text: 'You said 42.' });
     second.api.sendText({ chatId: owner, userId: owner, text: 'what did I say?' });
     await second.waitForMessage(owner, (text) => text === 'You said 42.', 'second answer');
-    const sent = second.upstream.requests[0]!.body.messages.filter((m: { role: string }) => m.role !== 'system');
+    const sent = second.upstream.requests[0]!.body.messages.filter(
+      (m: { role: string }) => m.role !== 'system',
+    );
     assert.deepEqual(sent, [
       { role: 'user', content: 'remember 42' },
       { role: 'assistant', content: 'Remembered.' },
@@ -242,7 +278,10 @@ describe('GatewayRunner with Telegram', () => {
 
   it('shows a short error when the upstream fails', async (t) => {
     const { api, upstream, waitForMessage } = await startHarness(t);
-    upstream.enqueue({ status: 401, errorBody: { error: { message: 'bad key', type: 'invalid_request_error' } } });
+    upstream.enqueue({
+      status: 401,
+      errorBody: { error: { message: 'bad key', type: 'invalid_request_error' } },
+    });
     api.sendText({ chatId: owner, userId: owner, text: 'hi' });
     await waitForMessage(owner, (text) => text.startsWith('⚠'), 'error message');
     assert.equal(api.messages(owner).length, 1);

@@ -295,15 +295,34 @@ describe('SlackPlatform', () => {
     );
   });
 
-  test('a rewritten reply is fixed up with chat.update after the stream stops', async () => {
+  test('the consumer cursor and tool-progress line are never streamed', async () => {
     const stream = platform.openNativeStream(thread);
     assert.ok(stream);
     const start = fake.calls.length;
     await stream.update('⚙ terminal: ls');
+    await stream.update('Here are ▌');
+    await stream.update('Here are the files ▌\n\n⚙ files: read notes.md');
+    await stream.update('Here are the files: a, b ▌');
+    await stream.finish('Here are the files: a, b.');
+    assert.deepEqual(
+      callsSince(start).map((c) => [c.method, c.params.markdown_text]),
+      [
+        ['chat.startStream', 'Here are'],
+        ['chat.appendStream', ' the files'],
+        ['chat.appendStream', ': a, b'],
+        ['chat.stopStream', '.'],
+      ],
+    );
+  });
+
+  test('a rewritten reply is fixed up with chat.update after the stream stops', async () => {
+    const stream = platform.openNativeStream(thread);
+    assert.ok(stream);
+    const start = fake.calls.length;
     await stream.update('Here are the files');
     await stream.finish('Here are the **files**');
     const calls = callsSince(start);
-    const ts = calls[0] && fake.calls.length > 0 ? calls[1]?.params.ts : undefined;
+    const ts = calls[1]?.params.ts;
     assert.deepEqual(
       calls.map((c) => c.method),
       ['chat.startStream', 'chat.stopStream', 'chat.update'],

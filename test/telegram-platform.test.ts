@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EditFailedError, FloodControlError, type InboundMessage } from '../src/gateway/index.ts';
 import { renderTelegramHtml, TelegramPlatform } from '../src/gateway/platforms/telegram/index.ts';
@@ -63,7 +65,12 @@ describe('TelegramPlatform with real grammY against the fake Bot API', () => {
 
   it('marks group messages addressed only by mention, reply to the bot or a command for this bot', async () => {
     api.sendText({ chatId: -100, userId: 5, text: 'just chatting', chatType: 'supergroup' });
-    api.sendText({ chatId: -100, userId: 5, text: '@herald_test_bot what time is it?', chatType: 'supergroup' });
+    api.sendText({
+      chatId: -100,
+      userId: 5,
+      text: '@herald_test_bot what time is it?',
+      chatType: 'supergroup',
+    });
     const sent = await platform.send(groupTarget, 'an earlier answer');
     api.sendText({
       chatId: -100,
@@ -102,7 +109,10 @@ describe('TelegramPlatform with real grammY against the fake Bot API', () => {
   });
 
   it('retries as plain text when Telegram rejects the entities', async () => {
-    api.failNext('sendMessage', { error_code: 400, description: "Bad Request: can't parse entities: bad tag" });
+    api.failNext('sendMessage', {
+      error_code: 400,
+      description: "Bad Request: can't parse entities: bad tag",
+    });
     await platform.send(privateTarget, '**x**');
     const [html, plain] = api.callsOf('sendMessage').slice(-2);
     assert.equal(html!.params.parse_mode, 'HTML');
@@ -123,7 +133,10 @@ describe('TelegramPlatform with real grammY against the fake Bot API', () => {
       assert.equal(error.retryAfterMs, 7000);
       return true;
     });
-    api.failNext('editMessageText', { error_code: 400, description: 'Bad Request: message to edit not found' });
+    api.failNext('editMessageText', {
+      error_code: 400,
+      description: 'Bad Request: message to edit not found',
+    });
     await assert.rejects(platform.edit(privateTarget, sent, 'newer'), EditFailedError);
     api.failNext('editMessageText', { error_code: 400, description: "Bad Request: message can't be edited" });
     await assert.rejects(platform.edit(privateTarget, sent, 'newest'), EditFailedError);
@@ -156,6 +169,54 @@ describe('TelegramPlatform with real grammY against the fake Bot API', () => {
     const sent = await platform.send(privateTarget, 'to delete');
     await platform.delete(privateTarget, sent);
     assert.ok(!api.messages(42).some((m) => m.messageId === Number(sent.id)));
+  });
+});
+
+describe('TelegramPlatform in webhook mode', () => {
+  it('sets the webhook and accepts updates carrying the secret token only', async (t) => {
+    const api = await FakeTelegramApi.start();
+    t.after(() => api.close());
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const platform = new TelegramPlatform({
+      token: api.token,
+      apiRoot: api.apiRoot,
+      replyToMode: 'first',
+      nativeDrafts: false,
+      webhook: { url: 'https://bot.example.test/hook', port, secret: 's3cret', host: '127.0.0.1' },
+      logger: silentLogger(),
+    });
+    const received: InboundMessage[] = [];
+    platform.onMessage((message) => received.push(message));
+    await platform.start();
+    t.after(() => platform.stop());
+    assert.deepEqual(api.callsOf('setWebhook')[0]!.params, {
+      url: 'https://bot.example.test/hook',
+      allowed_updates: ['message'],
+      secret_token: 's3cret',
+    });
+    const update = {
+      update_id: 1,
+      message: {
+        message_id: 5,
+        date: 0,
+        chat: { id: 42, type: 'private', first_name: 'A' },
+        from: { id: 42, is_bot: false, first_name: 'A' },
+        text: 'via webhook',
+      },
+    };
+    const post = (secret: string) =>
+      fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+        body: JSON.stringify(update),
+      });
+    assert.equal((await post('wrong')).status, 401);
+    assert.equal(received.length, 0);
+    assert.equal((await post('s3cret')).status, 200);
+    assert.equal(received[0]?.text, 'via webhook');
   });
 });
 

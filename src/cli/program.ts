@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { formatConfig, heraldPaths, type LoadedConfig, loadConfig, resolveHome } from '../config/index.ts';
-import { createLogger } from '../logger.ts';
-import { requireModel } from './require-model.ts';
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -33,41 +31,9 @@ export function buildProgram(): Command {
     .description('talk to the agent in the terminal (interactive, or one-shot with -q)')
     .option('-q, --query <text>', 'ask one question and print the answer ("-" reads it from stdin)')
     .action(async (options: { query?: string }, command: Command) => {
-      const { debug } = globalOptions(command);
       const loaded = load();
-      requireModel(loaded.config);
-      const { buildAgent } = await import('./compose.ts');
-      const explicitLevel = loaded.sources['logging.level'] !== 'default';
-      const logger = createLogger(debug ? 'debug' : explicitLevel ? loaded.config.logging.level : 'warn');
-      const agent = buildAgent(loaded.config, logger);
-      if (options.query !== undefined) {
-        const { chatOnce, readStdin } = await import('./chat-once.ts');
-        const prompt = options.query === '-' ? await readStdin(process.stdin) : options.query;
-        const controller = new AbortController();
-        const onSigint = () => controller.abort();
-        process.once('SIGINT', onSigint);
-        try {
-          await chatOnce({
-            agent,
-            prompt,
-            stdout: process.stdout,
-            stderr: process.stderr,
-            signal: controller.signal,
-          });
-        } finally {
-          process.off('SIGINT', onSigint);
-        }
-      } else {
-        const { chatRepl } = await import('./chat-repl.ts');
-        const { model, base_url } = loaded.config.model;
-        await chatRepl({
-          agent,
-          input: process.stdin,
-          output: process.stdout,
-          debug,
-          banner: `Herald · ${model} at ${base_url}`,
-        });
-      }
+      const { runChat } = await import('./chat-command.ts');
+      await runChat(loaded, { query: options.query, debug: globalOptions(command).debug });
     });
 
   program

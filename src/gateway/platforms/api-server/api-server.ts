@@ -88,7 +88,8 @@ export class ApiServer implements PlatformAdapter {
       );
     }
     const removed = await this.#options.transcripts.prune({ maxAgeDays: api.responses.max_age_days });
-    if (removed > 0) logger.debug({ event: 'api.transcripts_pruned', removed }, 'pruned old chat transcripts');
+    if (removed > 0)
+      logger.debug({ event: 'api.transcripts_pruned', removed }, 'pruned old chat transcripts');
     await this.#app.listen({ host: api.host, port: api.port });
     const address = this.#app.server.address();
     const port = typeof address === 'object' && address ? address.port : api.port;
@@ -115,7 +116,18 @@ export class ApiServer implements PlatformAdapter {
     const closing = this.#app.close();
     const inFlight = this.#runs.size;
     await this.#runs.drain(config.api_server.shutdown_grace_s * 1000);
-    await closing;
+    // Connections that were busy when closing began become idle keep-alive connections once their
+    // response ends; close them as they do, so stop() does not wait for the keep-alive timeout.
+    const server = this.#app.server;
+    const sweep = setInterval(() => server.closeIdleConnections(), 25);
+    const force = setTimeout(() => server.closeAllConnections(), 5_000);
+    server.closeIdleConnections();
+    try {
+      await closing;
+    } finally {
+      clearInterval(sweep);
+      clearTimeout(force);
+    }
     logger.info({ event: 'api.stopped', abortedOrFinished: inFlight }, 'API server stopped');
   }
 }

@@ -82,7 +82,9 @@ export class ChunkBuilder {
   }
 
   role() {
-    return this.#chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+    return this.#chunk([
+      { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+    ]);
   }
 
   content(text: string) {
@@ -101,7 +103,13 @@ export class ChunkBuilder {
    * A `herald.tool.progress` frame. It is also a valid (empty) chunk, because the official SDK yields
    * named events' data as chunks and its accumulator reads `choices`; aware frontends read the extra keys.
    */
-  toolProgress(progress: { tool: string; label: string; toolCallId: string; status: 'running' | 'completed'; isError?: boolean }) {
+  toolProgress(progress: {
+    tool: string;
+    label: string;
+    toolCallId: string;
+    status: 'running' | 'completed';
+    isError?: boolean;
+  }) {
     return { ...this.#chunk([]), ...progress };
   }
 }

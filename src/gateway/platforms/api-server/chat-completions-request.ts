@@ -81,7 +81,8 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   const parsed = chatCompletionRequestSchema.safeParse(body);
   if (!parsed.success) {
     const error = fromZodIssues(parsed.error.issues);
-    if (error.param === 'n') throw new ApiError(400, error.message, { param: 'n', code: 'unsupported_value' });
+    if (error.param === 'n')
+      throw new ApiError(400, error.message, { param: 'n', code: 'unsupported_value' });
     throw error;
   }
   const request = parsed.data;
@@ -218,10 +219,14 @@ function userContent(content: z.infer<typeof textContent>, param: string): strin
     }
     const image = imagePartSchema.safeParse(part);
     if (!image.success) {
-      throw new ApiError(400, `Invalid value for '${partParam}': expected {type:"image_url", image_url:{url}}.`, {
-        param: `${partParam}.image_url`,
-        code: 'invalid_value',
-      });
+      throw new ApiError(
+        400,
+        `Invalid value for '${partParam}': expected {type:"image_url", image_url:{url}}.`,
+        {
+          param: `${partParam}.image_url`,
+          code: 'invalid_value',
+        },
+      );
     }
     const spec = image.data.image_url;
     const url = typeof spec === 'string' ? spec : spec.url;

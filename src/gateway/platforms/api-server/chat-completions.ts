@@ -33,7 +33,8 @@ const sessionIdPattern = /^hs_[a-f0-9]{32}$/;
 
 export function registerChatCompletionsRoutes(app: FastifyInstance, deps: ChatCompletionsDeps): void {
   const sessions = new ChatSessions(deps.transcripts);
-  const handler = (request: FastifyRequest, reply: FastifyReply) => handleChatCompletion(deps, sessions, request, reply);
+  const handler = (request: FastifyRequest, reply: FastifyReply) =>
+    handleChatCompletion(deps, sessions, request, reply);
   for (const prefix of API_PREFIXES) app.post(`${prefix}/chat/completions`, handler);
 }
 
@@ -60,7 +61,8 @@ async function handleChatCompletion(
   // The client going away (Stop button, timeout) cancels the run: the raw response closes unfinished.
   const disconnect = new AbortController();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) disconnect.abort(new RunAbortedError('The client closed the connection.'));
+    if (!reply.raw.writableFinished)
+      disconnect.abort(new RunAbortedError('The client closed the connection.'));
   });
   let run: ReturnType<ChatCompletionsDeps['runs']['register']> | undefined;
   try {
@@ -109,7 +111,10 @@ function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentI
   if (ctx.parsed.topP !== undefined) model.topP = ctx.parsed.topP;
   return {
     messages: conversation.messages,
-    systemPrompts: [...(ctx.profile.systemPrompt ? [ctx.profile.systemPrompt] : []), ...ctx.parsed.systemPrompts],
+    systemPrompts: [
+      ...(ctx.profile.systemPrompt ? [ctx.profile.systemPrompt] : []),
+      ...ctx.parsed.systemPrompts,
+    ],
     platform: 'api',
     ...(ctx.profile.toolset ? { toolset: ctx.profile.toolset } : {}),
     model,
@@ -268,7 +273,12 @@ async function streamCompletion(ctx: RunContext, conversation: ResolvedConversat
           const failure = runFailure(ctx.signal.aborted ? new RunAbortedError() : event.error);
           if (!sse && !shown) throw failure;
           ctx.deps.logger.warn(
-            { event: 'api.stream_failed', requestId: ctx.request.id, code: failure.code, status: failure.status },
+            {
+              event: 'api.stream_failed',
+              requestId: ctx.request.id,
+              code: failure.code,
+              status: failure.status,
+            },
             'stream ended with an error',
           );
           await endWithError(await open(), failure);

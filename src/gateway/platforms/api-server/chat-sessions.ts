@@ -83,7 +83,11 @@ export class ChatSessions {
    * The session id a request belongs to, decided before queueing: the header's if that session exists in
    * this scope, else the session whose stored visible history matches the request's, else a new id.
    */
-  async sessionIdFor(request: { headerSessionId: string | undefined; scope: string; messages: ChatMessage[] }) {
+  async sessionIdFor(request: {
+    headerSessionId: string | undefined;
+    scope: string;
+    messages: ChatMessage[];
+  }) {
     if (request.headerSessionId) {
       const known = await this.#store.getSession(request.headerSessionId, request.scope);
       if (known) return request.headerSessionId;
@@ -113,7 +117,11 @@ export class ChatSessions {
     if (request.viaHeader) {
       // The header continues the session: the state matching the client's history if there is one
       // (a regenerated turn), else its latest state.
-      state = await this.#store.getSession(request.sessionId, request.scope, history.length > 0 ? hash : undefined);
+      state = await this.#store.getSession(
+        request.sessionId,
+        request.scope,
+        history.length > 0 ? hash : undefined,
+      );
     } else if (history.length > 0) {
       const match = await this.#store.findByVisibleHash(request.scope, hash);
       if (match?.sessionId === request.sessionId) state = match;

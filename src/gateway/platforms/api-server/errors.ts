@@ -103,7 +103,8 @@ export function toApiError(error: unknown): ApiError {
 function asFastifyError(error: unknown): ApiError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const { code, statusCode, message } = error as { code?: unknown; statusCode?: unknown; message?: unknown };
-  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number') return undefined;
+  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number')
+    return undefined;
   if (statusCode === 413) {
     return new ApiError(413, 'Request body too large.', { code: 'request_too_large' });
   }
@@ -136,7 +137,9 @@ export function fromZodIssues(
 ): ApiError {
   const issue = issues[0];
   const param = issue ? formatParam(issue.path) : null;
-  const message = issue ? `Invalid value for '${param || 'body'}': ${issue.message}` : 'Invalid request body.';
+  const message = issue
+    ? `Invalid value for '${param || 'body'}': ${issue.message}`
+    : 'Invalid request body.';
   return new ApiError(400, message, { param: param || null, code: 'invalid_value' });
 }
 

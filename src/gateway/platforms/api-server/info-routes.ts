@@ -11,7 +11,12 @@ import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 const MODELS_CREATED = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): void {
-  const toModel = (id: string) => ({ id, object: 'model' as const, created: MODELS_CREATED, owned_by: 'herald' });
+  const toModel = (id: string) => ({
+    id,
+    object: 'model' as const,
+    created: MODELS_CREATED,
+    owned_by: 'herald',
+  });
 
   app.get('/health', async () => ({ status: 'ok', version: deps.version }));
 
@@ -71,7 +76,11 @@ function capabilities(deps: ApiRouteDeps) {
     features: {
       streaming: true,
       stream_usage: true,
-      tool_progress: { mode: api.tool_progress, modes: ['events', 'inline', 'off'], event: 'herald.tool.progress' },
+      tool_progress: {
+        mode: api.tool_progress,
+        modes: ['events', 'inline', 'off'],
+        event: 'herald.tool.progress',
+      },
       responses: true,
       conversations: true,
       image_input: true,

@@ -33,7 +33,12 @@ export class ProfileResolver {
       systemPrompt: undefined,
     });
     for (const [id, p] of Object.entries(config.profiles)) {
-      this.#profiles.set(id, { id, upstreamModel: p.model, toolset: p.toolset, systemPrompt: p.system_prompt });
+      this.#profiles.set(id, {
+        id,
+        upstreamModel: p.model,
+        toolset: p.toolset,
+        systemPrompt: p.system_prompt,
+      });
     }
   }
 

@@ -162,13 +162,6 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
       });
     }
   }
-  const conversation = body.conversation
-    ? await resolveConversation(
-        store,
-        typeof body.conversation === 'string' ? body.conversation : body.conversation.id,
-      )
-    : undefined;
-
   const inputItems = body.input == null ? [] : await normalizeInputItems(body.input, store);
   if (inputItems.length === 0) {
     throw new ApiError(400, "Missing required parameter: 'input'.", {
@@ -176,6 +169,14 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
       code: 'missing_required_parameter',
     });
   }
+
+  // Resolved last: a named conversation is created on first use, so only for a request that is valid.
+  const conversation = body.conversation
+    ? await resolveConversation(
+        store,
+        typeof body.conversation === 'string' ? body.conversation : body.conversation.id,
+      )
+    : undefined;
 
   const id = newId('resp');
   const queueKey = conversation

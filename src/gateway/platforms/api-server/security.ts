@@ -90,7 +90,9 @@ export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_
       if (!ok || !match) {
         throw new ApiError(
           401,
-          match ? 'Incorrect API key provided.' : 'Missing API key: send it as `Authorization: Bearer <key>`.',
+          match
+            ? 'Incorrect API key provided.'
+            : 'Missing API key: send it as `Authorization: Bearer <key>`.',
           { type: 'invalid_request_error', code: 'invalid_api_key' },
         );
       }

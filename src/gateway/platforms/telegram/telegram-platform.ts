@@ -130,7 +130,12 @@ export class TelegramPlatform implements ChatPlatform {
     this.#polling = undefined;
     const server = this.#webhookServer;
     this.#webhookServer = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections from Telegram's side would otherwise hold close() open.
+      server.closeIdleConnections();
+      await closed;
+    }
   }
 
   /** Normalises one text message and hands it to the gateway. Never blocks the update loop. */

@@ -1,0 +1,49 @@
+/**
+ * `herald chat`: checks a model is configured, builds the agent, then runs either one question
+ * (`-q "…"`, or `-q -` to read it from stdin) or the interactive conversation. Logs stay quiet
+ * (warnings only) unless `--debug` or an explicit log level asks for more, so they do not bury the answer.
+ */
+import type { LoadedConfig } from '../config/index.ts';
+import { createLogger } from '../logger.ts';
+import { chatOnce, readStdin } from './chat-once.ts';
+import { chatRepl } from './chat-repl.ts';
+import { buildAgent } from './compose.ts';
+import { requireModel } from './require-model.ts';
+
+export async function runChat(
+  loaded: LoadedConfig,
+  options: { query?: string; debug: boolean },
+): Promise<void> {
+  const { config, sources } = loaded;
+  requireModel(config);
+  const explicitLevel = sources['logging.level'] !== 'default';
+  const logger = createLogger(options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn');
+  const agent = buildAgent(config, logger);
+
+  if (options.query === undefined) {
+    await chatRepl({
+      agent,
+      input: process.stdin,
+      output: process.stdout,
+      debug: options.debug,
+      banner: `Herald · ${config.model.model} at ${config.model.base_url}`,
+    });
+    return;
+  }
+
+  const prompt = options.query === '-' ? await readStdin(process.stdin) : options.query;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    await chatOnce({
+      agent,
+      prompt,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: controller.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
