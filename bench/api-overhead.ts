@@ -17,12 +17,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const root = new URL('..', import.meta.url).pathname;
+/** BENCH_SCALE shrinks request counts for a quick smoke run (e.g. 0.1); figures come from scale 1. */
+const scale = Number(process.env.BENCH_SCALE ?? 1);
 const levels = [
   { concurrency: 1, requests: 200 },
   { concurrency: 10, requests: 600 },
   { concurrency: 100, requests: 1500 },
-];
-const openStreams = Number(process.env.BENCH_OPEN_STREAMS ?? 1000);
+
+].map((level) => ({ ...level, requests: Math.max(level.concurrency, Math.round(level.requests * scale)) }));
+const openStreams = Math.round(Number(process.env.BENCH_OPEN_STREAMS ?? 1000) * scale);
 const children: ChildProcess[] = [];
 
 interface Sample {

@@ -256,6 +256,24 @@ describe('chat completions', () => {
   });
 });
 
+describe('finish_reason length', () => {
+  test('is reported when the upstream output limit or agent.max_iterations ends the run', async (t) => {
+    const h = await startTestServer({ config: { agent: { max_iterations: 1 } } });
+    t.after(() => h.close());
+    h.upstream.enqueue({ text: 'cut by the output lim', finishReason: 'length' });
+    const cut = await h.client.chat.completions.create({ model: 'herald', messages: [user('long answer')] });
+    assert.equal(cut.choices[0]?.finish_reason, 'length');
+    assert.equal(cut.choices[0]?.message.content, 'cut by the output lim');
+
+    h.upstream.enqueue({ toolCalls: [{ name: 'terminal', arguments: { command: 'echo loop' } }] });
+    const final = await h.client.chat.completions
+      .stream({ model: 'herald', messages: [user('keep going')] })
+      .finalChatCompletion();
+    assert.equal(final.choices[0]?.finish_reason, 'length');
+    assert.ok(final.choices[0]?.message.content, 'the iteration cap ends with a clear message');
+  });
+});
+
 describe('tool progress modes', () => {
   test('inline writes a short progress line into the content', async (t) => {
     const h = await startTestServer({ apiServer: { tool_progress: 'inline' } });

@@ -93,3 +93,55 @@ describe('@ai-sdk/openai responses model', () => {
     assert.equal(stored.output_text, 'Streamed!');
   });
 });
+
+describe('@ai-sdk/openai responses model with api_server.responses.tool_items: mcp_call', () => {
+  let m: TestServer;
+  before(async () => {
+    m = await startTestServer({ apiServer: { responses: { tool_items: 'mcp_call' } } });
+  });
+  after(async () => {
+    await m?.close();
+  });
+  const mcpModel = () => createOpenAI({ baseURL: m.baseURL, apiKey: 'not-needed' }).responses('herald');
+
+  it("sees the agent's tool use as provider-executed calls and replays them by reference", async () => {
+    m.upstream.enqueue(
+      { text: 'Checking.', toolCalls: [{ id: 'call_r', name: 'read_file', arguments: { path: 'm.txt' } }] },
+      { text: 'There is no m.txt.' },
+    );
+    const first: ModelMessage[] = [{ role: 'user', content: 'read m.txt' }];
+    const one = await generateText({ model: mcpModel(), messages: first, maxRetries: 0 });
+    assert.equal(one.finishReason, 'stop');
+    assert.match(one.text, /There is no m\.txt\./);
+    const call = one.content.find((part) => part.type === 'tool-call');
+    assert.equal(call?.toolName, 'mcp.read_file');
+    assert.equal(call?.providerExecuted, true);
+    assert.ok(one.content.some((part) => part.type === 'tool-result'));
+
+    m.upstream.enqueue({ text: 'second' });
+    await generateText({
+      model: mcpModel(),
+      messages: [...first, ...one.response.messages, { role: 'user', content: 'and?' }],
+      maxRetries: 0,
+    });
+    const sent = m.upstream.requests.at(-1)?.body.messages.slice(1);
+    assert.deepEqual(
+      sent.map((msg: { role: string }) => msg.role),
+      ['user', 'assistant', 'tool', 'assistant', 'user'],
+    );
+    assert.equal(sent[1].tool_calls[0].function.name, 'read_file');
+    assert.equal(sent[2].tool_call_id, sent[1].tool_calls[0].id);
+  });
+
+  it('streamText finishes with stop after a tool run', async () => {
+    m.upstream.enqueue(
+      { toolCalls: [{ id: 'call_s', name: 'read_file', arguments: { path: 'm.txt' } }] },
+      { text: 'no file' },
+    );
+    const result = streamText({ model: mcpModel(), prompt: 'read', maxRetries: 0 });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    assert.match(text, /no file/);
+    assert.equal(await result.finishReason, 'stop');
+  });
+});

@@ -423,6 +423,33 @@ describe('POST /v1/responses', () => {
     assert.equal(messages[2].tool_call_id, 'call_read');
   });
 
+  it('gives the SDK stream helper text, parallel tool calls and their results in order', async () => {
+    t.upstream.enqueue(
+      {
+        text: 'Let me check.',
+        toolCalls: [
+          { id: 'call_a', name: 'read_file', arguments: { path: 'a.txt' } },
+          { id: 'call_b', name: 'read_file', arguments: { path: 'b.txt' } },
+        ],
+      },
+      { text: 'Neither exists.' },
+    );
+    const final = await t.client.responses.stream({ model: 'herald', input: 'read both' }).finalResponse();
+    assert.equal(final.status, 'completed');
+    assert.deepEqual(
+      final.output.map((o) => `${o.type}${'call_id' in o ? `:${o.call_id}` : ''}`),
+      [
+        'message',
+        'function_call:call_a',
+        'function_call:call_b',
+        'function_call_output:call_a',
+        'function_call_output:call_b',
+        'message',
+      ],
+    );
+    assert.deepEqual(await t.client.responses.retrieve(final.id).then((r) => r.output.length), 6);
+  });
+
   it('ends a stream whose upstream fails with response.failed and stores it failed', async () => {
     t.upstream.enqueue({ status: 500 });
     const res = await postRaw('/responses', { model: 'herald', input: 'boom', stream: true });

@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { type APIError } from 'openai';
 import { isLoopbackHost, UnsafeBindError } from '../src/gateway/platforms/api-server/index.ts';
+import { createLogger } from '../src/logger.ts';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 
 const user = (content: string) => ({ role: 'user' as const, content });
@@ -186,5 +188,39 @@ describe('binding', () => {
     for (const host of ['', 'example.com', '10.0.0.1', '[::2]', '[::1]x', 'localhost.example', '0.0.0.0']) {
       assert.equal(isLoopbackHost(host), false, host);
     }
+  });
+});
+
+describe('request logging', () => {
+  test('one structured line per request with id, route, status, duration and tokens; no keys or content', async (t) => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const h = await startTestServer({
+      apiServer: { keys: ['super-secret-key'] },
+      logger: createLogger('info', sink),
+    });
+    t.after(() => h.close());
+    h.upstream.enqueue({ text: 'private answer', usage: { prompt_tokens: 5, completion_tokens: 2 } });
+    await h.client.chat.completions.create(
+      { model: 'herald', messages: [user('private question')] },
+      { headers: { 'x-request-id': 'log-test-1' } },
+    );
+    await fetch(`${h.url}/v1/models`);
+    await new Promise((r) => setTimeout(r, 50));
+    const requests = lines.filter((l) => l['event'] === 'api.request');
+    assert.equal(requests.length, 2);
+    const chatLine = requests.find((l) => l['requestId'] === 'log-test-1')!;
+    assert.equal(chatLine['route'], '/v1/chat/completions');
+    assert.equal(chatLine['status'], 200);
+    assert.equal(typeof chatLine['durationMs'], 'number');
+    assert.equal(chatLine['totalTokens'], 7);
+    assert.equal(requests.find((l) => l['requestId'] !== 'log-test-1')!['status'], 401);
+    const all = JSON.stringify(lines);
+    assert.doesNotMatch(all, /super-secret-key|private question|private answer/);
   });
 });

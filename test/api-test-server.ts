@@ -11,10 +11,9 @@ import type { AgentRunner } from '../src/agent/index.ts';
 import { Agent } from '../src/agent/index.ts';
 import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-server/index.ts';
-import { silentLogger } from '../src/logger.ts';
+import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
-import { openDatabase, SqliteResponseStore } from '../src/store/index.ts';
-import { SqliteTranscriptStore } from '../src/store/sqlite-transcript-store.ts';
+import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
 import { createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
@@ -33,7 +32,7 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
-  /** Partial raw config merged over the defaults (api_server keys are merged one level deep). */
+  /** Partial raw config merged over the defaults (`agent` is merged one level deep; use `apiServer` for api_server). */
   config?: Record<string, unknown>;
   apiServer?: Record<string, unknown>;
   /** No upstream model configured at all. */
@@ -42,6 +41,8 @@ export interface TestServerOptions {
   agent?: (real: AgentRunner) => AgentRunner;
   upstream?: ScriptedUpstream;
   apiKey?: string;
+  /** Default: a silent logger. */
+  logger?: Logger;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -57,12 +58,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           max_retries: 0,
           timeout_s: 30,
         },
-    agent: { workspace: join(home, 'workspace'), max_iterations: 5 },
     ...(options.config ?? {}),
+    agent: {
+      workspace: join(home, 'workspace'),
+      max_iterations: 5,
+      ...((options.config?.['agent'] as Record<string, unknown> | undefined) ?? {}),
+    },
     api_server: { port: 0, heartbeat_s: 15, shutdown_grace_s: 2, ...(options.apiServer ?? {}) },
   });
   const config: HeraldConfig = { ...parsed, home };
-  const logger = silentLogger();
+  const logger = options.logger ?? silentLogger();
   const model = createModelClient(config.model, { logger, retryBaseMs: 1 });
   const realAgent = new Agent({ model, tools: createToolRegistry(config), config, logger });
   const agent = options.agent ? options.agent(realAgent) : realAgent;

@@ -131,7 +131,10 @@ describe('herald without a model', () => {
     assert.equal(run.stdout, '');
     const errorLines = lines(run.stderr);
     assert.equal(errorLines.length, 1, run.stderr);
-    assert.match(errorLines[0]!, /^herald: No upstream model configured .*herald setup.*HERALD_BASE_URL/);
+    assert.match(
+      errorLines[0]!,
+      /^herald: No upstream model is configured\. Run `herald setup`.*HERALD_BASE_URL/,
+    );
   });
 
   test('--debug adds the stack trace', async () => {
@@ -139,7 +142,7 @@ describe('herald without a model', () => {
     writeFileSync(join(home, 'config.yaml'), '');
     const run = await runHerald(['--debug', 'chat', '-q', 'hello'], { HERALD_HOME: home });
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /CliError: No upstream model configured/);
+    assert.match(run.stderr, /ModelError: No upstream model is configured/);
     assert.match(run.stderr, /\n\s+at /);
   });
 
@@ -156,7 +159,7 @@ describe('herald without a model', () => {
     const run = await runHerald(['doctor'], { HERALD_HOME: tempHome(), API_SERVER_PORT: '0' });
     assert.equal(run.code, 1);
     assert.match(run.stdout, /^✓ config: .* is valid$/m);
-    assert.match(run.stdout, /^✗ model: not configured; run `herald setup`/m);
+    assert.match(run.stdout, /^✗ model: No upstream model is configured\. Run `herald setup`/m);
     assert.match(run.stdout, /^✓ api server: 127\.0\.0\.1:0 is free$/m);
   });
 

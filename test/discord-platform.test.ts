@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Client, type ClientOptions, Partials } from 'discord.js';
 import { DiscordPlatform } from '../src/gateway/platforms/discord/index.ts';
 import type { InboundMessage, ReplyTarget } from '../src/gateway/types.ts';
 import { EditFailedError, FloodControlError } from '../src/gateway/types.ts';
@@ -20,6 +21,7 @@ const alice = { id: nextSnowflake(), username: 'alice' };
 describe('DiscordPlatform', () => {
   let fake: FakeDiscordApi;
   let platform: DiscordPlatform;
+  let clientOptions: ClientOptions | undefined;
   const inbox: InboundMessage[] = [];
   const waiters: ((m: InboundMessage) => void)[] = [];
 
@@ -41,6 +43,10 @@ describe('DiscordPlatform', () => {
       config: { token: 'test-token', allowed_users: [], streaming: {} },
       logger: silentLogger(),
       restApi: fake.restApi,
+      clientFactory: (options) => {
+        clientOptions = options;
+        return new Client(options);
+      },
     });
     platform.onMessage((message) => {
       const waiter = waiters.shift();
@@ -60,6 +66,11 @@ describe('DiscordPlatform', () => {
     assert.equal(identify.token, 'test-token');
     // Guilds 1 | GuildMessages 512 | DirectMessages 4096 | MessageContent 32768
     assert.equal(identify.intents, 1 | 512 | 4096 | 32768);
+  });
+
+  test('builds the client with the Channel partial and REST pointed at the configured API', () => {
+    assert.deepEqual(clientOptions?.partials, [Partials.Channel]);
+    assert.equal(clientOptions?.rest?.api, fake.restApi);
   });
 
   test('maps a DM to a private InboundMessage', async () => {

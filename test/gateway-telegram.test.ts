@@ -174,7 +174,10 @@ describe('GatewayRunner with Telegram', () => {
     const { api, upstream, gateway } = await startHarness(t);
     const answer = `${'Streaming text that keeps on growing. '.repeat(12)}The end.`;
     upstream.enqueue({ text: answer, chunkDelayMs: 5 });
-    api.failNext('editMessageText', { error_code: 400, description: 'Bad Request: message to edit not found' });
+    api.failNext('editMessageText', {
+      error_code: 400,
+      description: 'Bad Request: message to edit not found',
+    });
     api.sendText({ chatId: owner, userId: owner, text: 'hi' });
     await api.waitFor(() => upstream.requests.length === 1, 10_000, 'upstream request');
     await gateway.idle();
@@ -182,6 +185,31 @@ describe('GatewayRunner with Telegram', () => {
     assert.equal(messages.length, 2);
     assert.ok(messages[0]!.endsWith(' ▌'));
     assert.equal(`${messages[0]!.slice(0, -2)}${messages[1]}`.replace(/\s+/g, ' '), answer);
+  });
+
+  it('shows a tool progress line while a tool runs and removes it when the answer resumes', async (t) => {
+    const { api, upstream, gateway } = await startHarness(t);
+    upstream.enqueue(
+      {
+        text: 'Let me check.',
+        toolCalls: [{ name: 'terminal', arguments: { command: 'sleep 0.3; echo hi' } }],
+      },
+      { text: 'The command printed hi.' },
+    );
+    api.sendText({ chatId: owner, userId: owner, text: 'run it' });
+    await api.waitFor(() => upstream.requests.length === 2, 10_000, 'second model call');
+    await gateway.idle();
+    const shown = [...api.callsOf('sendMessage'), ...api.callsOf('editMessageText')].map((c) =>
+      String(c.params.text),
+    );
+    assert.ok(
+      shown.some((text) => text.includes('⚙ terminal: sleep 0.3; echo hi')),
+      'progress line shown',
+    );
+    assert.deepEqual(
+      api.messages(owner).map((m) => m.visible),
+      ['Let me check.\n\nThe command printed hi.'],
+    );
   });
 
   it('refuses a user who is not on the allow-list without running the agent', async (t) => {

@@ -106,7 +106,7 @@ export class Agent implements AgentRunner {
     };
     const maxIterations = this.#config.agent.max_iterations;
     try {
-      const setup = await this.#prepare(input);
+      const setup = this.#prepare(input);
       state.context = [this.#systemMessage(input, setup.cwd), ...input.messages];
       this.#logger?.debug(
         { event: 'agent.run.start', platform: input.platform, toolset: setup.toolset },
@@ -125,11 +125,12 @@ export class Agent implements AgentRunner {
         const results =
           turn.finishReason === 'length'
             ? refuseTruncatedToolCalls(turn.toolCalls, emit)
-            : await executeToolCalls(
-                turn.toolCalls,
+            : await ensureWorkspace(setup.cwd).then(() =>
+                executeToolCalls(
                 setup.tools,
-                toolContext(this.#config, setup, signal),
-                emit,
+                  toolContext(this.#config, setup, signal),
+                  emit,
+                ),
               );
         appendToolRound(state, turn, results);
         if (signal.aborted) throw abortError(signal);
@@ -148,14 +149,12 @@ export class Agent implements AgentRunner {
   }
 
   /** Resolves the input against config: which tools, which upstream model, where tools work. */
-  async #prepare(input: AgentInput): Promise<RunSetup> {
+  #prepare(input: AgentInput): RunSetup {
     const toolset = input.toolset ?? defaultToolsetFor(input.platform);
     const tools = new Map(this.#tools.toolset(toolset).map((tool) => [tool.name, tool] as const));
     // An empty id falls back to config in the model client, which reports a missing model itself.
     const model = input.model?.id ?? this.#config.model.model ?? '';
     const cwd = this.#config.agent.workspace ?? path.join(this.#config.home, 'workspace');
-    // Tools run in the workspace; a fresh HERALD_HOME has none yet, and a missing cwd breaks every spawn.
-    await mkdir(cwd, { recursive: true });
     return {
       toolset,
       tools,
@@ -287,6 +286,15 @@ function emitText(state: RunState, text: string, emit: (event: AgentEvent) => vo
   state.turnText += text;
   state.text += text;
   emit({ type: 'text-delta', text });
+}
+
+/**
+ * Tools run in the workspace; a fresh HERALD_HOME has none yet, and a missing cwd breaks every spawn.
+ * Created before each tool round rather than at the start of every run: most API runs call no tool,
+ * and a mkdir per request was measurable on the hot path.
+ */
+async function ensureWorkspace(cwd: string): Promise<void> {
+  await mkdir(cwd, { recursive: true });
 }
 
 function toolContext(config: HeraldConfig, setup: RunSetup, signal: AbortSignal): ToolContext {

@@ -42,9 +42,12 @@ const platformGuidance: Record<PlatformName, string> = {
 
 /** Formats the date as the model should read it: unambiguous, in UTC, without a clock time to go stale. */
 function formatDate(now: Date): string {
-  const weekday = now.toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' });
+  // A table, not toLocaleDateString: that builds an Intl formatter per call (~0.3 ms on every run).
+  const weekday = WEEKDAYS[now.getUTCDay()];
   return `${weekday}, ${now.toISOString().slice(0, 10)} (UTC)`;
 }
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
 
 /** The part of the prompt that is always there, whatever the operator or caller adds. */
 function corePrompt(options: SystemPromptOptions): string {

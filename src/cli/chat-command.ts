@@ -5,17 +5,19 @@
  */
 import type { LoadedConfig } from '../config/index.ts';
 import { createLogger } from '../logger.ts';
+import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE, ModelError } from '../model/index.ts';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
 import { buildAgent } from './compose.ts';
-import { requireModel } from './require-model.ts';
 
 export async function runChat(
   loaded: LoadedConfig,
   options: { query?: string; debug: boolean },
 ): Promise<void> {
   const { config, sources } = loaded;
-  requireModel(config);
+  // Say so before the first prompt rather than after the user has typed a question.
+  if (!isModelConfigured(config.model))
+    throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
   const explicitLevel = sources['logging.level'] !== 'default';
   const logger = createLogger(options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn');
   const agent = buildAgent(config, logger);

@@ -1,8 +1,8 @@
 /**
- * A failure the CLI itself detects (no model configured, a cancelled prompt, failed doctor checks).
+ * A failure the CLI itself detects (a cancelled prompt, failed doctor checks, an empty prompt).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
-export type CliErrorCode = 'model_not_configured' | 'cancelled' | 'doctor_failed' | 'empty_prompt';
+export type CliErrorCode = 'cancelled' | 'doctor_failed' | 'empty_prompt';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

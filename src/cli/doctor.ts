@@ -6,9 +6,9 @@
 import { createServer } from 'node:net';
 import type { Writable } from 'node:stream';
 import { ConfigError, heraldPaths, type LoadedConfig, loadConfig } from '../config/index.ts';
+import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 import { CliError } from './cli-error.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
-import { howToConfigureModel } from './require-model.ts';
 
 export interface DoctorOptions {
   env?: Record<string, string | undefined>;
@@ -36,8 +36,10 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
   const { config } = loaded;
   report(true, `config: ${heraldPaths(config.home).configFile} is valid`);
 
-  const { base_url: baseUrl, model, api_key: apiKey } = config.model;
-  if (baseUrl && model) {
+  const { model, api_key: apiKey } = config.model;
+  if (isModelConfigured(config.model) && model) {
+    // The model client's own default when only a key is set.
+    const baseUrl = config.model.base_url ?? 'https://api.openai.com/v1';
     report(true, `model: ${model} at ${baseUrl}`);
     try {
       const models = await listUpstreamModels(baseUrl, { apiKey, timeoutMs: options.upstreamTimeoutMs });
@@ -48,7 +50,7 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
       report(false, `upstream: ${error instanceof Error ? error.message : String(error)}`);
     }
   } else {
-    report(false, `model: not configured; ${howToConfigureModel}`);
+    report(false, `model: ${MODEL_NOT_CONFIGURED_MESSAGE}`);
   }
 
   if (config.api_server.enabled) {

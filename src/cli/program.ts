@@ -4,9 +4,9 @@
  * its module; heavy parts (the agent, the gateway, prompts) are imported only by the commands that
  * need them, so `--version` and `config show` start fast. It throws; main.ts reports.
  */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { formatConfig, heraldPaths, type LoadedConfig, loadConfig, resolveHome } from '../config/index.ts';
+import type { LoadedConfig } from '../config/index.ts';
+import { packageVersion } from './package-version.ts';
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -21,7 +21,7 @@ export function buildProgram(): Command {
     .description('start the gateway: the API server and every configured chat platform')
     .action(async (_options, command: Command) => {
       const { debug } = globalOptions(command);
-      const loaded = load();
+      const loaded = await load();
       const { serve } = await import('./serve.ts');
       await serve(loaded, { debug });
     });
@@ -31,7 +31,7 @@ export function buildProgram(): Command {
     .description('talk to the agent in the terminal (interactive, or one-shot with -q)')
     .option('-q, --query <text>', 'ask one question and print the answer ("-" reads it from stdin)')
     .action(async (options: { query?: string }, command: Command) => {
-      const loaded = load();
+      const loaded = await load();
       const { runChat } = await import('./chat-command.ts');
       await runChat(loaded, { query: options.query, debug: globalOptions(command).debug });
     });
@@ -41,20 +41,22 @@ export function buildProgram(): Command {
     .description('point Herald at a model (OpenRouter, OpenAI, Ollama, llama.cpp, vLLM, LM Studio, …)')
     .action(async () => {
       const { runSetup } = await import('./setup.ts');
-      await runSetup(load());
+      await runSetup(await load());
     });
 
   const config = program.command('config').description('show the effective configuration or where it lives');
   config
     .command('show')
     .description('print the effective config, secrets masked, with the source of each value')
-    .action(() => {
-      process.stdout.write(formatConfig(load()));
+    .action(async () => {
+      const { formatConfig } = await import('../config/index.ts');
+      process.stdout.write(formatConfig(await load()));
     });
   config
     .command('path')
     .description('print the path of config.yaml')
-    .action(() => {
+    .action(async () => {
+      const { heraldPaths, resolveHome } = await import('../config/index.ts');
       process.stdout.write(`${heraldPaths(resolveHome()).configFile}\n`);
     });
 
@@ -70,7 +72,9 @@ export function buildProgram(): Command {
 }
 
 /** Loads the config, telling the user (on stderr, so stdout stays clean) when a first run created it. */
-function load(): LoadedConfig {
+async function load(): Promise<LoadedConfig> {
+  // Imported here, not at the top, so `--version` and `--help` do not pay for zod and yaml.
+  const { heraldPaths, loadConfig } = await import('../config/index.ts');
   const loaded = loadConfig();
   if (loaded.created) {
     process.stderr.write(`Created ${heraldPaths(loaded.config.home).configFile} with the defaults.\n`);
@@ -80,12 +84,4 @@ function load(): LoadedConfig {
 
 function globalOptions(command: Command): { debug: boolean } {
   return { debug: command.optsWithGlobals<{ debug?: boolean }>().debug === true };
-}
-
-function packageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  const parsed: unknown = JSON.parse(text);
-  return typeof parsed === 'object' && parsed !== null && 'version' in parsed
-    ? String(parsed.version)
-    : '0.0.0';
 }

@@ -109,9 +109,18 @@ export const configSchema = z
         strict_models: z.boolean().default(false),
         heartbeat_s: positiveInt.default(15),
         responses: z
-          .object({ max_stored: positiveInt.default(10_000), max_age_days: positiveInt.default(30) })
+          .object({
+            max_stored: positiveInt.default(10_000),
+            max_age_days: positiveInt.default(30),
+            /**
+             * How the agent's tool use appears in Responses output: `function_call` +
+             * `function_call_output` items, or one `mcp_call` item per tool (server-executed calls,
+             * which the Vercel AI SDK understands; it misreads function_call items as its own tools).
+             */
+            tool_items: z.enum(['function_call', 'mcp_call']).default('function_call'),
+          })
           .strict()
-          .default({ max_stored: 10_000, max_age_days: 30 }),
+          .default({ max_stored: 10_000, max_age_days: 30, tool_items: 'function_call' }),
       })
       .strict()
       .default({
@@ -126,7 +135,7 @@ export const configSchema = z
         tool_progress: 'events',
         strict_models: false,
         heartbeat_s: 15,
-        responses: { max_stored: 10_000, max_age_days: 30 },
+        responses: { max_stored: 10_000, max_age_days: 30, tool_items: 'function_call' },
       }),
     gateway: z
       .object({

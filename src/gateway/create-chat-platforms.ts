@@ -6,6 +6,8 @@
  */
 import type { HeraldConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
+import { DiscordPlatform } from './platforms/discord/index.ts';
+import { SlackPlatform } from './platforms/slack/index.ts';
 import { TelegramPlatform } from './platforms/telegram/index.ts';
 import type { ChatPlatform } from './types.ts';
 
@@ -13,15 +15,19 @@ function wanted(section: { enabled?: boolean | undefined }, hasCredentials: bool
   return section.enabled ?? hasCredentials;
 }
 
+function missingCredentials(logger: Logger, platform: string, needed: string): void {
+  logger.error(
+    { event: 'platform_missing_credentials', platform },
+    `platforms.${platform}.enabled is true but its credentials are missing: set ${needed}`,
+  );
+}
+
 export function createChatPlatforms(config: HeraldConfig, logger: Logger): ChatPlatform[] {
   const platforms: ChatPlatform[] = [];
   const { telegram } = config.platforms;
   if (wanted(telegram, Boolean(telegram.token))) {
     if (!telegram.token) {
-      logger.error(
-        { event: 'platform_missing_credentials', platform: 'telegram' },
-        'platforms.telegram.enabled is true but no token is set (TELEGRAM_BOT_TOKEN or platforms.telegram.token)',
-      );
+      missingCredentials(logger, 'telegram', 'TELEGRAM_BOT_TOKEN or platforms.telegram.token');
     } else {
       platforms.push(
         new TelegramPlatform({
@@ -36,8 +42,25 @@ export function createChatPlatforms(config: HeraldConfig, logger: Logger): ChatP
     }
   }
 
-  // ── Discord and Slack: the lead adds their constructors here (src/gateway/platforms/{discord,slack}),
-  // following the same pattern: `if (wanted(section, hasCredentials)) platforms.push(new XPlatform({...}))`.
+  const { discord } = config.platforms;
+  if (wanted(discord, Boolean(discord.token))) {
+    if (!discord.token) missingCredentials(logger, 'discord', 'DISCORD_BOT_TOKEN or platforms.discord.token');
+    else platforms.push(new DiscordPlatform({ config: { ...discord, token: discord.token }, logger }));
+  }
+
+  const { slack } = config.platforms;
+  if (wanted(slack, Boolean(slack.bot_token && slack.app_token))) {
+    if (!slack.bot_token || !slack.app_token) {
+      missingCredentials(logger, 'slack', 'SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode)');
+    } else {
+      platforms.push(
+        new SlackPlatform({
+          config: { ...slack, bot_token: slack.bot_token, app_token: slack.app_token },
+          logger,
+        }),
+      );
+    }
+  }
 
   return platforms;
 }

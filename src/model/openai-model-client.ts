@@ -12,6 +12,7 @@ import type OpenAI from 'openai';
 import type { HeraldConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { ModelError, RunAbortedError } from './errors.ts';
+import { sseJsonChunks } from './sse-stream.ts';
 import { estimateUsage } from './token-estimator.ts';
 import type { ModelClient, ModelDelta, ModelFinishReason, ModelRequest, ToolCall, Usage } from './types.ts';
 import {
@@ -144,13 +145,15 @@ export class OpenAIModelClient implements ModelClient {
     const onAbort = (): void => controller.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    const armTimer = (): void => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, this.#timeoutMs);
-    };
+    // Idle time is counted while we wait for the upstream, not while the caller holds a delta (a slow
+    // reader downstream is not a stalled upstream). One timer, refreshed per chunk: a new timer per
+    // chunk was measurable at hundreds of chunks per second.
+    let consumerBusy = false;
+    const timer = setTimeout(() => {
+      if (consumerBusy) return;
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
     // The SDK swallows aborts mid-stream (the iterator just ends), so the cause is checked explicitly.
     const interruption = (): Error | undefined => {
       if (signal.aborted) return new RunAbortedError();
@@ -167,18 +170,21 @@ export class OpenAIModelClient implements ModelClient {
     let text = '';
     let finishReason: string | undefined;
     let usage: Chunk['usage'];
-    armTimer();
     try {
       let stream: AsyncIterable<Chunk>;
       try {
         const sdk = await this.#sdk();
-        stream = await sdk.chat.completions.create(params, { signal: controller.signal });
+        // The SDK sends the request and turns HTTP errors into APIErrors; the body is decoded here.
+        const response = await sdk.chat.completions
+          .create(params, { signal: controller.signal })
+          .asResponse();
+        stream = sseJsonChunks<Chunk>(response);
       } catch (err) {
         throw interruption() ?? err;
       }
       try {
         for await (const chunk of stream) {
-          clearTimeout(timer);
+          consumerBusy = true;
           if (chunk.usage) usage = chunk.usage;
           const choice = chunk.choices[0];
           if (choice) {
@@ -190,7 +196,8 @@ export class OpenAIModelClient implements ModelClient {
             for (const fragment of choice.delta?.tool_calls ?? []) yield assembly.add(fragment);
             if (choice.finish_reason) finishReason = choice.finish_reason;
           }
-          armTimer();
+          consumerBusy = false;
+          timer.refresh();
         }
       } catch (err) {
         throw interruption() ?? err;

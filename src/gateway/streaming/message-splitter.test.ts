@@ -97,4 +97,14 @@ describe('splitMessage', () => {
       assert.equal(rejoin(text, max), text);
     }
   });
+
+  it('makes progress on a code block holding one huge line with no spaces', () => {
+    const text = `\`\`\`txt\n${'x'.repeat(500)}\n\`\`\``;
+    const chunks = splitMessage(text, { maxLength: 100 });
+    for (const chunk of chunks) {
+      assert.ok(chunk.length <= 100);
+      assert.match(chunk, /x/);
+    }
+    assert.equal(chunks.join('').replace(/```txt\n|\n?```/g, ''), 'x'.repeat(500));
+  });
 });

@@ -157,7 +157,7 @@ function chooseCut(text: string, start: number, limit: number, prefix: string): 
     while (to > start) {
       const at = find(start, to);
       if (at <= start) break;
-      if (accept(at) && !cutsFenceLine(text, at)) {
+      if (accept(at) && !cutsFenceLine(text, at) && !onlyFenceOpening(text.slice(start, at))) {
         if (at >= minEnd) return at;
         if (at > fallback) fallback = at;
         break;
@@ -166,6 +166,11 @@ function chooseCut(text: string, start: number, limit: number, prefix: string): 
     }
   }
   return fallback > start ? fallback : limit;
+}
+
+/** A chunk holding nothing but a fence's opening line would carry no content (and never progress). */
+function onlyFenceOpening(chunk: string): boolean {
+  return fenceLine.test(chunk.trim()) && !chunk.trim().includes('\n');
 }
 
 /** True when `at` falls inside (not at the start of) a fence line, which must never be broken. */

@@ -128,8 +128,16 @@ export class StreamConsumer {
     this.#typingTimer = this.#clock.setTimeout(() => this.#typing(), this.#settings.typingIntervalMs);
   }
 
+  /**
+   * Re-plans after a change. While an edit is already scheduled, new text cannot make it due sooner
+   * (only the first send can be), so the render is left to that timer: planning costs a pass over the
+   * pending text, which would otherwise happen on every token.
+   */
   #wake(): void {
-    if (!this.#pumping) void this.#pump();
+    if (this.#pumping) return;
+    const waitingForFirst = this.#shown === '' && this.#messagesSent === 0;
+    if (this.#timer !== undefined && !waitingForFirst && !this.#finishRequested) return;
+    void this.#pump();
   }
 
   /** The one loop that talks to the platform, so operations never overlap or reorder. */

@@ -22,7 +22,7 @@ import { ApiError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
-import { openSse } from './sse-reply.ts';
+import { LazySse } from './sse-reply.ts';
 import type { SseWriter } from './sse-writer.ts';
 
 export interface ChatCompletionsDeps extends ApiRouteDeps {
@@ -65,6 +65,7 @@ async function handleChatCompletion(
       disconnect.abort(new RunAbortedError('The client closed the connection.'));
   });
   let run: ReturnType<ChatCompletionsDeps['runs']['register']> | undefined;
+  let stream: { sse: LazySse; chunks: ChunkBuilder } | undefined;
   try {
     run = deps.runs.register(disconnect.signal);
     const scope = sessionScope({
@@ -89,15 +90,18 @@ async function handleChatCompletion(
       request,
     };
     const viaHeader = sessionId === headerSessionId;
+    // Streams open before the queue slot so a request waiting behind another run gets heartbeats.
+    stream = parsed.stream ? openLazily(ctx, reply) : undefined;
     return await deps.queue.run(sessionId, async () => {
       const conversation = await sessions.resolve({ sessionId, viaHeader, scope, messages: parsed.messages });
-      if (parsed.stream) {
-        await streamCompletion(ctx, conversation, reply);
+      if (stream) {
+        await streamCompletion(ctx, conversation, stream.sse, stream.chunks);
         return reply;
       }
       return await completeOnce(ctx, conversation);
     });
   } finally {
+    stream?.sse.dispose();
     run?.release();
     releaseSlot();
   }
@@ -184,24 +188,30 @@ async function saveTranscript(
   });
 }
 
+function openLazily(ctx: RunContext, reply: FastifyReply): { sse: LazySse; chunks: ChunkBuilder } {
+  const heartbeatMs = ctx.deps.config.api_server.heartbeat_s * 1000;
+  const chunks = new ChunkBuilder(ctx.identity, ctx.parsed.includeUsage);
+  const sse = new LazySse(reply, {
+    heartbeatMs,
+    openAfterMs: Math.min(1_000, heartbeatMs),
+    onOpen: (writer) => writer.send(chunks.role()),
+  });
+  return { sse, chunks };
+}
+
 /**
  * Streams the run as chunks. The SSE response opens at the first agent event (or after a short wait, so
  * heartbeats can flow while queued), which lets a run that fails before producing anything — e.g. no
  * upstream configured — answer with a proper HTTP error status instead of a 200 stream.
  */
-async function streamCompletion(ctx: RunContext, conversation: ResolvedConversation, reply: FastifyReply) {
+async function streamCompletion(
+  ctx: RunContext,
+  conversation: ResolvedConversation,
+  lazy: LazySse,
+  chunks: ChunkBuilder,
+): Promise<void> {
   const api = ctx.deps.config.api_server;
-  const heartbeatMs = api.heartbeat_s * 1000;
-  const chunks = new ChunkBuilder(ctx.identity, ctx.parsed.includeUsage);
-  let sse: SseWriter | undefined;
-  const open = async (): Promise<SseWriter> => {
-    if (!sse) {
-      sse = openSse(reply, heartbeatMs);
-      await sse.send(chunks.role());
-    }
-    return sse;
-  };
-  const openTimer = setTimeout(() => void open(), Math.min(1_000, heartbeatMs));
+  const open = () => lazy.open();
   let shown = '';
   const write = async (text: string) => {
     shown += text;
@@ -250,8 +260,8 @@ async function streamCompletion(ctx: RunContext, conversation: ResolvedConversat
           if (!shown && event.text) await write(event.text);
           if (!shown) {
             // An empty answer is a failure, never an empty success.
-            if (!sse) throw emptyAnswer();
-            await endWithError(sse, emptyAnswer());
+            if (!lazy.opened) throw emptyAnswer();
+            await endWithError(await open(), emptyAnswer());
             return;
           }
           await saveTranscript(ctx, conversation, event, shown);
@@ -264,14 +274,15 @@ async function streamCompletion(ctx: RunContext, conversation: ResolvedConversat
         }
         case 'error': {
           noteUsage(ctx.request, event.usage);
+          const sse = lazy.opened;
           if (ctx.signal.aborted && (!sse || sse.closed)) {
-            // Nobody is listening (client gone) or shutdown: end quietly.
-            sse?.end();
+            // Nobody is listening (client gone): end quietly.
             if (!sse) throw new RunAbortedError();
+            sse.end();
             return;
           }
           const failure = runFailure(ctx.signal.aborted ? new RunAbortedError() : event.error);
-          if (!sse && !shown) throw failure;
+          if (!sse) throw failure;
           ctx.deps.logger.warn(
             {
               event: 'api.stream_failed',
@@ -288,10 +299,21 @@ async function streamCompletion(ctx: RunContext, conversation: ResolvedConversat
           assertNever(event);
       }
     }
-    if (!sse) throw emptyAnswer();
-    (sse as SseWriter).end();
+    // The agent's stream ended without done/error: a broken contract, never a silent success.
+    if (!lazy.opened) throw emptyAnswer();
+    await endWithError(await open(), emptyAnswer());
+  } catch (error) {
+    // Once the stream is open the error handler cannot answer (the reply is hijacked): end it here.
+    const sse = lazy.opened;
+    if (!sse) throw error;
+    ctx.deps.logger.error(
+      { event: 'api.stream_crashed', requestId: ctx.request.id, err: error },
+      'stream failed',
+    );
+    if (!sse.closed)
+      await endWithError(sse, runFailure(error instanceof Error ? error : new Error(String(error))));
   } finally {
-    clearTimeout(openTimer);
+    lazy.dispose();
   }
 }
 

@@ -47,6 +47,15 @@ const functionCallOutputItem = z.looseObject({
   call_id: z.string().min(1),
   output: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
 });
+/** Herald's own tool use when `tool_items: mcp_call`, replayed by clients that send output back as input. */
+const mcpCallItem = z.looseObject({
+  type: z.literal('mcp_call'),
+  id: z.string().min(1),
+  name: z.string().min(1),
+  arguments: z.string(),
+  output: z.string().nullish(),
+  error: z.unknown().optional(),
+});
 const itemReference = z.looseObject({ type: z.literal('item_reference').optional(), id: z.string().min(1) });
 
 function parseAt<T extends z.ZodType>(schema: T, value: unknown, path: (string | number)[]): z.infer<T> {
@@ -96,6 +105,8 @@ export async function normalizeInputItems(
         output: flattenOutput(out.output),
         status: 'completed',
       });
+    } else if (type === 'mcp_call') {
+      items.push(parseAt(mcpCallItem, raw, path));
     } else if (type === 'reasoning') {
       // nothing to replay
     } else {
@@ -192,12 +203,24 @@ export interface AgentContext {
 /**
  * Items (oldest first) as agent input. System/developer messages become prompt layers in order;
  * `function_call` items join the assistant message they follow (one assistant turn can carry text
- * and several calls); `function_call_output` items become tool messages.
+ * and several calls); `function_call_output` items become tool messages; an `mcp_call` item (a tool
+ * Herald ran, in that output style) becomes both.
  */
 export function itemsToAgentContext(items: ResponseItem[]): AgentContext {
   const messages: ChatMessage[] = [];
   const systemPrompts: string[] = [];
+  // Results of consecutive `mcp_call` items wait here so the calls share one assistant turn.
+  let pendingResults: ChatMessage[] = [];
+  const attachCall = (call: ToolCall) => {
+    const last = messages.at(-1);
+    if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
+    else messages.push({ role: 'assistant', content: null, toolCalls: [call] });
+  };
   for (const item of items) {
+    if (item.type !== 'mcp_call' && pendingResults.length > 0) {
+      messages.push(...pendingResults);
+      pendingResults = [];
+    }
     if (item.type === 'message') {
       const role = item.role;
       const parts = Array.isArray(item.content) ? (item.content as Record<string, unknown>[]) : [];
@@ -209,18 +232,17 @@ export function itemsToAgentContext(items: ResponseItem[]): AgentContext {
         messages.push({ role: 'user', content: userContent(parts) });
       }
     } else if (item.type === 'function_call') {
-      const call: ToolCall = {
-        id: String(item.call_id),
-        name: String(item.name),
-        arguments: String(item.arguments),
-      };
-      const last = messages.at(-1);
-      if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
-      else messages.push({ role: 'assistant', content: null, toolCalls: [call] });
+      attachCall({ id: String(item.call_id), name: String(item.name), arguments: String(item.arguments) });
     } else if (item.type === 'function_call_output') {
       messages.push({ role: 'tool', toolCallId: String(item.call_id), content: String(item.output) });
+    } else if (item.type === 'mcp_call') {
+      // The item id stands in for the tool call id: it only has to pair the call with its result.
+      attachCall({ id: item.id, name: String(item.name), arguments: String(item.arguments) });
+      const output = item.output ?? item.error ?? 'The tool did not finish.';
+      pendingResults.push({ role: 'tool', toolCallId: item.id, content: String(output) });
     }
   }
+  messages.push(...pendingResults);
   return { messages, systemPrompts };
 }
 

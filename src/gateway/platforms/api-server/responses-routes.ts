@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AgentEvent } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
-import { ModelError, RunAbortedError } from '../../../model/index.ts';
+import { ModelError, RunAbortedError, zeroUsage } from '../../../model/index.ts';
 import {
   newId,
   type ResponseItem,
@@ -19,6 +19,7 @@ import {
 } from '../../../store/index.ts';
 import { registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { ApiError, toApiError } from './errors.ts';
+import type { AgentProfile } from './profiles.ts';
 import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
 import {
   type CreateResponseRequest,
@@ -66,7 +67,7 @@ interface PreparedTurn {
   previous: StoredResponse | undefined;
   conversation: StoredConversation | undefined;
   queueKey: string;
-  profile: ReturnType<ApiRouteDeps['profiles']['resolve']>;
+  profile: AgentProfile;
 }
 
 export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
@@ -230,7 +231,10 @@ async function runTurn(
   });
 
   const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
-  const builder = new ResponseBuilder(settings, sse ? (event) => sse.send(event, event.type) : undefined);
+  const builder = new ResponseBuilder(settings, {
+    sink: sse ? (event) => sse.send(event, event.type) : undefined,
+    toolItems: deps.config.api_server.responses.tool_items,
+  });
   const control: TurnControl = {
     signal: activeRun.signal,
     deleted: false,
@@ -246,12 +250,10 @@ async function runTurn(
       releaseSlot();
     }
   })();
-  const live: RunningResponse = {
-    cancel,
-    control,
-    finished: result.then((r) => r.finished),
-  };
-  running.set(settings.id, live);
+  const finished = result.then((r) => r.finished);
+  // A view for `/cancel`; a rejection of `result` itself is handled below.
+  finished.catch(() => {});
+  running.set(settings.id, { cancel, control, finished });
 
   let outcome: TurnResult;
   try {
@@ -263,6 +265,16 @@ async function runTurn(
       { event: 'responses.store_failed', responseId: settings.id, err: error },
       'store failed',
     );
+    const failed = await builder.finish(
+      {
+        kind: 'failed',
+        code: 'server_error',
+        message: 'The response could not be stored.',
+        usage: zeroUsage(),
+      },
+      Math.floor(Date.now() / 1000),
+    );
+    await builder.sendTerminal(failed);
     sse.end();
     return reply;
   }
@@ -312,7 +324,7 @@ async function executeTurn(
       conversationId: settings.conversationId,
       createdAt: settings.createdAt,
     });
-  if (settings.store) await record('in_progress', builder.snapshot('in_progress'), []);
+  if (settings.store && !control.deleted) await record('in_progress', builder.snapshot('in_progress'), []);
 
   const { outcome, error } = await consumeRun(
     deps.agent.run({
@@ -353,7 +365,7 @@ async function consumeRun(
   builder: ResponseBuilder,
   control: TurnControl,
 ): Promise<{ outcome: RunOutcome; error?: Error }> {
-  let usage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: false };
+  let usage: Usage = zeroUsage();
   for await (const event of events) {
     if (event.type === 'done') return { outcome: { kind: 'done', event } };
     if (event.type === 'error') {

@@ -26,8 +26,10 @@ const usage = { promptTokens: 5, completionTokens: 2, totalTokens: 7, estimated:
 describe('ResponseBuilder', () => {
   it('closes the text before a tool call as its own message and starts a new one after the tools', async () => {
     const events: ResponseStreamEvent[] = [];
-    const builder = new ResponseBuilder(settings, async (e) => {
-      events.push(e);
+    const builder = new ResponseBuilder(settings, {
+      sink: async (e) => {
+        events.push(e);
+      },
     });
     await builder.start();
     await builder.apply({ type: 'text-delta', text: 'Let me look.' });
@@ -101,5 +103,67 @@ describe('ResponseBuilder', () => {
     assert.equal(finished.status, 'incomplete');
     assert.deepEqual(finished.body.incomplete_details, { reason: 'max_output_tokens' });
     assert.equal(finished.terminal, 'response.incomplete');
+  });
+
+  it('shows each tool as one mcp_call item, completed with its result, when tool_items is mcp_call', async () => {
+    const events: ResponseStreamEvent[] = [];
+    const builder = new ResponseBuilder(settings, {
+      toolItems: 'mcp_call',
+      sink: async (e) => {
+        events.push(e);
+      },
+    });
+    await builder.start();
+    await builder.apply({
+      type: 'tool-call-start',
+      toolCallId: 'a',
+      name: 'terminal',
+      arguments: '{"c":1}',
+      label: '',
+    });
+    await builder.apply({
+      type: 'tool-call-start',
+      toolCallId: 'b',
+      name: 'read_file',
+      arguments: '{}',
+      label: '',
+    });
+    await builder.apply({
+      type: 'tool-call-end',
+      toolCallId: 'b',
+      name: 'read_file',
+      result: 'no such file',
+      isError: true,
+    });
+    await builder.apply({
+      type: 'tool-call-end',
+      toolCallId: 'a',
+      name: 'terminal',
+      result: 'ok',
+      isError: false,
+    });
+    await builder.apply({ type: 'text-delta', text: 'Done.' });
+    const finished = await builder.finish(
+      { kind: 'done', event: { type: 'done', text: '', finishReason: 'stop', usage, messages: [] } },
+      1,
+    );
+    assert.deepEqual(
+      finished.output.map((i) => [i.type, i.name ?? null, i.status, i.output ?? null, i.error ?? null]),
+      [
+        ['mcp_call', 'terminal', 'completed', 'ok', null],
+        ['mcp_call', 'read_file', 'failed', 'no such file', 'no such file'],
+        ['message', null, 'completed', null, null],
+      ],
+    );
+    assert.deepEqual(
+      events.slice(2, 6).map((e) => e.type),
+      [
+        'response.output_item.added',
+        'response.mcp_call_arguments.delta',
+        'response.mcp_call_arguments.done',
+        'response.mcp_call.in_progress',
+      ],
+    );
+    assert.ok(events.some((e) => e.type === 'response.mcp_call.failed' && e.output_index === 1));
   });
 });

@@ -40,6 +40,16 @@ export interface ResponseStreamEvent {
 
 export type EventSink = (event: ResponseStreamEvent) => Promise<void>;
 
+/** `api_server.responses.tool_items`: how a tool the agent ran appears in the output. */
+export type ToolItemStyle = 'function_call' | 'mcp_call';
+
+export interface ResponseBuilderOptions {
+  /** Receives every stream event in order; omitted for non-streamed requests. */
+  sink?: EventSink;
+  /** Default `function_call` (a `function_call` item plus a `function_call_output` item per tool). */
+  toolItems?: ToolItemStyle;
+}
+
 /** How a run ended, as the route saw it. */
 export type RunOutcome =
   | { kind: 'done'; event: Extract<AgentEvent, { type: 'done' }> }
@@ -76,13 +86,17 @@ export function toResponseUsage(usage: Usage): Record<string, unknown> {
 export class ResponseBuilder {
   readonly #settings: ResponseSettings;
   readonly #sink: EventSink;
+  readonly #toolItems: ToolItemStyle;
   readonly #output: ResponseItem[] = [];
+  /** `mcp_call` items waiting for their tool's result, by tool call id. */
+  readonly #openCalls = new Map<string, { item: ResponseItem; index: number }>();
   #sequence = 0;
   #message: OpenMessage | undefined;
 
-  constructor(settings: ResponseSettings, sink: EventSink = async () => {}) {
+  constructor(settings: ResponseSettings, options: ResponseBuilderOptions = {}) {
     this.#settings = settings;
-    this.#sink = sink;
+    this.#sink = options.sink ?? (async () => {});
+    this.#toolItems = options.toolItems ?? 'function_call';
   }
 
   /** The Response object in a given state (`in_progress` while running). */
@@ -138,9 +152,13 @@ export class ResponseBuilder {
       case 'text-delta':
         return this.#textDelta(event.text);
       case 'tool-call-start':
-        return this.#toolCall(event.toolCallId, event.name, event.arguments);
+        return this.#toolItems === 'mcp_call'
+          ? this.#mcpCall(event.toolCallId, event.name, event.arguments)
+          : this.#toolCall(event.toolCallId, event.name, event.arguments);
       case 'tool-call-end':
-        return this.#toolResult(event.toolCallId, event.result);
+        return this.#toolItems === 'mcp_call'
+          ? this.#mcpResult(event.toolCallId, event.result, event.isError)
+          : this.#toolResult(event.toolCallId, event.result);
       case 'usage':
       case 'done':
       case 'error':
@@ -159,6 +177,9 @@ export class ResponseBuilder {
    */
   async finish(outcome: RunOutcome, completedAt: number): Promise<FinishedResponse> {
     await this.#closeMessage(outcome.kind === 'done' ? 'completed' : 'incomplete');
+    // Tools still running when the run stopped never got a result.
+    for (const { item } of this.#openCalls.values()) item.status = 'incomplete';
+    this.#openCalls.clear();
     const output = structuredClone(this.#output);
     switch (outcome.kind) {
       case 'done': {
@@ -310,6 +331,54 @@ export class ResponseBuilder {
     await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
     item.output = result;
     item.status = 'completed';
+    await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
+  }
+
+  /** `mcp_call` style: one item per tool, opened when the call starts and completed with its result. */
+  async #mcpCall(callId: string, name: string, args: string): Promise<void> {
+    await this.#closeMessage('completed');
+    const item: ResponseItem = {
+      id: newId('mcp'),
+      type: 'mcp_call',
+      status: 'in_progress',
+      server_label: 'herald',
+      name,
+      arguments: '',
+      output: null,
+      error: null,
+    };
+    const index = this.#output.push(item) - 1;
+    this.#openCalls.set(callId, { item, index });
+    await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
+    if (args !== '') {
+      await this.#emit('response.mcp_call_arguments.delta', {
+        item_id: item.id,
+        output_index: index,
+        delta: args,
+      });
+    }
+    item.arguments = args;
+    await this.#emit('response.mcp_call_arguments.done', {
+      item_id: item.id,
+      output_index: index,
+      arguments: args,
+    });
+    await this.#emit('response.mcp_call.in_progress', { item_id: item.id, output_index: index });
+  }
+
+  async #mcpResult(callId: string, result: string, isError: boolean): Promise<void> {
+    const open = this.#openCalls.get(callId);
+    if (!open) return;
+    this.#openCalls.delete(callId);
+    await this.#closeMessage('completed');
+    const { item, index } = open;
+    item.output = result;
+    item.error = isError ? result : null;
+    item.status = isError ? 'failed' : 'completed';
+    await this.#emit(isError ? 'response.mcp_call.failed' : 'response.mcp_call.completed', {
+      item_id: item.id,
+      output_index: index,
+    });
     await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
   }
 

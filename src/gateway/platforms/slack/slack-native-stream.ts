@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../../logger.ts';
 import { EditFailedError, FloodControlError, type NativeStream } from '../../types.ts';
-import { mapEditError, mapSendError, toFloodControl } from './slack-errors.ts';
+import { mapEditError, mapSendError, slackErrorName, toFloodControl } from './slack-errors.ts';
 import { SLACK_MAX_MESSAGE_LENGTH, SLACK_STREAM_CHUNK_LENGTH } from './slack-limits.ts';
 import { toSlackMrkdwn } from './slack-mrkdwn.ts';
 
@@ -105,7 +105,9 @@ export class SlackNativeStream implements NativeStream {
       this.#ts = started.ts;
       this.#shown = first;
     } catch (error) {
-      if (!toFloodControl(error)) this.#o.onUnavailable(error);
+      // Slack answering `ok: false` (unknown_method, missing_scope…) will answer the same next time;
+      // a network error or a 429 says nothing about later replies.
+      if (slackErrorName(error) !== undefined && !toFloodControl(error)) this.#o.onUnavailable(error);
       throw error;
     }
     for (const chunk of rest) await this.#append(chunk);
