@@ -29,7 +29,7 @@ function model() {
   return provider.responses('herald');
 }
 
-describe('@ai-sdk/openai responses model', () => {
+describe('@ai-sdk/openai responses model', { timeout: 30_000 }, () => {
   it('generateText answers and returns the response id', async () => {
     t.upstream.enqueue({ text: 'Hi from Herald', usage: { prompt_tokens: 20, completion_tokens: 3 } });
     const result = await generateText({ model: model(), prompt: 'hello', maxRetries: 0 });
@@ -94,7 +94,9 @@ describe('@ai-sdk/openai responses model', () => {
   });
 });
 
-describe('@ai-sdk/openai responses model with api_server.responses.tool_items: mcp_call', () => {
+describe('@ai-sdk/openai responses model with api_server.responses.tool_items: mcp_call', {
+  timeout: 30_000,
+}, () => {
   let m: TestServer;
   before(async () => {
     m = await startTestServer({ apiServer: { responses: { tool_items: 'mcp_call' } } });

@@ -62,7 +62,7 @@ async function boot(graceSeconds = 1) {
   };
 }
 
-describe('restart', () => {
+describe('restart', { timeout: 30_000 }, () => {
   it('keeps responses, chains and conversations across a server and database restart', async () => {
     upstream.enqueue({ text: 'first answer' }, { text: 'conv answer' });
     const one = await boot();

@@ -39,7 +39,7 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, what: string): Promi
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('POST /v1/responses', () => {
+describe('POST /v1/responses', { timeout: 60_000 }, () => {
   it('answers a string input with a complete Response object and real usage', async () => {
     t.upstream.enqueue({ text: 'Hello from Herald', usage: { prompt_tokens: 11, completion_tokens: 4 } });
     const response = await t.client.responses.create({ model: 'herald', input: 'Say hello' });
@@ -482,7 +482,8 @@ describe('POST /v1/responses', () => {
     const reader = res.body!.getReader();
     let text = '';
     while (!text.includes('response.output_text.delta')) {
-      const { value } = await reader.read();
+      const { value, done } = await reader.read();
+      if (done) assert.fail(`the stream ended before any text: ${text}`);
       text += new TextDecoder().decode(value);
     }
     const id = JSON.parse(parseSse(text)[0]!.data).response.id as string;
@@ -540,7 +541,7 @@ describe('POST /v1/responses', () => {
   });
 });
 
-describe('/v1/conversations', () => {
+describe('/v1/conversations', { timeout: 30_000 }, () => {
   it('creates, retrieves, updates and deletes conversations and their items with the SDK', async () => {
     const conversation = await t.client.conversations.create({
       metadata: { topic: 'demo' },
@@ -581,7 +582,7 @@ describe('/v1/conversations', () => {
   });
 });
 
-describe('max iterations', () => {
+describe('max iterations', { timeout: 30_000 }, () => {
   it('ends a run that hit agent.max_iterations as incomplete', async () => {
     const limited = await startTestServer({ config: { agent: { max_iterations: 1 } } });
     try {

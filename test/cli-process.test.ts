@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
 const herald = new URL('../bin/herald.js', import.meta.url).pathname;
@@ -171,11 +171,12 @@ describe('herald without a model', () => {
 });
 
 describe('herald against the scripted upstream', () => {
+  // A fresh upstream per test, so turns one test queued but never used cannot leak into the next.
   let upstream: ScriptedUpstream;
-  before(async () => {
+  beforeEach(async () => {
     upstream = await ScriptedUpstream.start();
   });
-  after(() => upstream.close());
+  afterEach(() => upstream.close());
 
   const env = (home: string): Record<string, string> => ({
     HERALD_HOME: home,

@@ -55,6 +55,8 @@ describe('loadConfig precedence', () => {
     const fromReal = loadConfig({ home: dir, env: { HERALD_MODEL: 'from-real-env' } });
     assert.equal(fromReal.config.model.model, 'from-real-env');
     assert.equal(fromReal.config.model.api_key, 'sk-dotenv');
+    const emptyReal = loadConfig({ home: dir, env: { HERALD_MODEL: '' } });
+    assert.equal(emptyReal.config.model.model, 'from-dotenv');
   });
 
   test('parses booleans, integers and comma lists from env', () => {

@@ -33,3 +33,36 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     );
   });
 }
+
+/**
+ * `untilAborted` for a loop of many waits on the same signal: one abort listener for all of them
+ * (adding and removing one per wait showed up once per streamed delta) and no reaction left behind per
+ * wait (racing against one shared promise would keep them all until it settles). Call `dispose` after.
+ */
+export class AbortableWaits {
+  readonly #signal: AbortSignal;
+  #rejectCurrent: ((error: unknown) => void) | undefined;
+  readonly #onAbort = (): void => this.#rejectCurrent?.(abortError(this.#signal));
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** Resolves like `promise`, or rejects with `RunAbortedError` as soon as the signal aborts. */
+  wait<T>(promise: Promise<T>): Promise<T> {
+    if (this.#signal.aborted) {
+      promise.catch(() => {});
+      return Promise.reject(abortError(this.#signal));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#rejectCurrent = reject;
+      promise.then(resolve, reject);
+    });
+  }
+
+  dispose(): void {
+    this.#rejectCurrent = undefined;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+  }
+}

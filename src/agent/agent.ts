@@ -22,7 +22,7 @@ import {
   zeroUsage,
 } from '../model/index.ts';
 import { type AnyTool, type ToolContext, type ToolRegistry, toolSpec } from '../tools/index.ts';
-import { abortError, untilAborted } from './abort.ts';
+import { AbortableWaits, abortError } from './abort.ts';
 import { buildSystemPrompt } from './core-prompt.ts';
 import { defaultToolsetFor } from './default-toolset.ts';
 import { executeToolCalls, refuseTruncatedToolCalls, type ToolCallResult } from './execute-tool-calls.ts';
@@ -85,12 +85,19 @@ export class Agent implements AgentRunner {
    * read; leaving the `for await` early or aborting `input.signal` cancels it.
    */
   run(input: AgentInput): AgentRun {
+    // One controller that follows the caller's signal, rather than AbortSignal.any: composite signals
+    // were a measurable cost per run. The listener on the caller's (often long-lived) signal is removed
+    // when the run ends.
     const cancel = new AbortController();
     const stream = new RunStream(() =>
       cancel.abort(new RunAbortedError('The run was cancelled by its reader.')),
     );
-    const signal = AbortSignal.any([input.signal, cancel.signal]);
-    void this.#loop(input, signal, (event) => stream.push(event));
+    const follow = (): void => cancel.abort(input.signal.reason);
+    if (input.signal.aborted) follow();
+    else input.signal.addEventListener('abort', follow, { once: true });
+    void this.#loop(input, cancel.signal, (event) => stream.push(event)).finally(() =>
+      input.signal.removeEventListener('abort', follow),
+    );
     return stream;
   }
 
@@ -126,11 +133,7 @@ export class Agent implements AgentRunner {
           turn.finishReason === 'length'
             ? refuseTruncatedToolCalls(turn.toolCalls, emit)
             : await ensureWorkspace(setup.cwd).then(() =>
-                executeToolCalls(
-                setup.tools,
-                  toolContext(this.#config, setup, signal),
-                  emit,
-                ),
+                executeToolCalls(turn.toolCalls, setup.tools, toolContext(this.#config, setup, signal), emit),
               );
         appendToolRound(state, turn, results);
         if (signal.aborted) throw abortError(signal);
@@ -196,9 +199,10 @@ export class Agent implements AgentRunner {
     const deltas = this.#model
       .stream({ ...setup.request, messages: [...state.context] }, signal)
       [Symbol.asyncIterator]();
+    const waits = new AbortableWaits(signal);
     try {
       for (;;) {
-        const next = await untilAborted(deltas.next(), signal);
+        const next = await waits.wait(deltas.next());
         if (next.done) {
           throw new ModelError(
             'upstream_stream_cut',
@@ -226,6 +230,7 @@ export class Agent implements AgentRunner {
         }
       }
     } finally {
+      waits.dispose();
       // Closes the upstream stream on every exit; on abort the call may still be pending, so don't wait.
       deltas.return?.().catch(() => {});
     }

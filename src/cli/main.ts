@@ -9,7 +9,7 @@ import { handleExit } from './exit-handler.ts';
 export async function main(argv: string[]): Promise<void> {
   // Caches compiled module code (in the OS temp dir) across runs: the CLI loads zod, the openai SDK and
   // the tools on every start, and compiling them dominates a cold `herald chat -q`.
-  enableCompileCache?.();
+  enableCompileCache();
   const debug = argv.includes('--debug');
   try {
     const { buildProgram } = await import('./program.ts');

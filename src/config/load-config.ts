@@ -47,11 +47,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
 
   const dotenv = readDotenv(paths.envFile);
-  const env = { ...dotenv, ...definedOnly(realEnv) };
+  const env = { ...dotenv, ...nonEmpty(realEnv) };
   const describeSource = (source: string): string => {
     if (source === 'config.yaml') return paths.configFile;
     const name = source.slice('env '.length);
-    return name in dotenv && realEnv[name] === undefined ? `env ${name} in ${paths.envFile}` : source;
+    return name in dotenv && !realEnv[name] ? `env ${name} in ${paths.envFile}` : source;
   };
 
   const raw = readConfigFile(paths.configFile);
@@ -210,9 +210,10 @@ function isPlainObject(value: unknown): value is RawConfig {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+/** The variables that have a value: an empty one (`FOO=` from a container) must not hide .env's. */
+function nonEmpty(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  for (const [key, value] of Object.entries(env)) if (value) out[key] = value;
   return out;
 }
 

@@ -12,8 +12,9 @@ import type OpenAI from 'openai';
 import type { HeraldConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { ModelError, RunAbortedError } from './errors.ts';
+import { createNodeHttpFetch } from './node-http-fetch.ts';
 import { sseJsonChunks } from './sse-stream.ts';
-import { estimateUsage } from './token-estimator.ts';
+import { estimateUsage, prepareTokenEstimator } from './token-estimator.ts';
 import type { ModelClient, ModelDelta, ModelFinishReason, ModelRequest, ToolCall, Usage } from './types.ts';
 import {
   displayUrl,
@@ -75,7 +76,8 @@ export class OpenAIModelClient implements ModelClient {
       // Retries are ours: the SDK cannot know whether a partial stream was already handed to the user.
       maxRetries: 0,
       timeout: this.#timeoutMs,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      // node:http instead of undici's fetch unless the caller brings its own (see node-http-fetch.ts).
+      fetch: options.fetch ?? createNodeHttpFetch(),
     };
     this.#context = { baseUrl: displayUrl(baseURL), apiKey: config.api_key };
     this.#logger = options.logger;
@@ -183,8 +185,13 @@ export class OpenAIModelClient implements ModelClient {
         throw interruption() ?? err;
       }
       try {
+        let first = true;
         for await (const chunk of stream) {
           consumerBusy = true;
+          // Upstreams that will report usage say `usage: null` until the last chunk; one that omits the
+          // key will need an estimate at the end, so the tokenizer starts building now, off-thread.
+          if (first && !('usage' in chunk)) prepareTokenEstimator();
+          first = false;
           if (chunk.usage) usage = chunk.usage;
           const choice = chunk.choices[0];
           if (choice) {

@@ -5,7 +5,9 @@
  * layers of async generators, byte buffers and line decoders: that parsing was the largest part of
  * Herald's CPU time per streamed request. It does not send requests, retry or map errors.
  */
+import type { IncomingMessage } from 'node:http';
 import { APIError } from 'openai/error';
+import { nodeBodyOf } from './node-http-fetch.ts';
 
 /** One server-sent event: its `event:` name (if any) and its `data:` lines joined by newlines. */
 export interface SseEvent {
@@ -86,36 +88,105 @@ export class SseParser {
   }
 }
 
+/** Text of a response body, piece by piece; `close` releases it early or after `[DONE]`. */
+interface TextSource {
+  next(): Promise<string | undefined>;
+  /** `afterDone`: the stream said `[DONE]`, so its end is expected at once. */
+  close(afterDone: boolean): void;
+}
+
+/** How long a body may stay open after `[DONE]` before we drop it. */
+const AFTER_DONE_GRACE_MS = 5_000;
+
 /**
  * The JSON chunks of a streamed response, in order. Ends at `[DONE]` or at the end of the body;
- * leaving early (or ending at `[DONE]`) cancels the body. Read errors (abort, broken connection)
- * propagate unchanged for the caller to classify.
+ * leaving early cancels the body. Read errors (abort, broken connection) propagate unchanged for the
+ * caller to classify. Reads the Node stream directly when node-http-fetch.ts made the response.
  */
 export async function* sseJsonChunks<T>(response: Response): AsyncGenerator<T> {
-  const body = response.body;
-  if (!body) throw new Error('Attempted to iterate over a response with no body');
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
+  const node = nodeBodyOf(response);
+  const source = node ? nodeTextSource(node) : webTextSource(response);
   const parser = new SseParser();
   let finished = false;
+  let sawDone = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      const events = done ? parser.end() : parser.push(decoder.decode(value, { stream: true }));
+      const text = await source.next();
+      const events = text === undefined ? parser.end() : parser.push(text);
       for (const sse of events) {
-        if (sse.data === '[DONE]') return;
+        if (sse.data === '[DONE]') {
+          sawDone = true;
+          return;
+        }
         const chunk = parseChunk(sse, response.headers);
         if (chunk !== undefined) yield chunk as T;
       }
-      if (done) {
+      if (text === undefined) {
         finished = true;
         return;
       }
     }
   } finally {
-    // After `[DONE]` or an early exit the rest of the body is not wanted; a finished body needs nothing.
-    if (!finished) reader.cancel().catch(() => {});
+    if (!finished) source.close(sawDone);
   }
+}
+
+function webTextSource(response: Response): TextSource {
+  const body = response.body;
+  if (!body) throw new Error('Attempted to iterate over a response with no body');
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  return {
+    async next() {
+      const { done, value } = await reader.read();
+      return done ? undefined : decoder.decode(value, { stream: true });
+    },
+    close(afterDone) {
+      if (!afterDone) {
+        reader.cancel().catch(() => {});
+        return;
+      }
+      // After `[DONE]` the body almost always ends at once. Reading that end, instead of cancelling,
+      // keeps the connection reusable and skips an AbortError per request; a server that keeps the
+      // stream open anyway is cut off after a grace period.
+      const guard = setTimeout(() => reader.cancel().catch(() => {}), AFTER_DONE_GRACE_MS);
+      guard.unref();
+      const drain = (): void => {
+        reader.read().then(
+          ({ done }) => (done ? clearTimeout(guard) : drain()),
+          () => clearTimeout(guard),
+        );
+      };
+      drain();
+    },
+  };
+}
+
+function nodeTextSource(res: IncomingMessage): TextSource {
+  res.setEncoding('utf8');
+  // Not destroyed when we stop at `[DONE]`: the rest is drained so the socket goes back to the pool.
+  const pieces = res.iterator({ destroyOnReturn: false });
+  return {
+    async next() {
+      const { done, value } = await pieces.next();
+      return done ? undefined : (value as string);
+    },
+    close(afterDone) {
+      if (!afterDone) {
+        res.destroy();
+        return;
+      }
+      const guard = setTimeout(() => res.destroy(), AFTER_DONE_GRACE_MS);
+      guard.unref();
+      const drain = (): void => {
+        pieces.next().then(
+          ({ done }) => (done ? clearTimeout(guard) : drain()),
+          () => clearTimeout(guard),
+        );
+      };
+      drain();
+    },
+  };
 }
 
 /** One event's JSON, or the upstream error it carries; undefined for events that are not chunks. */

@@ -1,11 +1,15 @@
 /**
  * Token counts for upstreams that send no usage (many local servers, some proxies). Counts come from a
  * real BPE tokenizer (js-tiktoken, cl100k_base) so they are close for most modern models, and the
- * result is always marked `estimated`. The tokenizer's ranks are loaded on first use only: building the
- * encoder costs hundreds of milliseconds, which Herald's cold start must not pay when every upstream
- * reports usage. If loading fails, counts fall back to characters / 4. This module does not try to match
- * any particular model's tokenizer exactly.
+ * result is always marked `estimated`. The tokenizer lives in a worker thread
+ * (token-estimator-worker.ts): building it takes the better part of a second and encoding a long
+ * conversation takes milliseconds, neither of which may stall a server's event loop. The worker starts
+ * on first use, or earlier through `prepareTokenEstimator` (the model client calls it as soon as a
+ * stream looks like it will carry no usage), and costs ~13 MB once built. If the worker cannot run,
+ * counting falls back to the tokenizer on this thread; if that cannot load, to characters / 4. This
+ * module does not try to match any particular model's tokenizer exactly.
  */
+import { Worker } from 'node:worker_threads';
 import type { ChatMessage, ModelRequest, ToolCall, Usage } from './types.ts';
 
 type Encoder = { encode(text: string, allowedSpecial: string[], disallowedSpecial: string[]): number[] };
@@ -17,10 +21,69 @@ const REPLY_PRIMING_TOKENS = 3;
 /** A rough per-image cost; real costs depend on size and detail, which we do not know here. */
 const TOKENS_PER_IMAGE = 85;
 
-let encoderPromise: Promise<Encoder | undefined> | undefined;
+/** The worker, while it works; undefined before first use, `false` once it failed (then: this thread). */
+let counter: WorkerCounter | false | undefined;
 
-function loadEncoder(): Promise<Encoder | undefined> {
-  encoderPromise ??= (async () => {
+/** Starts building the tokenizer in the background, so a later estimate does not wait for it. */
+export function prepareTokenEstimator(): void {
+  workerCounter();
+}
+
+function workerCounter(): WorkerCounter | undefined {
+  if (counter === undefined) {
+    try {
+      counter = new WorkerCounter(() => {
+        counter = false;
+      });
+    } catch {
+      counter = false;
+    }
+  }
+  return counter || undefined;
+}
+
+/** Counts texts in the worker; rejects if the worker dies (the caller then counts on this thread). */
+class WorkerCounter {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (counts: number[]) => void; reject: (e: Error) => void }>();
+  #nextId = 0;
+
+  constructor(onFailure: () => void) {
+    // `.ts` when running from source (type stripping), `.js` in the compiled build.
+    const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+    this.#worker = new Worker(new URL(`./token-estimator-worker.${extension}`, import.meta.url));
+    // An idle tokenizer must not keep a finished CLI process alive; it is ref'd while counts are pending.
+    this.#worker.unref();
+    this.#worker.on('message', (message: { id: number; counts: number[] }) => {
+      const pending = this.#pending.get(message.id);
+      this.#pending.delete(message.id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      pending?.resolve(message.counts);
+    });
+    const fail = (error: Error): void => {
+      onFailure();
+      for (const pending of this.#pending.values()) pending.reject(error);
+      this.#pending.clear();
+    };
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', (code) => fail(new Error(`token estimator worker exited (${code})`)));
+  }
+
+  count(texts: string[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, texts });
+    });
+  }
+}
+
+let localEncoder: Promise<Encoder | undefined> | undefined;
+
+/** The tokenizer on this thread: only when the worker cannot run (it blocks while it builds). */
+function loadLocalEncoder(): Promise<Encoder | undefined> {
+  localEncoder ??= (async () => {
     try {
       const [{ Tiktoken }, ranks] = await Promise.all([
         import('js-tiktoken/lite'),
@@ -32,19 +95,33 @@ function loadEncoder(): Promise<Encoder | undefined> {
       return undefined;
     }
   })();
-  return encoderPromise;
+  return localEncoder;
 }
 
-function count(encoder: Encoder | undefined, text: string): number {
-  if (text.length === 0) return 0;
-  if (!encoder) return Math.ceil(text.length / 4);
-  // Special-token text inside user content must be counted as plain text, never rejected.
-  return encoder.encode(text, [], []).length;
+/** Token counts of `texts`, in order. */
+async function countAll(texts: string[]): Promise<number[]> {
+  const worker = workerCounter();
+  if (worker) {
+    try {
+      return await worker.count(texts);
+    } catch {
+      // The worker died (or could not start): count here instead.
+    }
+  }
+  const encoder = await loadLocalEncoder();
+  return texts.map((text) => {
+    if (text.length === 0) return 0;
+    if (!encoder) return Math.ceil(text.length / 4);
+    // Special-token text inside user content must be counted as plain text, never rejected.
+    return encoder.encode(text, [], []).length;
+  });
 }
 
-/** Counts the tokens of one text (loads the tokenizer on first call). */
+/** Counts the tokens of one text (starts the tokenizer on first call). */
 export async function estimateTokens(text: string): Promise<number> {
-  return count(await loadEncoder(), text);
+  if (text.length === 0) return 0;
+  const [count] = await countAll([text]);
+  return count ?? 0;
 }
 
 function messageText(message: ChatMessage): { text: string; images: number } {
@@ -79,15 +156,24 @@ export async function estimateUsage(
   request: ModelRequest,
   output: { text: string; toolCalls: ToolCall[] },
 ): Promise<Usage> {
-  const encoder = await loadEncoder();
+  // Everything is counted in one round trip: prompt texts, the tool specs, then the output texts.
+  const texts: string[] = [];
   let promptTokens = REPLY_PRIMING_TOKENS;
   for (const message of request.messages) {
     const { text, images } = messageText(message);
-    promptTokens += TOKENS_PER_MESSAGE + count(encoder, text) + images * TOKENS_PER_IMAGE;
+    texts.push(text);
+    promptTokens += TOKENS_PER_MESSAGE + images * TOKENS_PER_IMAGE;
   }
-  if (request.tools?.length) promptTokens += count(encoder, JSON.stringify(request.tools));
-  let completionTokens = count(encoder, output.text);
-  for (const call of output.toolCalls) completionTokens += count(encoder, call.name + call.arguments);
+  if (request.tools?.length) texts.push(JSON.stringify(request.tools));
+  const toolsTexts = texts.length;
+  texts.push(output.text);
+  for (const call of output.toolCalls) texts.push(call.name + call.arguments);
+  const counts = await countAll(texts);
+  let completionTokens = 0;
+  counts.forEach((count, i) => {
+    if (i < toolsTexts) promptTokens += count;
+    else completionTokens += count;
+  });
   return {
     promptTokens,
     completionTokens,

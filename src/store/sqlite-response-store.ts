@@ -160,7 +160,9 @@ export class SqliteResponseStore implements ResponseStore {
   }
 
   async getItem(id: string): Promise<ResponseItem | undefined> {
-    const row = (this.#db.prepare('SELECT item FROM response_items WHERE item_id = ? LIMIT 1').get(id) ??
+    const row = (this.#db
+      .prepare('SELECT item FROM response_items WHERE item_id = ? ORDER BY rowid LIMIT 1')
+      .get(id) ??
       this.#db
         .prepare('SELECT item FROM conversation_items WHERE item_id = ? ORDER BY seq LIMIT 1')
         .get(id)) as { item: string } | undefined;

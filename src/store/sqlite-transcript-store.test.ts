@@ -63,3 +63,25 @@ test('prune drops sessions untouched for longer than max age', async (t) => {
   assert.equal(await store.findByVisibleHash('scope-a', 'h-old'), undefined);
   assert.ok(await store.getSession(fresh, 'scope-a'));
 });
+
+test('saves made together are committed together, in order, and one failing save fails alone', async (t) => {
+  const { store } = tempStore(t);
+  const id = store.newSessionId();
+  const other = store.newSessionId();
+  const broken = {
+    ...state(other, 'hx', 'broken'),
+    messages: [{ role: 'user' as const, content: 1n as never }],
+  };
+  const results = await Promise.allSettled([
+    store.save(state(id, 'h1', 'first')),
+    store.save(broken),
+    store.save(state(id, 'h2', 'second')),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.equal((await store.getSession(id, 'scope-a'))?.visibleHash, 'h2', 'the later save is the latest');
+  assert.equal((await store.getSession(id, 'scope-a', 'h1'))?.messages[0]?.content, 'first');
+  assert.equal(await store.getSession(other, 'scope-a'), undefined, 'the failed save left nothing behind');
+});

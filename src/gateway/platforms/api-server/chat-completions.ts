@@ -93,12 +93,29 @@ async function handleChatCompletion(
     // Streams open before the queue slot so a request waiting behind another run gets heartbeats.
     stream = parsed.stream ? openLazily(ctx, reply) : undefined;
     return await deps.queue.run(sessionId, async () => {
-      const conversation = await sessions.resolve({ sessionId, viaHeader, scope, messages: parsed.messages });
-      if (stream) {
-        await streamCompletion(ctx, conversation, stream.sse, stream.chunks);
+      try {
+        // The client may have left while this request waited for its turn.
+        if (ctx.signal.aborted) throw new RunAbortedError();
+        const conversation = await sessions.resolve({
+          sessionId,
+          viaHeader,
+          scope,
+          messages: parsed.messages,
+        });
+        if (stream) {
+          await streamCompletion(ctx, conversation, stream.sse, stream.chunks);
+          return reply;
+        }
+        return await completeOnce(ctx, conversation);
+      } catch (error) {
+        // Once a stream is open the error handler cannot answer (the reply is hijacked): end it here.
+        const sse = stream?.sse.opened;
+        if (!sse) throw error;
+        if (sse.closed) sse.end();
+        else
+          await endWithError(sse, runFailure(ctx, error instanceof Error ? error : new Error(String(error))));
         return reply;
       }
-      return await completeOnce(ctx, conversation);
     });
   } finally {
     stream?.sse.dispose();
@@ -127,13 +144,16 @@ function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentI
 }
 
 /** A failed run as an ApiError: typed upstream failures keep their status; anything else is 502. */
-function runFailure(error: Error): ApiError {
+function runFailure(ctx: RunContext, error: Error): ApiError {
   if (error instanceof ModelError || error instanceof RunAbortedError || error instanceof ApiError) {
     return toApiError(error);
   }
-  return new ApiError(502, `The agent could not complete the request: ${error.message}`, {
-    code: 'agent_incomplete',
-  });
+  // An unexpected failure is a bug: its details go to the log, not to the client.
+  ctx.deps.logger.error(
+    { event: 'api.run_failed', requestId: ctx.request.id, err: error },
+    'agent run failed',
+  );
+  return new ApiError(502, 'The agent could not complete the request.', { code: 'agent_incomplete' });
 }
 
 const emptyAnswer = () =>
@@ -161,7 +181,7 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
       case 'error':
         noteUsage(ctx.request, event.usage);
         if (ctx.signal.aborted) throw new RunAbortedError();
-        throw runFailure(event.error);
+        throw runFailure(ctx, event.error);
       case 'tool-call-start':
       case 'tool-call-end':
         break;
@@ -281,7 +301,7 @@ async function streamCompletion(
             sse.end();
             return;
           }
-          const failure = runFailure(ctx.signal.aborted ? new RunAbortedError() : event.error);
+          const failure = runFailure(ctx, ctx.signal.aborted ? new RunAbortedError() : event.error);
           if (!sse) throw failure;
           ctx.deps.logger.warn(
             {
@@ -302,16 +322,6 @@ async function streamCompletion(
     // The agent's stream ended without done/error: a broken contract, never a silent success.
     if (!lazy.opened) throw emptyAnswer();
     await endWithError(await open(), emptyAnswer());
-  } catch (error) {
-    // Once the stream is open the error handler cannot answer (the reply is hijacked): end it here.
-    const sse = lazy.opened;
-    if (!sse) throw error;
-    ctx.deps.logger.error(
-      { event: 'api.stream_crashed', requestId: ctx.request.id, err: error },
-      'stream failed',
-    );
-    if (!sse.closed)
-      await endWithError(sse, runFailure(error instanceof Error ? error : new Error(String(error))));
   } finally {
     lazy.dispose();
   }
