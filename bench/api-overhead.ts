@@ -23,7 +23,6 @@ const levels = [
   { concurrency: 1, requests: 200 },
   { concurrency: 10, requests: 600 },
   { concurrency: 100, requests: 1500 },
-
 ].map((level) => ({ ...level, requests: Math.max(level.concurrency, Math.round(level.requests * scale)) }));
 const openStreams = Math.round(Number(process.env.BENCH_OPEN_STREAMS ?? 1000) * scale);
 const children: ChildProcess[] = [];

@@ -246,18 +246,34 @@ describe('GatewayRunner', () => {
 });
 
 describe('createChatPlatforms', () => {
-  it('builds Telegram when its token is set, unless enabled is false', () => {
+  it('builds Telegram when its token is set, unless enabled is false', async () => {
     const logger = silentLogger();
-    assert.deepEqual(createChatPlatforms(makeConfig(), logger), []);
+    assert.deepEqual(await createChatPlatforms(makeConfig(), logger), []);
     const withToken = makeConfig({ platforms: { telegram: { token: '1:x', allowed_users: [] } } });
     assert.deepEqual(
-      createChatPlatforms(withToken, logger).map((p) => p.name),
+      (await createChatPlatforms(withToken, logger)).map((p) => p.name),
       ['telegram'],
     );
     const disabled = makeConfig({ platforms: { telegram: { token: '1:x', enabled: false } } });
-    assert.deepEqual(createChatPlatforms(disabled, logger), []);
+    assert.deepEqual(await createChatPlatforms(disabled, logger), []);
     const noToken = makeConfig({ platforms: { telegram: { enabled: true } } });
-    assert.deepEqual(createChatPlatforms(noToken, logger), []);
+    assert.deepEqual(await createChatPlatforms(noToken, logger), []);
+  });
+
+  it('builds Discord with its token and Slack only with both of its tokens', async () => {
+    const logger = silentLogger();
+    const all = makeConfig({
+      platforms: {
+        discord: { token: 'discord-token' },
+        slack: { bot_token: 'xoxb-1', app_token: 'xapp-1' },
+      },
+    });
+    assert.deepEqual(
+      (await createChatPlatforms(all, logger)).map((p) => p.name),
+      ['discord', 'slack'],
+    );
+    const slackHalf = makeConfig({ platforms: { slack: { bot_token: 'xoxb-1' } } });
+    assert.deepEqual(await createChatPlatforms(slackHalf, logger), []);
   });
 });
 

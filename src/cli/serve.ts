@@ -45,7 +45,7 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
         version: packageVersion(),
       })
     : undefined;
-  const platforms: PlatformAdapter[] = createChatPlatforms(config, logger);
+  const platforms: PlatformAdapter[] = await createChatPlatforms(config, logger);
   const gateway = new GatewayRunner({
     config,
     agent,

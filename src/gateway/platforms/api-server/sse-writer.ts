@@ -36,7 +36,8 @@ export class SseWriter {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    res.flushHeaders();
+    // No flushHeaders(): the headers leave with the first frame, which every route writes at once,
+    // saving one socket write per stream.
     this.#armHeartbeat();
   }
 
@@ -86,8 +87,13 @@ export class SseWriter {
 
   #armHeartbeat(): void {
     if (this.#heartbeatMs <= 0 || this.#ended) return;
-    this.#stopHeartbeat();
+    // Every frame pushes the heartbeat back; refreshing one timer is far cheaper than a new one per frame.
+    if (this.#heartbeat) {
+      this.#heartbeat.refresh();
+      return;
+    }
     this.#heartbeat = setTimeout(() => {
+      this.#heartbeat = undefined;
       void this.comment('keep-alive');
     }, this.#heartbeatMs);
     this.#heartbeat.unref();
