@@ -246,6 +246,17 @@ describe('chat completions', () => {
     assert.equal(caps.features.tool_progress.mode, 'events');
     assert.equal(caps.auth.required, false);
     assert.ok(caps.endpoints.some((e: { path: string }) => e.path === '/v1/chat/completions'));
+    // Every advertised endpoint is really routed (unknown ids answer their own 404, never unknown_url).
+    for (const endpoint of caps.endpoints as { method: string; path: string }[]) {
+      const res = await fetch(`${h.url}${endpoint.path.replaceAll(/\{[a-z_]+\}/g, 'x')}`, {
+        method: endpoint.method,
+        ...(endpoint.method === 'POST'
+          ? { headers: { 'content-type': 'application/json' }, body: '{}' }
+          : {}),
+      });
+      const body = (await res.json()) as { error?: { code?: string } };
+      assert.notEqual(body.error?.code, 'unknown_url', `${endpoint.method} ${endpoint.path}`);
+    }
   });
 
   test('an unknown model id is served by the default profile', async () => {

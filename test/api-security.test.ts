@@ -171,6 +171,17 @@ describe('binding', () => {
     t.after(() => h.close());
     const res = await fetch(`http://127.0.0.1:${new URL(h.url).port}/health`);
     assert.equal(res.status, 200);
+    const foreignHost = await rawGet(`http://127.0.0.1:${new URL(h.url).port}/v1/models`, {
+      host: 'herald.lan:8642',
+    });
+    assert.equal(foreignHost.status, 200);
+  });
+
+  test('allow_unauthenticated on a loopback bind keeps the DNS-rebinding guard', async (t) => {
+    const h = await startTestServer({ apiServer: { allow_unauthenticated: true } });
+    t.after(() => h.close());
+    const res = await rawGet(`${h.url}/v1/models`, { host: 'evil.example.com' });
+    assert.equal(res.status, 403);
   });
 
   test('isLoopbackHost recognises loopback names only', () => {
@@ -222,5 +233,45 @@ describe('request logging', () => {
     assert.equal(requests.find((l) => l['requestId'] !== 'log-test-1')!['status'], 401);
     const all = JSON.stringify(lines);
     assert.doesNotMatch(all, /super-secret-key|private question|private answer/);
+  });
+
+  test('Responses requests, streamed and not, log their token counts too', async (t) => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const h = await startTestServer({ logger: createLogger('info', sink) });
+    t.after(() => h.close());
+    h.upstream.enqueue({ text: 'plain answer', usage: { prompt_tokens: 11, completion_tokens: 3 } });
+    await h.client.responses.create(
+      { model: 'herald', input: 'private question' },
+      { headers: { 'x-request-id': 'log-responses-1' } },
+    );
+    h.upstream.enqueue({ text: 'streamed answer', usage: { prompt_tokens: 13, completion_tokens: 4 } });
+    const stream = await h.client.responses.create(
+      { model: 'herald', input: 'another question', stream: true },
+      { headers: { 'x-request-id': 'log-responses-2' } },
+    );
+    for await (const _event of stream) {
+      // Drain the stream to its end.
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const byId = (id: string) =>
+      lines.find((l) => l['event'] === 'api.request' && l['requestId'] === id) ?? {};
+    const plain = byId('log-responses-1');
+    assert.equal(plain['route'], '/v1/responses');
+    assert.equal(plain['status'], 200);
+    assert.deepEqual([plain['promptTokens'], plain['completionTokens'], plain['totalTokens']], [11, 3, 14]);
+    const streamed = byId('log-responses-2');
+    assert.equal(streamed['route'], '/v1/responses');
+    assert.equal(streamed['status'], 200);
+    assert.deepEqual(
+      [streamed['promptTokens'], streamed['completionTokens'], streamed['totalTokens']],
+      [13, 4, 17],
+    );
+    assert.doesNotMatch(JSON.stringify(lines), /private question|plain answer|streamed answer/);
   });
 });

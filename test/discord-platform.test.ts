@@ -11,6 +11,7 @@ import type { InboundMessage, ReplyTarget } from '../src/gateway/types.ts';
 import { EditFailedError, FloodControlError } from '../src/gateway/types.ts';
 import { silentLogger } from '../src/logger.ts';
 import { type FakeDiscordApi, nextSnowflake, startFakeDiscordApi } from './support/fake-discord-api.ts';
+import { Inbox } from './support/inbox.ts';
 
 const guildId = nextSnowflake();
 const channelId = nextSnowflake();
@@ -22,14 +23,7 @@ describe('DiscordPlatform', () => {
   let fake: FakeDiscordApi;
   let platform: DiscordPlatform;
   let clientOptions: ClientOptions | undefined;
-  const inbox: InboundMessage[] = [];
-  const waiters: ((m: InboundMessage) => void)[] = [];
-
-  function nextInbound(): Promise<InboundMessage> {
-    const queued = inbox.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve) => waiters.push(resolve));
-  }
+  const inbox = new Inbox<InboundMessage>();
 
   function callsSince(index: number) {
     return fake.calls.slice(index).filter((c) => !c.path.startsWith('/gateway') && c.path !== '/users/@me');
@@ -48,11 +42,7 @@ describe('DiscordPlatform', () => {
         return new Client(options);
       },
     });
-    platform.onMessage((message) => {
-      const waiter = waiters.shift();
-      if (waiter) waiter(message);
-      else inbox.push(message);
-    });
+    platform.onMessage(inbox.push);
     await platform.start();
   });
 
@@ -75,7 +65,7 @@ describe('DiscordPlatform', () => {
 
   test('maps a DM to a private InboundMessage', async () => {
     const id = fake.pushMessage({ channelId: dmChannelId, author: alice, content: 'hello there' });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.deepEqual(message, {
       platform: 'discord',
       chatId: dmChannelId,
@@ -97,7 +87,7 @@ describe('DiscordPlatform', () => {
       content: `<@${fake.botUser.id}> what is 2+2?`,
       mentions: [fake.botUser],
     });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.text, 'what is 2+2?');
     assert.equal(message.addressedToBot, true);
     assert.equal(message.isPrivate, false);
@@ -107,7 +97,7 @@ describe('DiscordPlatform', () => {
 
   test('a guild message that mentions nobody is not addressed to the bot', async () => {
     fake.pushMessage({ channelId, guildId, author: alice, content: 'just chatting' });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.addressedToBot, false);
   });
 
@@ -119,7 +109,7 @@ describe('DiscordPlatform', () => {
       content: 'and then?',
       replyTo: { id: nextSnowflake(), author: fake.botUser },
     });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.addressedToBot, true);
     assert.equal(message.text, 'and then?');
   });
@@ -132,7 +122,7 @@ describe('DiscordPlatform', () => {
       content: `<@${fake.botUser.id}> in a thread`,
       mentions: [fake.botUser],
     });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.chatId, channelId);
     assert.equal(message.threadId, threadId);
   });
@@ -145,7 +135,7 @@ describe('DiscordPlatform', () => {
     });
     fake.pushMessage({ channelId: dmChannelId, author: fake.botUser, content: 'my own echo' });
     fake.pushMessage({ channelId: dmChannelId, author: alice, content: 'after the bots' });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.text, 'after the bots');
   });
 
@@ -202,55 +192,44 @@ describe('DiscordPlatform', () => {
     assert.equal(fake.messages.get(sent.id)?.content, 'threaded');
   });
 
+  const dm: ReplyTarget = {
+    chatId: dmChannelId,
+    inboundMessageId: '1',
+    userId: alice.id,
+    isPrivate: true,
+  };
+
   test('a 429 on edit becomes FloodControlError with the retry_after wait', async () => {
-    const target: ReplyTarget = {
-      chatId: dmChannelId,
-      inboundMessageId: '1',
-      userId: alice.id,
-      isPrivate: true,
-    };
-    const sent = await platform.send(target, 'first');
+    const sent = await platform.send(dm, 'first');
     fake.failNext('PATCH', /\/messages\/\d+$/, {
       status: 429,
       body: { message: 'You are being rate limited.', retry_after: 1.5, global: false },
       headers: { 'retry-after': '1.5' },
     });
-    const error = await platform.edit(target, sent, 'second').then(
+    const error = await platform.edit(dm, sent, 'second').then(
       () => assert.fail('edit should have thrown'),
       (e: unknown) => e,
     );
     assert.ok(error instanceof FloodControlError, String(error));
     // discord.js adds its small clock-skew offset (50 ms by default) on top of Retry-After.
     assert.ok(error.retryAfterMs >= 1500 && error.retryAfterMs <= 1600, String(error.retryAfterMs));
-    await platform.edit(target, sent, 'second');
+    await platform.edit(dm, sent, 'second');
     assert.equal(fake.messages.get(sent.id)?.content, 'second');
   });
 
   test('editing a deleted message becomes EditFailedError', async () => {
-    const target: ReplyTarget = {
-      chatId: dmChannelId,
-      inboundMessageId: '1',
-      userId: alice.id,
-      isPrivate: true,
-    };
-    const sent = await platform.send(target, 'soon gone');
+    const sent = await platform.send(dm, 'soon gone');
     fake.messages.delete(sent.id);
-    await assert.rejects(platform.edit(target, sent, 'too late'), EditFailedError);
+    await assert.rejects(platform.edit(dm, sent, 'too late'), EditFailedError);
   });
 
   test('other API errors pass through unchanged', async () => {
-    const target: ReplyTarget = {
-      chatId: dmChannelId,
-      inboundMessageId: '1',
-      userId: alice.id,
-      isPrivate: true,
-    };
-    const sent = await platform.send(target, 'x');
+    const sent = await platform.send(dm, 'x');
     fake.failNext('PATCH', /\/messages\/\d+$/, {
       status: 400,
       body: { message: 'Invalid Form Body', code: 50035 },
     });
-    const error = await platform.edit(target, sent, 'y').catch((e: unknown) => e);
+    const error = await platform.edit(dm, sent, 'y').catch((e: unknown) => e);
     assert.ok(error instanceof Error);
     assert.ok(!(error instanceof EditFailedError) && !(error instanceof FloodControlError));
   });

@@ -4,7 +4,7 @@
  * streaming settings).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import type { AgentEvent, AgentInput, AgentRunner } from '../src/agent/index.ts';
 import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import {
@@ -133,6 +133,22 @@ async function waitUntil(predicate: () => boolean, what: string) {
   }
 }
 
+/** A started gateway serving one FakeChat with an EchoAgent; stopped when the test ends. */
+async function startGateway(t: TestContext, config: HeraldConfig) {
+  const chat = new FakeChat();
+  const agent = new EchoAgent();
+  const gateway = new GatewayRunner({
+    config,
+    agent,
+    sessions: new MemorySessions(),
+    platforms: [chat],
+    logger: silentLogger(),
+  });
+  t.after(() => gateway.stop());
+  await gateway.start();
+  return { chat, agent, gateway };
+}
+
 describe('GatewayRunner', () => {
   it('retries a platform that fails to start, with backoff, while the others serve', async (t) => {
     const failing = new FakeChat();
@@ -158,19 +174,11 @@ describe('GatewayRunner', () => {
   });
 
   it('with interrupt_on_new_message aborts the running reply and answers everything pending at once', async (t) => {
-    const chat = new FakeChat();
-    const agent = new EchoAgent();
+    const { chat, agent, gateway } = await startGateway(
+      t,
+      makeConfig({ gateway: { interrupt_on_new_message: true } }),
+    );
     agent.delayMs = 5;
-    const sessions = new MemorySessions();
-    const gateway = new GatewayRunner({
-      config: makeConfig({ gateway: { interrupt_on_new_message: true } }),
-      agent,
-      sessions,
-      platforms: [chat],
-      logger: silentLogger(),
-    });
-    t.after(() => gateway.stop());
-    await gateway.start();
     chat.receive('a long question');
     await waitUntil(() => agent.inputs.length === 1, 'first run');
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -187,17 +195,7 @@ describe('GatewayRunner', () => {
   });
 
   it('gives nobody a run when the allow-list is empty', async (t) => {
-    const chat = new FakeChat();
-    const agent = new EchoAgent();
-    const gateway = new GatewayRunner({
-      config: { ...configSchema.parse({}), home: '/tmp/herald-unused' },
-      agent,
-      sessions: new MemorySessions(),
-      platforms: [chat],
-      logger: silentLogger(),
-    });
-    t.after(() => gateway.stop());
-    await gateway.start();
+    const { chat, agent } = await startGateway(t, { ...configSchema.parse({}), home: '/tmp/herald-unused' });
     chat.receive('hello');
     await waitUntil(() => chat.visible().length === 1, 'refusal');
     assert.match(chat.visible()[0]!, /allow-list/);
@@ -208,18 +206,10 @@ describe('GatewayRunner', () => {
   });
 
   it('sends at most history_max_messages of history, starting at a user turn', async (t) => {
-    const chat = new FakeChat();
-    const agent = new EchoAgent();
-    const sessions = new MemorySessions();
-    const gateway = new GatewayRunner({
-      config: makeConfig({ gateway: { history_max_messages: 3 } }),
-      agent,
-      sessions,
-      platforms: [chat],
-      logger: silentLogger(),
-    });
-    t.after(() => gateway.stop());
-    await gateway.start();
+    const { chat, agent, gateway } = await startGateway(
+      t,
+      makeConfig({ gateway: { history_max_messages: 3 } }),
+    );
     for (const text of ['one', 'two']) {
       chat.receive(text);
       await waitUntil(() => chat.visible().includes(`You said: ${text}`), text);

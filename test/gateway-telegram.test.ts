@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Agent } from '../src/agent/index.ts';
 import { configSchema, type HeraldConfig } from '../src/config/index.ts';
-import { GatewayRunner } from '../src/gateway/index.ts';
+import { conversationKey, GatewayRunner } from '../src/gateway/index.ts';
 import { TelegramPlatform } from '../src/gateway/platforms/telegram/index.ts';
-import { silentLogger } from '../src/logger.ts';
+import { createLogger, type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
 import { openDatabase, SqliteSessionStore } from '../src/store/index.ts';
 import { createToolRegistry } from '../src/tools/index.ts';
@@ -31,6 +31,8 @@ interface HarnessOptions {
   allowed?: number[];
   home?: string;
   interrupt?: boolean;
+  shutdownGraceS?: number;
+  logger?: Logger;
 }
 
 async function startHarness(t: { after: (fn: () => Promise<void>) => void }, options: HarnessOptions = {}) {
@@ -42,7 +44,10 @@ async function startHarness(t: { after: (fn: () => Promise<void>) => void }, opt
     ...configSchema.parse({
       model: { base_url: upstream.url, api_key: 'test', model: 'test-model', max_retries: 0 },
       agent: { workspace: join(home, 'workspace') },
-      gateway: { interrupt_on_new_message: options.interrupt ?? false },
+      gateway: {
+        interrupt_on_new_message: options.interrupt ?? false,
+        ...(options.shutdownGraceS !== undefined ? { shutdown_grace_s: options.shutdownGraceS } : {}),
+      },
       platforms: {
         telegram: {
           token: api.token,
@@ -56,7 +61,7 @@ async function startHarness(t: { after: (fn: () => Promise<void>) => void }, opt
     }),
     home,
   };
-  const logger = silentLogger();
+  const logger = options.logger ?? silentLogger();
   const db = openDatabase(join(home, 'herald.db'));
   const sessions = new SqliteSessionStore(db);
   const agent = new Agent({
@@ -88,7 +93,16 @@ async function startHarness(t: { after: (fn: () => Promise<void>) => void }, opt
   /** Waits until the bot sent a message in `chatId` whose visible text satisfies `match`. */
   const waitForMessage = (chatId: number, match: (text: string) => boolean, what: string) =>
     api.waitFor(() => api.messages(chatId).some((m) => match(m.visible)), 10_000, what);
-  return { api, upstream, gateway, home, stop, waitForMessage };
+  return { api, upstream, gateway, sessions, home, stop, waitForMessage };
+}
+
+/** Polls `predicate` (for conditions no fake call signals), failing after a generous hang guard. */
+async function waitUntil(predicate: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A reply of about `chars` characters in paragraphs, so it splits at paragraph boundaries. */
@@ -302,6 +316,68 @@ describe('GatewayRunner with Telegram', () => {
       { role: 'assistant', content: 'Remembered.' },
       { role: 'user', content: 'what did I say?' },
     ]);
+  });
+
+  it('on stop, lets a reply finish within shutdown_grace_s and aborts a longer one, keeping its partial', async (t) => {
+    const other = 43;
+    const logLines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
+    const { api, upstream, gateway, sessions } = await startHarness(t, {
+      allowed: [owner, other],
+      shutdownGraceS: 2,
+      logger,
+    });
+    const long = longAnswer(3000);
+    const short = 'A short answer that is done well within the grace period.';
+    upstream.enqueue({ text: long, chunkDelayMs: 20 }, { text: short, chunkDelayMs: 10 });
+    api.sendText({ chatId: other, userId: other, text: 'write a lot' });
+    await api.waitFor(
+      () => api.messages(other).some((m) => m.visible.length > 0),
+      10_000,
+      'long reply shown',
+    );
+    api.sendText({ chatId: owner, userId: owner, text: 'quick one' });
+    await api.waitFor(() => upstream.requests.length === 2, 10_000, 'second request');
+    // Queued behind the long reply: never started, dropped on stop.
+    api.sendText({ chatId: other, userId: other, text: 'and one more thing' });
+    await api.waitForDelivery();
+
+    const startedAt = Date.now();
+    const stopping = gateway.stop();
+    // Inbound during the grace period is ignored.
+    api.sendText({ chatId: owner, userId: owner, text: 'too late' });
+    await api.waitForDelivery();
+    await stopping;
+
+    assert.ok(Date.now() - startedAt >= 1900, 'the long reply had the grace period before the abort');
+    assert.equal(upstream.requests.length, 2, 'neither the queued nor the late message ran');
+    assert.deepEqual(
+      api.messages(owner).map((m) => m.visible),
+      [short],
+    );
+    const [partial, ...rest] = api.messages(other);
+    assert.equal(rest.length, 0);
+    const shown = partial!.visible.trimEnd();
+    assert.ok(shown.length > 0 && shown.length < long.length, 'the long reply was cut short');
+    assert.ok(long.startsWith(shown), 'the partial is the start of the answer, without cursor');
+    const history = await sessions.load(
+      conversationKey({
+        platform: 'telegram',
+        chatId: String(other),
+        isPrivate: true,
+        userId: String(other),
+      }),
+    );
+    assert.deepEqual(history[0], { role: 'user', content: 'write a lot' });
+    assert.equal(history[1]?.role, 'assistant');
+    assert.equal(String(history[1]?.content).trimEnd(), shown, 'the partial is kept in the history');
+    assert.equal(history.length, 2);
+    await waitUntil(() => upstream.aborted === 1, 'upstream request aborted');
+    const events = logLines.map(
+      (line) => JSON.parse(line) as { event?: string; dropped?: number; runs?: number },
+    );
+    assert.equal(events.find((e) => e.event === 'gateway_queue_dropped')?.dropped, 1);
+    assert.equal(events.find((e) => e.event === 'gateway_shutdown_abort')?.runs, 1);
   });
 
   it('shows a short error when the upstream fails', async (t) => {

@@ -10,6 +10,7 @@ import type { InboundMessage, ReplyTarget } from '../src/gateway/types.ts';
 import { EditFailedError, FloodControlError } from '../src/gateway/types.ts';
 import { silentLogger } from '../src/logger.ts';
 import { type FakeSlackApi, startFakeSlackApi } from './support/fake-slack-api.ts';
+import { Inbox } from './support/inbox.ts';
 
 const config = {
   bot_token: 'xoxb-test',
@@ -22,15 +23,8 @@ const config = {
 describe('SlackPlatform', () => {
   let fake: FakeSlackApi;
   let platform: SlackPlatform;
-  const inbox: InboundMessage[] = [];
-  const waiters: ((m: InboundMessage) => void)[] = [];
+  const inbox = new Inbox<InboundMessage>();
   const started: SlackPlatform[] = [];
-
-  function nextInbound(): Promise<InboundMessage> {
-    const queued = inbox.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve) => waiters.push(resolve));
-  }
 
   async function startPlatform(overrides: Partial<typeof config> = {}): Promise<SlackPlatform> {
     const p = new SlackPlatform({
@@ -55,11 +49,7 @@ describe('SlackPlatform', () => {
     fake = await startFakeSlackApi();
     platform = new SlackPlatform({ config, logger: silentLogger(), slackApiUrl: fake.slackApiUrl });
     started.push(platform);
-    platform.onMessage((message) => {
-      const waiter = waiters.shift();
-      if (waiter) waiter(message);
-      else inbox.push(message);
-    });
+    platform.onMessage(inbox.push);
     await platform.start();
   });
 
@@ -85,7 +75,7 @@ describe('SlackPlatform', () => {
       ts: '1764000001.000100',
     });
     assert.ok(ack.envelope_id);
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.deepEqual(message, {
       platform: 'slack',
       chatId: 'D0001',
@@ -106,7 +96,7 @@ describe('SlackPlatform', () => {
       text: `<@${fake.botUserId}> summarise this`,
       ts: '1764000002.000100',
     });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.text, 'summarise this');
     assert.equal(message.chatId, 'C0001');
     assert.equal(message.threadId, '1764000002.000100');
@@ -123,7 +113,7 @@ describe('SlackPlatform', () => {
       ts: '1764000003.000200',
       thread_ts: '1764000002.000100',
     });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.threadId, '1764000002.000100');
     assert.equal(message.messageId, '1764000003.000200');
   });
@@ -163,7 +153,7 @@ describe('SlackPlatform', () => {
       text: 'real one',
       ts: '1.4',
     });
-    const message = await nextInbound();
+    const message = await inbox.next();
     assert.equal(message.text, 'real one');
   });
 
@@ -180,6 +170,20 @@ describe('SlackPlatform', () => {
     userId: 'U0ALICE',
     isPrivate: false,
   };
+
+  /** The chat.startStream call a native stream to `thread` makes with its first text. */
+  function startStreamInThread(markdownText: string) {
+    return {
+      method: 'chat.startStream',
+      params: {
+        channel: 'C0001',
+        thread_ts: '1764000002.000100',
+        recipient_user_id: 'U0ALICE',
+        recipient_team_id: fake.teamId,
+        markdown_text: markdownText,
+      },
+    };
+  }
 
   test('send, edit and delete make the exact Web API calls, in mrkdwn', async () => {
     const start = fake.calls.length;
@@ -236,16 +240,7 @@ describe('SlackPlatform', () => {
     const calls = callsSince(start);
     const ts = calls[1]?.params.ts;
     assert.deepEqual(calls, [
-      {
-        method: 'chat.startStream',
-        params: {
-          channel: 'C0001',
-          thread_ts: '1764000002.000100',
-          recipient_user_id: 'U0ALICE',
-          recipient_team_id: fake.teamId,
-          markdown_text: 'Hello',
-        },
-      },
+      startStreamInThread('Hello'),
       { method: 'chat.appendStream', params: { channel: 'C0001', ts, markdown_text: ', wor' } },
       { method: 'chat.appendStream', params: { channel: 'C0001', ts, markdown_text: 'ld. **Bold**' } },
       { method: 'chat.stopStream', params: { channel: 'C0001', ts, markdown_text: ' end.' } },
@@ -295,26 +290,6 @@ describe('SlackPlatform', () => {
     );
   });
 
-  test('the consumer cursor and tool-progress line are never streamed', async () => {
-    const stream = platform.openNativeStream(thread);
-    assert.ok(stream);
-    const start = fake.calls.length;
-    await stream.update('⚙ terminal: ls');
-    await stream.update('Here are ▌');
-    await stream.update('Here are the files ▌\n\n⚙ files: read notes.md');
-    await stream.update('Here are the files: a, b ▌');
-    await stream.finish('Here are the files: a, b.');
-    assert.deepEqual(
-      callsSince(start).map((c) => [c.method, c.params.markdown_text]),
-      [
-        ['chat.startStream', 'Here are'],
-        ['chat.appendStream', ' the files'],
-        ['chat.appendStream', ': a, b'],
-        ['chat.stopStream', '.'],
-      ],
-    );
-  });
-
   test('a rewritten reply is fixed up with chat.update after the stream stops', async () => {
     const stream = platform.openNativeStream(thread);
     assert.ok(stream);
@@ -342,16 +317,7 @@ describe('SlackPlatform', () => {
     const calls = callsSince(start);
     const ts = calls[2]?.params.ts;
     assert.deepEqual(calls, [
-      {
-        method: 'chat.startStream',
-        params: {
-          channel: 'C0001',
-          thread_ts: '1764000002.000100',
-          recipient_user_id: 'U0ALICE',
-          recipient_team_id: fake.teamId,
-          markdown_text: 'Partial',
-        },
-      },
+      startStreamInThread('Partial'),
       {
         method: 'chat.postMessage',
         params: { channel: 'C0001', thread_ts: '1764000002.000100', text: 'Partial' },

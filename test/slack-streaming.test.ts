@@ -1,7 +1,8 @@
 /**
  * The gateway's StreamConsumer rendering a reply through SlackPlatform (Bolt, Socket Mode) against
  * the loopback Slack fake: with native streaming the reply is one chat.startStream, appends of new
- * text only and a chat.stopStream, and the streamed message ends as exactly the answer; with
+ * text only (the consumer's cursor and tool-progress lines never reach the stream) and a
+ * chat.stopStream, and the streamed message ends as exactly the answer; with
  * native streaming off the same reply arrives by chat.postMessage + chat.update in mrkdwn.
  */
 import assert from 'node:assert/strict';
@@ -56,6 +57,11 @@ async function streamAnswer(platform: SlackPlatform, target: ReplyTarget, answer
   for (let i = 0; i < answer.length; i += 40) {
     consumer.pushText(answer.slice(i, i + 40));
     await sleep(5);
+    if (i === 40) {
+      // A second tool mid-answer: its progress line must not reach an append-only stream either.
+      consumer.toolStarted('files: read notes.md');
+      await sleep(30);
+    }
   }
   await consumer.finish();
 }
@@ -82,8 +88,12 @@ test('native streaming: start, append-only suffixes, stop; the message ends as t
     methods.slice(1, -1).every((m) => m === 'chat.appendStream'),
     methods.join(),
   );
-  const streamed = calls.map((c) => String(c.params.markdown_text ?? '')).join('');
-  assert.equal(streamed, answer);
+  const streamed = calls.map((c) => String(c.params.markdown_text ?? ''));
+  assert.ok(
+    streamed.every((text) => !text.includes('▌') && !text.includes('⚙')),
+    streamed.join('|'),
+  );
+  assert.equal(streamed.join(''), answer);
   assert.equal(fake.messages.get(String(calls[1]?.params.ts ?? calls.at(-1)?.params.ts))?.text, answer);
 });
 

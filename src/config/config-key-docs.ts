@@ -59,6 +59,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
     "How the agent's own tool use appears in Responses output: function_call items (default) or mcp_call items (for the Vercel AI SDK).",
   'gateway.interrupt_on_new_message': 'A new message aborts the running reply instead of queueing.',
   'gateway.history_max_messages': 'Messages of a conversation sent upstream.',
+  'gateway.shutdown_grace_s':
+    'Seconds running chat replies may finish on shutdown; then they are aborted, partial text kept.',
   'streaming.enabled': 'Stream replies as growing message edits (false: send the finished reply).',
   'streaming.first_chunk_chars': 'Characters before the first message is sent.',
   'streaming.edit_interval_ms':

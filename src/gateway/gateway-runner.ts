@@ -5,8 +5,10 @@
  * and `/status`, runs one agent run per conversation at a time (later messages queue, or with
  * `gateway.interrupt_on_new_message` abort the run and start anew with everything pending), loads
  * history from the SessionStore and appends each turn's transcript after the run. An adapter that fails
- * to start is retried with exponential backoff while the others serve. It knows nothing of how a
- * platform talks to its servers, nor of the model or tools.
+ * to start is retried with exponential backoff while the others serve. On stop it takes no new messages,
+ * drops queued ones, gives running replies `gateway.shutdown_grace_s` to finish and aborts the rest
+ * before stopping the adapters. It knows nothing of how a platform talks to its servers, nor of the
+ * model or tools.
  */
 
 import type { AgentEvent, AgentRunner } from '../agent/index.ts';
@@ -18,12 +20,14 @@ import type { ChatMessage } from '../model/types.ts';
 import type { SessionStore } from '../store/index.ts';
 import { AccessControl } from './access-control.ts';
 import { conversationKey } from './conversation-key.ts';
-import { helpText, parseGatewayCommand } from './gateway-command.ts';
+import { type GatewayCommand, helpText, parseGatewayCommand } from './gateway-command.ts';
 import {
   type Clock,
   resolveStreamingSettings,
   StreamConsumer,
   type StreamingSettings,
+  systemClock,
+  type TimerHandle,
 } from './streaming/index.ts';
 import type { ChatPlatform, InboundMessage, PlatformAdapter, ReplyTarget } from './types.ts';
 
@@ -34,7 +38,7 @@ export interface GatewayRunnerOptions {
   /** Every adapter to run, the API server included; chat platforms also get their messages routed. */
   platforms: PlatformAdapter[];
   logger: Logger;
-  /** Time source of the StreamConsumers (tests pass a ManualClock). */
+  /** Time source of the StreamConsumers and the shutdown grace (tests pass a ManualClock). */
   clock?: Clock;
   /** Backoff of an adapter that fails to start: first delay, doubled per attempt up to the max. */
   startRetry?: { initialDelayMs: number; maxDelayMs: number };
@@ -71,14 +75,12 @@ export class GatewayRunner {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'gateway' });
     const platforms = options.config.platforms;
-    this.#access = new AccessControl(
-      {
-        telegram: platforms.telegram.allowed_users,
-        discord: platforms.discord.allowed_users,
-        slack: platforms.slack.allowed_users,
-      },
-      this.#logger,
-    );
+    const allowedUsers: Record<string, string[]> = {
+      telegram: platforms.telegram.allowed_users,
+      discord: platforms.discord.allowed_users,
+      slack: platforms.slack.allowed_users,
+    };
+    this.#access = new AccessControl(allowedUsers, this.#logger);
     // Streaming config is resolved once here, not per message.
     for (const adapter of options.platforms) {
       if (!isChatPlatform(adapter)) continue;
@@ -86,19 +88,13 @@ export class GatewayRunner {
         adapter.name,
         resolveStreamingSettings(options.config, adapter.name, adapter.limits),
       );
-      const allowList = this.#allowList(adapter.name);
-      if (allowList.length === 0) {
+      if ((allowedUsers[adapter.name] ?? []).length === 0) {
         this.#logger.warn(
           { event: 'gateway_allow_list_empty', platform: adapter.name },
           `platforms.${adapter.name}.allowed_users is empty, so the bot answers nobody; add your user id there (the id is logged when you message the bot)`,
         );
       }
     }
-  }
-
-  #allowList(name: ChatPlatform['name']): string[] {
-    const platforms = this.#options.config.platforms;
-    return name === 'whatsapp' ? [] : platforms[name].allowed_users;
   }
 
   /** Starts every adapter; one that fails is logged and retried in the background. */
@@ -148,16 +144,28 @@ export class GatewayRunner {
     }
   }
 
-  /** Aborts running replies (they finish with what they have), then stops every adapter. */
+  /**
+   * Graceful shutdown: inbound messages are ignored from now on and queued ones dropped; running
+   * replies get `gateway.shutdown_grace_s` to finish, then are aborted (their partial text stays in
+   * the chat and in the history); then every adapter is stopped.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     for (const timer of this.#retryTimers) clearTimeout(timer);
     this.#retryTimers.clear();
-    for (const conversation of this.#conversations.values()) {
-      conversation.queue.length = 0;
-      conversation.active?.abort(new RunAbortedError('The gateway is shutting down.'));
+    this.#dropQueued();
+    const graceMs = this.#options.config.gateway.shutdown_grace_s * 1000;
+    if (!(await this.#idleWithin(graceMs))) {
+      const running = [...this.#conversations.values()].filter((c) => c.active);
+      this.#logger.warn(
+        { event: 'gateway_shutdown_abort', runs: running.length, graceMs },
+        'replies still running after the shutdown grace period; aborting them',
+      );
+      for (const conversation of running) {
+        conversation.active?.abort(new RunAbortedError('The gateway is shutting down.'));
+      }
+      await this.idle();
     }
-    await this.idle();
     const adapters = [...this.#started];
     this.#started.clear();
     await Promise.all(
@@ -167,6 +175,32 @@ export class GatewayRunner {
         }),
       ),
     );
+  }
+
+  /** Shutdown: messages waiting behind a running reply never start. */
+  #dropQueued(): void {
+    for (const [key, conversation] of this.#conversations) {
+      if (conversation.queue.length === 0) continue;
+      this.#logger.info(
+        { event: 'gateway_queue_dropped', conversation: key, dropped: conversation.queue.length },
+        'shutting down: queued messages dropped',
+      );
+      conversation.queue.length = 0;
+    }
+  }
+
+  /** Waits for `idle()` at most `ms` (on the gateway's clock); true if it came first. */
+  async #idleWithin(ms: number): Promise<boolean> {
+    const clock = this.#options.clock ?? systemClock;
+    let timer: TimerHandle | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = clock.setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([this.idle().then(() => true as const), expired]);
+    } finally {
+      if (timer !== undefined) clock.clearTimeout(timer);
+    }
   }
 
   /** Resolves when no conversation has a run in progress or queued. */
@@ -179,7 +213,13 @@ export class GatewayRunner {
   }
 
   #receive(platform: ChatPlatform, message: InboundMessage): void {
-    if (this.#stopping) return;
+    if (this.#stopping) {
+      this.#logger.debug(
+        { event: 'gateway_inbound_ignored', platform: platform.name },
+        'shutting down: message ignored',
+      );
+      return;
+    }
     void this.#dispatch(platform, message).catch((error: unknown) => {
       this.#logger.error({ event: 'gateway_dispatch_failed', platform: platform.name, err: error });
     });
@@ -342,7 +382,7 @@ export class GatewayRunner {
   }
 
   async #command(
-    command: NonNullable<ReturnType<typeof parseGatewayCommand>>,
+    command: GatewayCommand,
     platform: ChatPlatform,
     message: InboundMessage,
     key: string,
@@ -360,18 +400,12 @@ export class GatewayRunner {
           await reply('Nothing to stop.');
           return;
         }
-        conversation.queue.length = 0;
-        conversation.active.abort(new RunAbortedError('Stopped by the user.'));
-        await conversation.draining;
+        await cancel(conversation, 'Stopped by the user.');
         await reply('Stopped.');
         return;
       }
       case 'new': {
-        if (conversation) {
-          conversation.queue.length = 0;
-          conversation.active?.abort(new RunAbortedError('A new conversation was started.'));
-          await conversation.draining;
-        }
+        if (conversation) await cancel(conversation, 'A new conversation was started.');
         await this.#options.sessions.reset(key);
         await reply('Started a new conversation.');
         return;
@@ -392,6 +426,13 @@ export class GatewayRunner {
         throw new Error(`Unknown command: ${String(command satisfies never)}`);
     }
   }
+}
+
+/** Drops the conversation's queued messages and aborts its running reply; resolves once it is idle. */
+async function cancel(conversation: Conversation, reason: string): Promise<void> {
+  conversation.queue.length = 0;
+  conversation.active?.abort(new RunAbortedError(reason));
+  await conversation.draining;
 }
 
 function replyTarget(message: InboundMessage): ReplyTarget {

@@ -63,7 +63,10 @@ export interface PlatformLimits {
  * the StreamConsumer instead of send+edit when the adapter offers one for a target.
  */
 export interface NativeStream {
-  /** Shows `text` (the whole reply so far) to the user. May throw FloodControlError. */
+  /**
+   * Shows `text` (the whole reply so far) to the user. `text` is answer text only: the StreamConsumer
+   * never puts its cursor or tool-progress line into a native stream. May throw FloodControlError.
+   */
   update(text: string): Promise<void>;
   /** Ends the stream with the complete text, delivered as permanent message(s). */
   finish(text: string): Promise<void>;

@@ -6,10 +6,9 @@
  * dispatches. Failures are injected per request (`failNext`). It does not model rate-limit buckets,
  * permissions, resumes or compression.
  */
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { startLoopbackServer } from './loopback-server.ts';
 
 export interface RecordedDiscordCall {
   method: string;
@@ -78,32 +77,20 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
   const calls: RecordedDiscordCall[] = [];
   const messages = new Map<string, { channelId: string; content: string }>();
   const failures: { method: string; path: RegExp; failure: InjectedFailure }[] = [];
-  const sockets = new Set<WebSocket>();
   let sequence = 0;
   let resolveIdentified: (value: { token: string; intents: number }) => void = () => {};
   const identified = new Promise<{ token: string; intents: number }>((resolve) => {
     resolveIdentified = resolve;
   });
 
-  const server = createServer((req, res) => {
-    void handleRest(req, res);
+  const server = await startLoopbackServer({
+    onRequest: handleRest,
+    acceptsSocket: (url) => url.startsWith('/gateway'),
+    onSocket: onGateway,
   });
-  const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req, socket, head) => {
-    if (!req.url?.startsWith('/gateway')) {
-      socket.destroy();
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => onGateway(ws));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
+  const { port, sockets } = server;
 
-  async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+  function handleRest(req: IncomingMessage, res: ServerResponse, raw: string): void {
     const body: unknown = raw.length > 0 ? JSON.parse(raw) : undefined;
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').replace(/^\/api\/v10/, '').split('?')[0] ?? '/';
@@ -112,7 +99,8 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
     const injected = failures.find((f) => f.method === method && f.path.test(path));
     if (injected) {
       failures.splice(failures.indexOf(injected), 1);
-      return reply(res, injected.failure.status, injected.failure.body, injected.failure.headers);
+      reply(res, injected.failure.status, injected.failure.body, injected.failure.headers);
+      return;
     }
     const answer = route(method, path, body);
     reply(res, answer.status, answer.body);
@@ -158,8 +146,6 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
   }
 
   function onGateway(ws: WebSocket): void {
-    sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
     ws.on('message', (data) => {
       const packet = JSON.parse(String(data)) as { op: number; d: unknown };
@@ -221,13 +207,7 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
       for (const ws of sockets) dispatch(ws, 'MESSAGE_CREATE', payload);
       return id;
     },
-    async close() {
-      for (const ws of sockets) ws.terminate();
-      wss.close();
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
+    close: () => server.close(),
   };
 }
 

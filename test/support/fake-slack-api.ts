@@ -6,10 +6,9 @@
  * Failures are injected per method (`failNext`). It does not model scopes, rate tiers or retries.
  */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { startLoopbackServer } from './loopback-server.ts';
 
 export interface RecordedSlackCall {
   method: string;
@@ -63,29 +62,17 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
   const messages = new Map<string, FakeSlackMessage>();
   const failures: { method: string; failure: InjectedSlackFailure }[] = [];
   const ackWaiters = new Map<string, (ack: SlackAck) => void>();
-  const sockets = new Set<WebSocket>();
   let tsCounter = 0;
   const nextTs = () => `1764000000.${String(++tsCounter).padStart(6, '0')}`;
 
-  const server = createServer((req, res) => {
-    void handleApi(req, res);
+  const server = await startLoopbackServer({
+    onRequest: handleApi,
+    acceptsSocket: (url) => url === '/socket',
+    onSocket,
   });
-  const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req, socket, head) => {
-    if (req.url !== '/socket') {
-      socket.destroy();
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => onSocket(ws));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
+  const { port, sockets } = server;
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+  function handleApi(req: IncomingMessage, res: ServerResponse, raw: string): void {
     const params: Record<string, unknown> = req.headers['content-type']?.includes('application/json')
       ? (JSON.parse(raw || '{}') as Record<string, unknown>)
       : Object.fromEntries(new URLSearchParams(raw));
@@ -97,7 +84,8 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
     if (injected) {
       failures.splice(failures.indexOf(injected), 1);
       const { status = 200, headers = {}, body = { ok: false, error: 'fatal_error' } } = injected.failure;
-      return json(res, body, status, headers);
+      json(res, body, status, headers);
+      return;
     }
     json(res, answer(method, params));
   }
@@ -165,8 +153,6 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
   }
 
   function onSocket(ws: WebSocket): void {
-    sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
     ws.on('message', (data) => {
       const ack = JSON.parse(String(data)) as SlackAck;
       acks.push(ack);
@@ -225,13 +211,7 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
       for (const ws of sockets) ws.send(JSON.stringify(envelope));
       return acked;
     },
-    async close() {
-      for (const ws of sockets) ws.terminate();
-      wss.close();
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
+    close: () => server.close(),
   };
 }
 

@@ -114,6 +114,8 @@ export class FakeTelegramApi {
   readonly #messages: FakeBotMessage[] = [];
   readonly #listeners = new Set<() => void>();
   #nextUpdateId = 1;
+  /** Highest update id the client confirmed (by asking getUpdates for a later offset). */
+  #confirmedUpdateId = 0;
   #nextMessageId = 1000;
 
   private constructor(server: Server) {
@@ -216,6 +218,15 @@ export class FakeTelegramApi {
     return messageId;
   }
 
+  /**
+   * Resolves once the client has confirmed every update pushed so far: grammY asks for the next
+   * offset only after its handlers ran, so by then the bot has seen each of them.
+   */
+  waitForDelivery(timeoutMs = 10_000): Promise<void> {
+    const last = this.#nextUpdateId - 1;
+    return this.waitFor(() => this.#confirmedUpdateId >= last, timeoutMs, `delivery of update ${last}`);
+  }
+
   /** Resolves when `predicate` holds (checked after every call), or rejects after `timeoutMs`. */
   async waitFor(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
     if (predicate()) return;
@@ -278,6 +289,10 @@ export class FakeTelegramApi {
     const offset = typeof params.offset === 'number' ? params.offset : 0;
     // Confirming an offset forgets the older updates, as Telegram does.
     while (this.#updates.length && this.#updates[0]!.update_id < offset) this.#updates.shift();
+    if (offset - 1 > this.#confirmedUpdateId) {
+      this.#confirmedUpdateId = offset - 1;
+      this.#notify();
+    }
     const pending = () => this.#updates.filter((update) => update.update_id >= offset);
     const timeoutS = typeof params.timeout === 'number' ? params.timeout : 0;
     if (pending().length === 0 && timeoutS > 0) {

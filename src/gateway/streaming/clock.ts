@@ -1,7 +1,7 @@
 /**
  * The time source the StreamConsumer schedules with. Production uses the real clock; tests pass a
  * `ManualClock` so edit-rate and flood-control behaviour is checked without waiting in real time.
- * Nothing else in the gateway needs it.
+ * The GatewayRunner times its shutdown grace period with the same clock.
  */
 
 export type TimerHandle = { readonly id: number } | ReturnType<typeof setTimeout>;

@@ -4,12 +4,6 @@
  */
 export { type Clock, systemClock, type TimerHandle } from './clock.ts';
 export { ManualClock } from './manual-clock.ts';
-export {
-  openFenceCarry,
-  type SplitOptions,
-  type SplitSlice,
-  splitMessage,
-  splitMessageSlices,
-} from './message-splitter.ts';
+export { type SplitOptions, type SplitSlice, splitMessage, splitMessageSlices } from './message-splitter.ts';
 export { StreamConsumer, type StreamConsumerOptions, type StreamTarget } from './stream-consumer.ts';
 export { resolveStreamingSettings, type StreamingSettings } from './streaming-settings.ts';

@@ -305,6 +305,33 @@ describe('StreamConsumer', () => {
     assert.equal(platform.calls.filter((call) => call.op === 'typing').length, 3);
   });
 
+  it('gives a native stream the answer text only, never the cursor or a tool-progress line', async () => {
+    const clock = new ManualClock();
+    const platform = new RecordingPlatform(clock);
+    const updates: string[] = [];
+    platform.native = {
+      update: async (text) => {
+        updates.push(text);
+      },
+      finish: async () => {},
+      cancel: async () => {},
+    };
+    const consumer = new StreamConsumer({ platform, target, settings: settings(), clock });
+    consumer.toolStarted('terminal: ls -la');
+    await clock.advance(3000);
+    assert.deepEqual(updates, [], 'a progress line alone is not streamed');
+    const first = words(40);
+    await stream(consumer, clock, first, 50);
+    consumer.toolStarted('files: read notes.md');
+    await clock.advance(3000);
+    const second = words(5);
+    await stream(consumer, clock, second, 50);
+    await finish(consumer, clock);
+    const answer = [...first, ...second].join('');
+    assert.ok(updates.length >= 2);
+    for (const update of updates) assert.ok(answer.startsWith(update), `not answer text: ${update}`);
+  });
+
   it('uses a native stream when the platform offers one, falling back to edits if it fails', async () => {
     const updates: string[] = [];
     let finished = '';

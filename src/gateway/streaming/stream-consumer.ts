@@ -7,7 +7,8 @@
  * Flood control pauses edits and coalesces what arrived meanwhile; a message that can no longer be
  * edited makes the rest arrive as new messages. The final render holds the complete text, so what the
  * user sees, concatenated, is exactly the streamed answer. Where the adapter offers a native stream
- * (Telegram drafts, Slack streams) it is used instead of send+edit, with send+edit as the fallback.
+ * (Telegram drafts, Slack streams) it is used instead of send+edit, with send+edit as the fallback; a
+ * native stream is given the answer text only, without cursor or progress line.
  * It knows nothing of the agent: the gateway feeds it text and tool labels.
  */
 import type { Logger } from '../../logger.ts';
@@ -179,13 +180,12 @@ export class StreamConsumer {
 
   #plan(): Plan {
     const input = this.#input();
-    let text = input.trim() ? input + this.#settings.cursor : '';
-    if (this.#progress) text += `${text ? '\n\n' : ''}⚙ ${this.#progress}`;
-    if (!text) return { kind: 'none' };
     const max = this.#platform.limits.maxMessageLength;
-    if (this.#count(text) <= max) return { kind: 'show', text };
-    if (this.#count(input) <= max) return { kind: 'show', text: input };
     if (this.#native) {
+      // A native stream gets the answer only, never the cursor or tool-progress line: it shows its
+      // own "working" state, and an append-only stream (Slack) could not take them back.
+      if (!input.trim()) return { kind: 'none' };
+      if (this.#count(input) <= max) return { kind: 'show', text: input };
       // A draft is one preview: show the tail; the final render sends every chunk.
       const slices = splitMessageSlices(input, {
         maxLength: max,
@@ -193,6 +193,11 @@ export class StreamConsumer {
       });
       return { kind: 'show', text: slices[slices.length - 1]!.text };
     }
+    let text = input.trim() ? input + this.#settings.cursor : '';
+    if (this.#progress) text += `${text ? '\n\n' : ''}⚙ ${this.#progress}`;
+    if (!text) return { kind: 'none' };
+    if (this.#count(text) <= max) return { kind: 'show', text };
+    if (this.#count(input) <= max) return { kind: 'show', text: input };
     return { kind: 'split' };
   }
 
@@ -205,8 +210,10 @@ export class StreamConsumer {
     const now = this.#clock.now();
     let earliest: number;
     if (this.#shown === '' && this.#messagesSent === 0) {
+      // A progress line is worth showing at once, except in a native stream, which never shows one.
       const ready =
-        this.#text.length - this.#committed >= this.#settings.firstChunkChars || this.#progress !== undefined;
+        this.#text.length - this.#committed >= this.#settings.firstChunkChars ||
+        (this.#progress !== undefined && !this.#native);
       earliest = ready ? now : this.#startedAt + this.#settings.firstChunkDelayMs;
     } else {
       earliest = this.#lastOpAt + this.#settings.editIntervalMs;

@@ -14,11 +14,11 @@ export interface StreamingSettings {
   /** Characters that trigger the first send; otherwise it happens after `firstChunkDelayMs`. */
   firstChunkChars: number;
   firstChunkDelayMs: number;
-  /** Show a `⚙ tool: args` line while a tool runs. */
+  /** Show a `⚙ tool: args` line while a tool runs (edit-based streaming; native streams never get it). */
   toolProgress: boolean;
   /** How often the typing indicator is re-sent while the agent works. */
   typingIntervalMs: number;
-  /** Appended to intermediate edits so the user sees the reply is still growing. */
+  /** Appended to intermediate edits so the user sees the reply is still growing (not to native streams). */
   cursor: string;
 }
 

@@ -4,8 +4,11 @@
  * id and `created`. Pure functions of their inputs; the route decides when to send what.
  */
 import { randomUUID } from 'node:crypto';
-import type { AgentFinishReason } from '../../../agent/index.ts';
+import type { AgentEvent, AgentFinishReason } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/types.ts';
+
+/** The agent events that show as tool progress in a chat stream. */
+export type ToolCallEvent = Extract<AgentEvent, { type: 'tool-call-start' | 'tool-call-end' }>;
 
 export interface CompletionIdentity {
   id: string;
@@ -59,14 +62,26 @@ export function completionBody(
   };
 }
 
+/** Stands in for the text while the content frame's constant parts are serialised (see `content`). */
+const TEXT_SLOT = '\u0000herald-text-slot\u0000';
+
 /** Builds the frames of one streamed completion; `includeUsage` adds `usage: null` to every choice chunk. */
 export class ChunkBuilder {
   readonly #identity: CompletionIdentity;
   readonly #includeUsage: boolean;
+  /** The serialised content frame around its text, built once per stream. */
+  readonly #contentHead: string;
+  readonly #contentTail: string;
 
   constructor(identity: CompletionIdentity, includeUsage: boolean) {
     this.#identity = identity;
     this.#includeUsage = includeUsage;
+    const template = JSON.stringify(this.#contentChunk(TEXT_SLOT));
+    // The last occurrence is the delta's: only `usage` follows `choices`, while the client-chosen
+    // model name that comes earlier could contain anything.
+    const at = template.lastIndexOf(JSON.stringify(TEXT_SLOT));
+    this.#contentHead = template.slice(0, at);
+    this.#contentTail = template.slice(at + JSON.stringify(TEXT_SLOT).length);
   }
 
   #chunk(choices: unknown[]) {
@@ -87,7 +102,15 @@ export class ChunkBuilder {
     ]);
   }
 
-  content(text: string) {
+  /**
+   * A content frame, already serialised: it is sent once per token, so only the text is encoded per
+   * call. Same keys in the same order as every other chunk.
+   */
+  content(text: string): string {
+    return this.#contentHead + JSON.stringify(text) + this.#contentTail;
+  }
+
+  #contentChunk(text: string) {
     return this.#chunk([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }]);
   }
 
@@ -100,16 +123,21 @@ export class ChunkBuilder {
   }
 
   /**
-   * A `herald.tool.progress` frame. It is also a valid (empty) chunk, because the official SDK yields
-   * named events' data as chunks and its accumulator reads `choices`; aware frontends read the extra keys.
+   * The `herald.tool.progress` frame of a tool call starting (`running`) or ending (`completed`). It is
+   * also a valid (empty) chunk, because the official SDK yields named events' data as chunks and its
+   * accumulator reads `choices`; aware frontends read the extra keys.
    */
-  toolProgress(progress: {
-    tool: string;
-    label: string;
-    toolCallId: string;
-    status: 'running' | 'completed';
-    isError?: boolean;
-  }) {
+  toolProgress(event: ToolCallEvent) {
+    const progress =
+      event.type === 'tool-call-start'
+        ? { tool: event.name, label: event.label, toolCallId: event.toolCallId, status: 'running' as const }
+        : {
+            tool: event.name,
+            label: event.name,
+            toolCallId: event.toolCallId,
+            status: 'completed' as const,
+            isError: event.isError,
+          };
     return { ...this.#chunk([]), ...progress };
   }
 }

@@ -15,6 +15,7 @@ import {
   type CompletionIdentity,
   completionBody,
   newCompletionIdentity,
+  type ToolCallEvent,
 } from './chat-completion-chunks.ts';
 import { type ParsedChatCompletionRequest, parseChatCompletionRequest } from './chat-completions-request.ts';
 import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope } from './chat-sessions.ts';
@@ -237,6 +238,9 @@ async function streamCompletion(
     shown += text;
     await (await open()).send(chunks.content(text));
   };
+  const progress = async (event: ToolCallEvent) => {
+    await (await open()).send(chunks.toolProgress(event), 'herald.tool.progress');
+  };
   try {
     for await (const event of ctx.deps.agent.run(agentInput(ctx, conversation))) {
       switch (event.type) {
@@ -245,33 +249,14 @@ async function streamCompletion(
           break;
         case 'tool-call-start':
           if (api.tool_progress === 'events') {
-            await (await open()).send(
-              chunks.toolProgress({
-                tool: event.name,
-                label: event.label,
-                toolCallId: event.toolCallId,
-                status: 'running',
-              }),
-              'herald.tool.progress',
-            );
+            await progress(event);
           } else if (api.tool_progress === 'inline') {
             const lead = shown === '' || shown.endsWith('\n\n') ? '' : shown.endsWith('\n') ? '\n' : '\n\n';
             await write(`${lead}> ⚙ ${event.label}\n\n`);
           }
           break;
         case 'tool-call-end':
-          if (api.tool_progress === 'events') {
-            await (await open()).send(
-              chunks.toolProgress({
-                tool: event.name,
-                label: event.name,
-                toolCallId: event.toolCallId,
-                status: 'completed',
-                isError: event.isError,
-              }),
-              'herald.tool.progress',
-            );
-          }
+          if (api.tool_progress === 'events') await progress(event);
           break;
         case 'usage':
           break;

@@ -6,7 +6,7 @@
  * their items in responses-routes.ts; this file never runs the agent.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ResponseStore, StoredConversation } from '../../../store/index.ts';
+import type { ItemPage, ResponseStore, StoredConversation } from '../../../store/index.ts';
 import { ApiError } from './errors.ts';
 import { normalizeInputItems } from './responses-input.ts';
 import {
@@ -32,6 +32,17 @@ export async function resolveConversation(store: ResponseStore, ref: string): Pr
   const found = await store.getConversation(ref);
   if (!found) throw notFound(ref, 'conversation');
   return found;
+}
+
+/** An item page in the OpenAI list shape; conversation items and response input items share it. */
+export function itemListBody(page: ItemPage): Record<string, unknown> {
+  return {
+    object: 'list',
+    data: page.data,
+    first_id: page.firstId,
+    last_id: page.lastId,
+    has_more: page.hasMore,
+  };
 }
 
 function toWire(conversation: StoredConversation): Record<string, unknown> {
@@ -85,26 +96,19 @@ export function registerConversationsRoutes(
       const body = parseOrThrow(addConversationItemsSchema, request.body);
       const items = await normalizeInputItems(body.items, store);
       await store.appendConversationItems(request.params.id, items);
-      return {
-        object: 'list',
+      return itemListBody({
         data: items,
-        first_id: items[0]?.id ?? null,
-        last_id: items.at(-1)?.id ?? null,
-        has_more: false,
-      };
+        firstId: items[0]?.id ?? null,
+        lastId: items.at(-1)?.id ?? null,
+        hasMore: false,
+      });
     });
 
     app.get<IdParams>(`${base}/:id/items`, async (request) => {
       const query = parseOrThrow(listItemsQuerySchema, request.query);
       const page = await store.listConversationItems(request.params.id, query);
       if (!page) throw notFound(request.params.id);
-      return {
-        object: 'list',
-        data: page.data,
-        first_id: page.firstId,
-        last_id: page.lastId,
-        has_more: page.hasMore,
-      };
+      return itemListBody(page);
     });
 
     app.get<ItemParams>(`${base}/:id/items/:itemId`, async (request) => {

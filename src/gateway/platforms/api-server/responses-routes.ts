@@ -17,9 +17,10 @@ import {
   type StoredConversation,
   type StoredResponse,
 } from '../../../store/index.ts';
-import { registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
+import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { ApiError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
+import { noteUsage } from './request-log.ts';
 import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
 import {
   type CreateResponseRequest,
@@ -57,6 +58,8 @@ interface TurnResult {
   finished: FinishedResponse;
   /** The run's error when it failed (mapped to an HTTP error for non-streamed requests). */
   error?: Error;
+  /** The run's summed token counts, for the request's log line. */
+  usage: Usage;
 }
 
 /** A validated, resolved `POST /v1/responses` turn, ready to queue. */
@@ -108,13 +111,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
       const query = parseOrThrow(listItemsQuerySchema, request.query);
       const page = await store.listInputItems(request.params.id, query);
       if (!page) throw notFound(request.params.id);
-      return {
-        object: 'list',
-        data: page.data,
-        first_id: page.firstId,
-        last_id: page.lastId,
-        has_more: page.hasMore,
-      };
+      return itemListBody(page);
     });
 
     app.post<{ Params: { id: string } }>(`${prefix}/responses/:id/cancel`, async (request) => {
@@ -258,6 +255,7 @@ async function runTurn(
   let outcome: TurnResult;
   try {
     outcome = await result;
+    noteUsage(reply.request, outcome.usage);
   } catch (error) {
     // Only a store failure gets here; the agent's own failures are outcomes.
     if (!sse) throw error;
@@ -356,7 +354,7 @@ async function executeTurn(
     'response finished',
   );
   await builder.sendTerminal(finished);
-  return { finished, error };
+  return { finished, error, usage: outcome.kind === 'done' ? outcome.event.usage : outcome.usage };
 }
 
 /** Feeds the agent's events to the builder and classifies how the run ended. */

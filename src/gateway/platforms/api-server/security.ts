@@ -98,7 +98,9 @@ export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_
       }
       return;
     }
-    if (config.allow_unauthenticated) return;
+    // allow_unauthenticated exists to expose a keyless server on a trusted network; on a loopback bind
+    // it changes nothing, so the DNS-rebinding and drive-by guards below stay on there.
+    if (config.allow_unauthenticated && !isLoopbackBind(config.host)) return;
     if (!isLoopbackAddress(request.socket.remoteAddress)) {
       throw new ApiError(403, 'This server has no API key and only answers requests from this machine.', {
         type: 'invalid_request_error',

@@ -3,9 +3,5 @@
  * token is configured. Nothing else in the folder is meant to be imported from outside.
  */
 
-export {
-  countDiscordLength,
-  DISCORD_EDIT_INTERVAL_MS,
-  DISCORD_MAX_MESSAGE_LENGTH,
-} from './discord-limits.ts';
+export { countDiscordLength } from './discord-limits.ts';
 export { DiscordPlatform, type DiscordPlatformOptions } from './discord-platform.ts';

@@ -1,13 +1,14 @@
 /**
  * A reply streamed with Slack's native text streaming: `chat.startStream` on the first update,
  * `chat.appendStream` with only the new suffix on each later one, `chat.stopStream` (carrying the
- * last suffix) on finish. Streams are append-only, so the StreamConsumer's transient cursor and
- * tool-progress line are never streamed, and if the reply is ever rewritten rather than extended
- * the stream is left as is and the final text is put in place with `chat.update` after stopping. If Slack refuses to start a stream (method unavailable, missing scope…) the platform is
- * told to stop offering native streams and this reply carries on edit-based (postMessage + update);
- * an append that fails (e.g. the stream expired) switches to the same path. Flood control is
- * surfaced from `update` as FloodControlError and waited out inside `finish`. Text past Slack's
- * 40,000 limit is posted as further thread messages at the end. Pacing is the caller's job.
+ * last suffix) on finish. Streams are append-only: the StreamConsumer gives a native stream answer
+ * text only (no cursor or tool-progress line; Slack shows its own "working" state), and if the reply
+ * is ever rewritten rather than extended the stream is left as is and the final text is put in place
+ * with `chat.update` after stopping. If Slack refuses to start a stream (method unavailable, missing
+ * scope…) the platform is told to stop offering native streams and this reply carries on edit-based
+ * (postMessage + update); an append that fails (e.g. the stream expired) switches to the same path.
+ * Flood control is surfaced from `update` as FloodControlError and waited out inside `finish`. Text
+ * past Slack's 40,000 limit is posted as further thread messages at the end. Pacing is the caller's job.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
@@ -48,7 +49,7 @@ export class SlackNativeStream implements NativeStream {
   }
 
   update(text: string): Promise<void> {
-    return this.#serial(() => this.#show(headOf(withoutTransientTail(text))));
+    return this.#serial(() => this.#show(headOf(text)));
   }
 
   finish(text: string): Promise<void> {
@@ -198,21 +199,6 @@ export class SlackNativeStream implements NativeStream {
     this.#queue = run.catch(() => {});
     return run;
   }
-}
-
-/** The StreamConsumer's "still typing" cursor, appended to intermediate renders. */
-const CURSOR = ' ▌';
-/** The StreamConsumer's tool-progress line, the last paragraph of an intermediate render. */
-const PROGRESS_LINE = /(?:^|\n\n)⚙ [^\n]*$/;
-
-/**
- * Drops the cursor and tool-progress line from an intermediate render: they are replaced or
- * removed by the next render, and an append-only stream could never take them back. Slack's
- * streaming UI shows its own "working" state meanwhile.
- */
-function withoutTransientTail(text: string): string {
-  const withoutProgress = text.replace(PROGRESS_LINE, '');
-  return withoutProgress.endsWith(CURSOR) ? withoutProgress.slice(0, -CURSOR.length) : withoutProgress;
 }
 
 /** The part of the reply that fits in the first message. */
