@@ -4,7 +4,7 @@
  * in the stream not disturbing it.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, streamText } from 'ai';
 import { startTestServer, type TestServer } from './api-test-server.ts';
@@ -14,6 +14,8 @@ describe('Vercel AI SDK (.chat)', () => {
   before(async () => {
     h = await startTestServer();
   });
+  // A test that fails early must not leave its scripted replies to the next test.
+  afterEach(() => h?.upstream.clear());
   after(() => h.close());
 
   const model = () => createOpenAI({ baseURL: h.baseURL, apiKey: 'unused' }).chat('herald');

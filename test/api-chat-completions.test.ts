@@ -4,7 +4,7 @@
  * tool progress in its three modes, images, prompt layering and the unprefixed aliases.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { parseSse, startTestServer, type TestServer } from './api-test-server.ts';
 
 const user = (content: string) => ({ role: 'user' as const, content });
@@ -23,6 +23,8 @@ describe('chat completions', () => {
   before(async () => {
     h = await startTestServer();
   });
+  // A test that fails early must not leave its scripted replies to the next test.
+  afterEach(() => h?.upstream.clear());
   after(() => h.close());
 
   test('a non-streamed completion has the OpenAI body shape and the summed usage', async () => {

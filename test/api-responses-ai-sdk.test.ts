@@ -4,7 +4,7 @@
  * true), and chaining through `providerOptions.openai.previousResponseId`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, type ModelMessage, streamText } from 'ai';
 import { startTestServer, type TestServer } from './api-test-server.ts';
@@ -13,6 +13,8 @@ let t: TestServer;
 before(async () => {
   t = await startTestServer();
 });
+// A test that fails early must not leave its scripted replies to the next test.
+afterEach(() => t?.upstream.clear());
 after(async () => {
   await t?.close();
 });

@@ -4,7 +4,7 @@
  * or credentials; runs on one session are serialised; Idempotency-Key replays a finished result.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import OpenAI, { type APIError } from 'openai';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 
@@ -40,6 +40,8 @@ describe('sessions', () => {
   before(async () => {
     h = await startTestServer();
   });
+  // A test that fails early must not leave its scripted replies to the next test.
+  afterEach(() => h?.upstream.clear());
   after(() => h.close());
 
   test('echoing X-Herald-Session-Id continues the full transcript, tool results included', async () => {
@@ -157,6 +159,8 @@ describe('idempotency', () => {
   before(async () => {
     h = await startTestServer();
   });
+  // A test that fails early must not leave its scripted replies to the next test.
+  afterEach(() => h?.upstream.clear());
   after(() => h.close());
 
   const body = (content: string) => ({ model: 'herald', messages: [user(content)] });

@@ -124,6 +124,18 @@ describe('ScriptedUpstream', () => {
     assert.equal(upstream.aborted, 1);
   });
 
+  test('clear() drops queued turns so the responder answers again', async () => {
+    upstream.enqueue({ hang: true }, { text: 'left over' });
+    assert.equal(upstream.pending, 2);
+    assert.equal(upstream.clear(), 2);
+    assert.equal(upstream.pending, 0);
+    const completion = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    assert.equal(completion.choices[0]?.message.content, 'ok');
+  });
+
   test('lists a model on GET /v1/models', async () => {
     const models = await client.models.list();
     assert.equal(models.data[0]?.id, 'scripted-model');

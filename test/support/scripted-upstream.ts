@@ -115,6 +115,22 @@ export class ScriptedUpstream {
     this.#queue.push(...turns);
   }
 
+  /** Turns queued but not yet answered. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Drops every queued turn and returns how many there were. Tests sharing one upstream call it between
+   * tests: a test that failed before its requests consumed its turns must not hand them (a `hang`, a
+   * slow stream) to the next test, which would then fail for no reason of its own or wait for a timeout.
+   */
+  clear(): number {
+    const dropped = this.#queue.length;
+    this.#queue.length = 0;
+    return dropped;
+  }
+
   /** Resolves when the N-th request (1-based) has arrived. */
   waitForRequests(n: number): Promise<void> {
     if (this.requests.length >= n) return Promise.resolve();

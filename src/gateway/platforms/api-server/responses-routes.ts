@@ -353,6 +353,14 @@ async function executeTurn(
     { event: 'responses.finished', responseId: settings.id, status: finished.status, stored: settings.store },
     'response finished',
   );
+  // A bug in the run (not an upstream failure) must leave a trace; a non-streamed one is logged by the
+  // error handler when it answers 500, a streamed one only ends as `response.failed`.
+  if (error && !(error instanceof ModelError) && body.stream) {
+    deps.logger.error(
+      { event: 'responses.run_failed', responseId: settings.id, err: error },
+      'agent run failed',
+    );
+  }
   await builder.sendTerminal(finished);
   return { finished, error, usage: outcome.kind === 'done' ? outcome.event.usage : outcome.usage };
 }
@@ -364,19 +372,27 @@ async function consumeRun(
   control: TurnControl,
 ): Promise<{ outcome: RunOutcome; error?: Error }> {
   let usage: Usage = zeroUsage();
-  for await (const event of events) {
-    if (event.type === 'done') return { outcome: { kind: 'done', event } };
-    if (event.type === 'error') {
-      if (control.signal.aborted || event.error instanceof RunAbortedError) {
-        return { outcome: { kind: control.abortKind(), usage: event.usage } };
+  try {
+    for await (const event of events) {
+      if (event.type === 'done') return { outcome: { kind: 'done', event } };
+      if (event.type === 'error') {
+        if (control.signal.aborted || event.error instanceof RunAbortedError) {
+          return { outcome: { kind: control.abortKind(), usage: event.usage } };
+        }
+        return {
+          outcome: { kind: 'failed', ...failureOf(event.error), usage: event.usage },
+          error: event.error,
+        };
       }
-      return {
-        outcome: { kind: 'failed', ...failureOf(event.error), usage: event.usage },
-        error: event.error,
-      };
+      if (event.type === 'usage') usage = event.total;
+      await builder.apply(event);
     }
-    if (event.type === 'usage') usage = event.total;
-    await builder.apply(event);
+  } catch (caught) {
+    // A runner that throws instead of ending with an `error` event (a bug, not an upstream failure) is
+    // still a failed run: classified here, it is stored as failed rather than left `in_progress`.
+    if (control.signal.aborted) return { outcome: { kind: control.abortKind(), usage } };
+    const error = caught instanceof Error ? caught : new Error(String(caught));
+    return { outcome: { kind: 'failed', ...failureOf(error), usage }, error };
   }
   // The stream ended without a terminal event: a failure, never a silent success.
   const error = new Error('The agent run ended without a result.');
