@@ -1,8 +1,10 @@
 /**
  * An agent that breaks in an unexpected way (a bug, not an upstream failure) must never hang or spin the
- * API server: every endpoint answers it promptly with an OpenAI-shaped error — a 5xx JSON error when not
- * streaming, `response.failed` or an `error` frame when streaming — stores the Response as failed, and
- * frees its run slot for the next request. Driven with the official `openai` SDK against a real server
+ * API server: every endpoint answers it promptly with an OpenAI-shaped error — a 500 `internal_error`
+ * (type `server_error`) when not streaming, `response.failed` or an `error` frame with that code when
+ * streaming — stores the Response as failed, and frees its run slot for the next request. Such a bug is
+ * never blamed on the upstream (no 502 `agent_incomplete` / `upstream_error`): that stays for runs the
+ * model ended without text, and upstream failures keep their own status. Driven with the official `openai` SDK against a real server
  * whose AgentRunner is swapped, per test, for one that fails in each way a run can break: the real Agent
  * hitting a TypeError, an `error` event carrying a plain Error mid-stream, an iterator that throws, and
  * an iterator that ends without a terminal event.
@@ -83,12 +85,20 @@ async function assertServerStillAnswers(): Promise<void> {
   assert.equal(response.output_text, 'still here');
 }
 
+/** Herald's own bug: a 500 internal_error, with nothing of the bug's internals in the message. */
 function assertServerError(error: unknown): true {
   assert.ok(error instanceof OpenAI.APIError, `expected an APIError, got ${String(error)}`);
-  assert.ok((error.status ?? 0) >= 500, `expected a 5xx, got ${error.status}`);
-  assert.equal(typeof error.message, 'string');
-  assert.equal(typeof (error.error as { message?: unknown } | undefined)?.message, 'string');
+  assert.equal(error.status, 500);
+  assertInternalErrorBody(error);
   return true;
+}
+
+function assertInternalErrorBody(error: InstanceType<typeof OpenAI.APIError>): void {
+  assert.equal(error.code, 'internal_error');
+  assert.equal(error.type, 'server_error');
+  const message = (error.error as { message?: unknown } | undefined)?.message;
+  assert.equal(typeof message, 'string');
+  assert.doesNotMatch(String(message), /iterable|Cannot read properties/);
 }
 
 const modes: FailureMode[] = ['agent-type-error', 'error-event', 'iterator-throws', 'iterator-ends'];
@@ -139,7 +149,7 @@ for (const failure of modes) {
       await assertServerStillAnswers();
     });
 
-    it('POST /v1/chat/completions stream ends with an error the SDK raises', async () => {
+    it('POST /v1/chat/completions stream ends with an internal_error the SDK raises', async () => {
       mode = failure;
       await assert.rejects(
         (async () => {
@@ -153,9 +163,43 @@ for (const failure of modes) {
             // drain: the failure must surface as a thrown APIError, not as a clean end
           }
         })(),
-        (error: unknown) => error instanceof OpenAI.APIError,
+        (error: unknown) => {
+          assert.ok(error instanceof OpenAI.APIError, `expected an APIError, got ${String(error)}`);
+          // A plain 500 when the run broke before the stream opened; else the error frame (no status).
+          if (error.status !== undefined) assert.equal(error.status, 500);
+          assertInternalErrorBody(error);
+          return true;
+        },
       );
       await assertServerStillAnswers();
     });
   });
 }
+
+describe('runs that end without text for upstream reasons stay 5xx upstream errors', {
+  timeout: 30_000,
+}, () => {
+  it('the model answering nothing is a 502 agent_incomplete', async () => {
+    h.upstream.enqueue({ text: '' });
+    await assert.rejects(
+      client().chat.completions.create({ model: 'herald', messages: [{ role: 'user', content: 'hi' }] }),
+      (error: unknown) =>
+        error instanceof OpenAI.APIError &&
+        error.status === 502 &&
+        error.code === 'agent_incomplete' &&
+        error.type === 'upstream_error',
+    );
+  });
+
+  it('an upstream failure keeps its own 502 upstream_* code', async () => {
+    h.upstream.enqueue({ status: 500 });
+    await assert.rejects(
+      client().chat.completions.create({ model: 'herald', messages: [{ role: 'user', content: 'hi' }] }),
+      (error: unknown) =>
+        error instanceof OpenAI.APIError &&
+        error.status === 502 &&
+        String(error.code).startsWith('upstream_') &&
+        error.type === 'upstream_error',
+    );
+  });
+});

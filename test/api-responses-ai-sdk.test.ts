@@ -1,7 +1,9 @@
 /**
  * The Vercel AI SDK's Responses model (`@ai-sdk/openai` `.responses()`) against a real Herald server:
  * generateText and streamText, replayed assistant turns sent as `item_reference` (store defaults to
- * true), and chaining through `providerOptions.openai.previousResponseId`.
+ * true), and chaining through `providerOptions.openai.previousResponseId` — with and without the agent
+ * using tools, under the default `api_server.responses.tool_items: auto` (which gives the AI SDK
+ * `mcp_call` items and the openai SDK `function_call` items), and with either explicit style.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -96,39 +98,58 @@ describe('@ai-sdk/openai responses model', { timeout: 30_000 }, () => {
   });
 });
 
-describe('@ai-sdk/openai responses model with api_server.responses.tool_items: mcp_call', {
+describe('@ai-sdk/openai after the agent used tools, with the default tool_items (auto)', {
   timeout: 30_000,
 }, () => {
-  let m: TestServer;
-  before(async () => {
-    m = await startTestServer({ apiServer: { responses: { tool_items: 'mcp_call' } } });
-  });
-  after(async () => {
-    await m?.close();
-  });
-  const mcpModel = () => createOpenAI({ baseURL: m.baseURL, apiKey: 'not-needed' }).responses('herald');
-
-  it("sees the agent's tool use as provider-executed calls and replays them by reference", async () => {
-    m.upstream.enqueue(
+  it("generateText succeeds and sees the agent's tool use as provider-executed calls", async () => {
+    t.upstream.enqueue(
       { text: 'Checking.', toolCalls: [{ id: 'call_r', name: 'read_file', arguments: { path: 'm.txt' } }] },
-      { text: 'There is no m.txt.' },
+      { text: 'There is no m.txt.', usage: { prompt_tokens: 30, completion_tokens: 6 } },
     );
-    const first: ModelMessage[] = [{ role: 'user', content: 'read m.txt' }];
-    const one = await generateText({ model: mcpModel(), messages: first, maxRetries: 0 });
+    const one = await generateText({ model: model(), prompt: 'read m.txt', maxRetries: 0 });
     assert.equal(one.finishReason, 'stop');
-    assert.match(one.text, /There is no m\.txt\./);
+    // The agent separates the text before and after its tool use with a blank line.
+    assert.equal(one.text, 'Checking.\n\nThere is no m.txt.');
     const call = one.content.find((part) => part.type === 'tool-call');
     assert.equal(call?.toolName, 'mcp.read_file');
     assert.equal(call?.providerExecuted, true);
     assert.ok(one.content.some((part) => part.type === 'tool-result'));
+    // The stored response is the same one the openai SDK would retrieve, in the style the AI SDK got.
+    const stored = await t.client.responses.retrieve(String(one.providerMetadata?.openai?.responseId));
+    assert.deepEqual(
+      stored.output.map((item) => item.type),
+      ['message', 'mcp_call', 'message'],
+    );
+  });
 
-    m.upstream.enqueue({ text: 'second' });
-    await generateText({
-      model: mcpModel(),
+  it('streamText streams the answer and finishes with stop', async () => {
+    t.upstream.enqueue(
+      { toolCalls: [{ id: 'call_s', name: 'read_file', arguments: { path: 'm.txt' } }] },
+      { text: ['no ', 'file'] },
+    );
+    const result = streamText({ model: model(), prompt: 'read', maxRetries: 0 });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    assert.equal(text, 'no file');
+    assert.equal(await result.finishReason, 'stop');
+  });
+
+  it("replays a tool-using turn by reference: the model sees the agent's calls and results again", async () => {
+    t.upstream.enqueue(
+      { text: 'Checking.', toolCalls: [{ id: 'call_p', name: 'read_file', arguments: { path: 'p.txt' } }] },
+      { text: 'No p.txt.' },
+      { text: 'second' },
+    );
+    const first: ModelMessage[] = [{ role: 'user', content: 'read p.txt' }];
+    const one = await generateText({ model: model(), messages: first, maxRetries: 0 });
+    const two = await generateText({
+      model: model(),
       messages: [...first, ...one.response.messages, { role: 'user', content: 'and?' }],
       maxRetries: 0,
     });
-    const sent = m.upstream.requests.at(-1)?.body.messages.slice(1);
+    assert.equal(two.text, 'second');
+    assert.equal(two.finishReason, 'stop');
+    const sent = t.upstream.requests.at(-1)?.body.messages.slice(1);
     assert.deepEqual(
       sent.map((msg: { role: string }) => msg.role),
       ['user', 'assistant', 'tool', 'assistant', 'user'],
@@ -137,15 +158,102 @@ describe('@ai-sdk/openai responses model with api_server.responses.tool_items: m
     assert.equal(sent[2].tool_call_id, sent[1].tool_calls[0].id);
   });
 
-  it('streamText finishes with stop after a tool run', async () => {
+  it('chains a tool-using turn through previousResponseId', async () => {
+    t.upstream.enqueue(
+      { toolCalls: [{ id: 'call_c', name: 'read_file', arguments: { path: 'c.txt' } }] },
+      { text: 'No c.txt.' },
+      { text: 'Still no c.txt.' },
+    );
+    const one = await generateText({ model: model(), prompt: 'read c.txt', maxRetries: 0 });
+    const two = await generateText({
+      model: model(),
+      prompt: 'sure?',
+      maxRetries: 0,
+      providerOptions: { openai: { previousResponseId: String(one.providerMetadata?.openai?.responseId) } },
+    });
+    assert.equal(two.text, 'Still no c.txt.');
+    const sent = t.upstream.requests.at(-1)?.body.messages.slice(1);
+    assert.deepEqual(
+      sent.map((msg: { role: string }) => msg.role),
+      ['user', 'assistant', 'tool', 'assistant', 'user'],
+    );
+  });
+
+  it("the provider's default model (openai('id'), the Responses API) works too", async () => {
+    t.upstream.enqueue(
+      { toolCalls: [{ id: 'call_d', name: 'read_file', arguments: { path: 'd.txt' } }] },
+      { text: 'No d.txt.' },
+    );
+    const provider = createOpenAI({ baseURL: t.baseURL, apiKey: 'not-needed' });
+    const result = await generateText({ model: provider('herald'), prompt: 'read d.txt', maxRetries: 0 });
+    assert.equal(result.text, 'No d.txt.');
+    assert.equal(result.finishReason, 'stop');
+  });
+
+  it('the openai SDK on the same server still gets function_call items', async () => {
+    t.upstream.enqueue(
+      { toolCalls: [{ id: 'call_o', name: 'read_file', arguments: { path: 'o.txt' } }] },
+      { text: 'No o.txt.' },
+    );
+    const response = await t.client.responses.create({ model: 'herald', input: 'read o.txt' });
+    assert.deepEqual(
+      response.output.map((item) => item.type),
+      ['function_call', 'function_call_output', 'message'],
+    );
+  });
+});
+
+/** The User-Agent the AI SDK (ai@7, @ai-sdk/openai@4) sends from Node, as captured from a real request. */
+const aiSdkUserAgent = 'ai/7.0.173 ai-sdk-provider-utils/5.0.81 node.js/24';
+
+async function toolRunItemTypes(server: TestServer, userAgent: string): Promise<string[]> {
+  server.upstream.enqueue(
+    { toolCalls: [{ id: 'call_x', name: 'read_file', arguments: { path: 'x.txt' } }] },
+    { text: 'No x.txt.' },
+  );
+  const res = await fetch(`${server.baseURL}/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': userAgent },
+    body: JSON.stringify({ model: 'herald', input: 'read x.txt' }),
+  });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { output: { type: string }[] };
+  return body.output.map((item) => item.type);
+}
+
+describe('an explicit api_server.responses.tool_items wins over the User-Agent', { timeout: 30_000 }, () => {
+  it('mcp_call: every client gets mcp_call items', async (c) => {
+    const m = await startTestServer({ apiServer: { responses: { tool_items: 'mcp_call' } } });
+    c.after(() => m.close());
+    assert.deepEqual(await toolRunItemTypes(m, 'OpenAI/JS 6.9.1'), ['mcp_call', 'message']);
+    const mcpModel = createOpenAI({ baseURL: m.baseURL, apiKey: 'not-needed' }).responses('herald');
     m.upstream.enqueue(
       { toolCalls: [{ id: 'call_s', name: 'read_file', arguments: { path: 'm.txt' } }] },
       { text: 'no file' },
     );
-    const result = streamText({ model: mcpModel(), prompt: 'read', maxRetries: 0 });
+    const result = streamText({ model: mcpModel, prompt: 'read', maxRetries: 0 });
     let text = '';
     for await (const delta of result.textStream) text += delta;
-    assert.match(text, /no file/);
+    assert.equal(text, 'no file');
     assert.equal(await result.finishReason, 'stop');
+  });
+
+  it('function_call: even the AI SDK gets function_call items', async (c) => {
+    const f = await startTestServer({ apiServer: { responses: { tool_items: 'function_call' } } });
+    c.after(() => f.close());
+    assert.deepEqual(await toolRunItemTypes(f, aiSdkUserAgent), [
+      'function_call',
+      'function_call_output',
+      'message',
+    ]);
+  });
+
+  it('auto (the default) tells the two apart by User-Agent', async () => {
+    assert.deepEqual(await toolRunItemTypes(t, aiSdkUserAgent), ['mcp_call', 'message']);
+    assert.deepEqual(await toolRunItemTypes(t, 'OpenAI/JS 6.9.1'), [
+      'function_call',
+      'function_call_output',
+      'message',
+    ]);
   });
 });

@@ -137,6 +137,17 @@ describe('herald without a model', () => {
     );
   });
 
+  test('interactive chat with only a key and a model names the default upstream it will use', async () => {
+    // `/exit` ends the conversation before any model call, so nothing leaves loopback.
+    const run = await runHerald(
+      ['chat'],
+      { HERALD_HOME: tempHome(), HERALD_API_KEY: 'sk-only-a-key', HERALD_MODEL: 'gpt-test' },
+      '/exit\n',
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^Herald · gpt-test at https:\/\/api\.openai\.com\/v1$/m);
+  });
+
   test('--debug adds the stack trace', async () => {
     const home = tempHome();
     writeFileSync(join(home, 'config.yaml'), '');

@@ -73,6 +73,10 @@ const toolTurn = (
     },
   ] satisfies ModelDelta[];
 
+/** Waits until `signal` aborts, then rejects with its reason, as a well-behaved model client does. */
+const rejectOnAbort = (signal: AbortSignal): Promise<never> =>
+  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+
 const call = (id: string, name: string, args: unknown): ToolCall => ({
   id,
   name,
@@ -489,7 +493,7 @@ describe('Agent', () => {
     const hanging: FakeTurn = async function* (_request, signal) {
       upstreamSignal = signal;
       yield { type: 'text', text: 'Starting…' };
-      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      await rejectOnAbort(signal);
     };
     const { agent } = makeAgent(new FakeModel([hanging]));
     const seen: AgentEvent[] = [];
@@ -562,7 +566,7 @@ describe('Agent', () => {
     const hanging: FakeTurn = async function* (_request, signal) {
       upstreamSignal = signal;
       yield { type: 'text', text: 'first' };
-      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      await rejectOnAbort(signal);
     };
     const { agent } = makeAgent(new FakeModel([hanging]));
     const run = agent.run(input());
@@ -573,6 +577,28 @@ describe('Agent', () => {
     assert.equal(end.type, 'error');
     assert.ok(end.error instanceof RunAbortedError);
     assert.equal(upstreamSignal?.aborted, true);
+  });
+
+  test('a reader that returns while a next() is pending gets that next() settled as done', async () => {
+    // A tool-call fragment is not an event, so the reader's next() stays pending.
+    const silent: FakeTurn = async function* (_request, signal) {
+      yield { type: 'tool-call-delta', index: 0 };
+      await rejectOnAbort(signal);
+    };
+    const run = makeAgent(new FakeModel([silent])).agent.run(input());
+    const events = run[Symbol.asyncIterator]();
+    const pending = events.next();
+    await events.return?.();
+    let timer: NodeJS.Timeout | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the pending next() never settled')), 5_000);
+    });
+    try {
+      assert.deepEqual(await Promise.race([pending, guard]), { value: undefined, done: true });
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.ok((await run.result).type === 'error', 'the run was cancelled');
   });
 
   test('produces events even when nobody reads them; result resolves with the end event', async () => {

@@ -1,8 +1,7 @@
 /**
- * The agent subsystem's front door: the `Agent` loop, the core system prompt builder, the platform →
- * default toolset mapping and the run's event types. Other subsystems import from here only.
+ * The agent subsystem's front door: the `Agent` loop, the platform → default toolset mapping and the
+ * run's event types. Other subsystems import from here only.
  */
 export { Agent, type AgentOptions } from './agent.ts';
-export { buildSystemPrompt, type SystemPromptOptions } from './core-prompt.ts';
 export { defaultToolsetFor } from './default-toolset.ts';
 export * from './types.ts';

@@ -59,11 +59,17 @@ export class RunStream implements AgentRun {
     });
   }
 
-  /** The consumer left: drop what is queued and cancel the run if it is still going. */
+  /**
+   * The consumer left: drop what is queued, settle a `next()` still waiting (nothing will ever push to
+   * it now) and cancel the run if it is still going.
+   */
   #detach(): void {
     if (this.#detached) return;
     this.#detached = true;
     this.#queue.length = 0;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.({ value: undefined, done: true });
     if (!this.#ended) this.#onCancel();
   }
 }

@@ -5,7 +5,12 @@
  */
 import type { LoadedConfig } from '../config/index.ts';
 import { createLogger } from '../logger.ts';
-import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE, ModelError } from '../model/index.ts';
+import {
+  DEFAULT_BASE_URL,
+  isModelConfigured,
+  MODEL_NOT_CONFIGURED_MESSAGE,
+  ModelError,
+} from '../model/index.ts';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
 import { buildAgent } from './compose.ts';
@@ -28,7 +33,7 @@ export async function runChat(
       input: process.stdin,
       output: process.stdout,
       debug: options.debug,
-      banner: `Herald · ${config.model.model} at ${config.model.base_url}`,
+      banner: `Herald · ${config.model.model} at ${config.model.base_url ?? DEFAULT_BASE_URL}`,
     });
     return;
   }

@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import type { Writable } from 'node:stream';
 import { ConfigError, heraldPaths, type LoadedConfig, loadConfig } from '../config/index.ts';
-import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
+import { DEFAULT_BASE_URL, isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 import { CliError } from './cli-error.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
 
@@ -39,7 +39,7 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
   const { model, api_key: apiKey } = config.model;
   if (isModelConfigured(config.model) && model) {
     // The model client's own default when only a key is set.
-    const baseUrl = config.model.base_url ?? 'https://api.openai.com/v1';
+    const baseUrl = config.model.base_url ?? DEFAULT_BASE_URL;
     report(true, `model: ${model} at ${baseUrl}`);
     try {
       const models = await listUpstreamModels(baseUrl, { apiKey, timeoutMs: options.upstreamTimeoutMs });

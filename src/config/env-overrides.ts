@@ -5,7 +5,7 @@
  * source. Precedence between env, config.yaml and defaults is applied by load-config.ts.
  */
 
-export type EnvValueKind = 'string' | 'boolean' | 'integer' | 'list';
+type EnvValueKind = 'string' | 'boolean' | 'integer' | 'list';
 
 export interface EnvBinding {
   env: string;
@@ -45,7 +45,7 @@ export const fallbackEnvBindings: readonly EnvBinding[] = [
 ];
 
 /** Where OPENROUTER_API_KEY / OPENAI_API_KEY point when no base URL is set anywhere. */
-export const fallbackBaseUrls: Readonly<Record<string, string>> = {
+const fallbackBaseUrls: Readonly<Record<string, string>> = {
   OPENROUTER_API_KEY: 'https://openrouter.ai/api/v1',
   OPENAI_API_KEY: 'https://api.openai.com/v1',
 };
@@ -95,7 +95,7 @@ export function fallbackEnvOverrides(
 const trueWords = new Set(['true', '1', 'yes', 'on']);
 const falseWords = new Set(['false', '0', 'no', 'off']);
 
-export function convertEnvValue(raw: string, kind: EnvValueKind): unknown {
+function convertEnvValue(raw: string, kind: EnvValueKind): unknown {
   switch (kind) {
     case 'string':
       return raw;

@@ -4,8 +4,7 @@
  */
 export { ConfigError } from './config-error.ts';
 export { defaultConfigYaml } from './default-config-yaml.ts';
-export { type EnvBinding, envBindings, fallbackEnvBindings } from './env-overrides.ts';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
 export { type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
-export { configSchema, type HeraldConfig, secretKeys } from './schema.ts';
-export { formatConfig, maskSecret } from './show-config.ts';
+export { configSchema, type HeraldConfig } from './schema.ts';
+export { formatConfig } from './show-config.ts';

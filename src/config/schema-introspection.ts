@@ -33,7 +33,7 @@ function defOf(schema: z.ZodType): SchemaDef {
 }
 
 /** Strips default/optional/nullable/transform wrappers down to the schema that says what is accepted. */
-export function unwrapSchema(schema: z.ZodType): z.ZodType {
+function unwrapSchema(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
     const def = defOf(current);

@@ -116,11 +116,12 @@ export const configSchema = z
              * How the agent's tool use appears in Responses output: `function_call` +
              * `function_call_output` items, or one `mcp_call` item per tool (server-executed calls,
              * which the Vercel AI SDK understands; it misreads function_call items as its own tools).
+             * `auto`: `mcp_call` for requests whose User-Agent names the AI SDK, else `function_call`.
              */
-            tool_items: z.enum(['function_call', 'mcp_call']).default('function_call'),
+            tool_items: z.enum(['auto', 'function_call', 'mcp_call']).default('auto'),
           })
           .strict()
-          .default({ max_stored: 10_000, max_age_days: 30, tool_items: 'function_call' }),
+          .default({ max_stored: 10_000, max_age_days: 30, tool_items: 'auto' }),
       })
       .strict()
       .default({
@@ -135,7 +136,7 @@ export const configSchema = z
         tool_progress: 'events',
         strict_models: false,
         heartbeat_s: 15,
-        responses: { max_stored: 10_000, max_age_days: 30, tool_items: 'function_call' },
+        responses: { max_stored: 10_000, max_age_days: 30, tool_items: 'auto' },
       }),
     gateway: z
       .object({

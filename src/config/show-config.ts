@@ -19,7 +19,7 @@ export function formatConfig(loaded: LoadedConfig): string {
 }
 
 /** Masks a secret: long values keep their last four characters, short ones only say they are set. */
-export function maskSecret(value: string): string {
+function maskSecret(value: string): string {
   return value.length >= 12 ? `****${value.slice(-4)}` : '(set)';
 }
 

@@ -11,10 +11,8 @@ export {
   isModelConfigured,
   MODEL_NOT_CONFIGURED_MESSAGE,
   type ModelConfig,
-  OpenAIModelClient,
   type OpenAIModelClientOptions,
 } from './openai-model-client.ts';
-export { estimateTokens, estimateUsage } from './token-estimator.ts';
 export * from './types.ts';
 
 /**

@@ -142,22 +142,11 @@ function webTextSource(response: Response): TextSource {
       return done ? undefined : decoder.decode(value, { stream: true });
     },
     close(afterDone) {
-      if (!afterDone) {
+      const cancel = (): void => {
         reader.cancel().catch(() => {});
-        return;
-      }
-      // After `[DONE]` the body almost always ends at once. Reading that end, instead of cancelling,
-      // keeps the connection reusable and skips an AbortError per request; a server that keeps the
-      // stream open anyway is cut off after a grace period.
-      const guard = setTimeout(() => reader.cancel().catch(() => {}), AFTER_DONE_GRACE_MS);
-      guard.unref();
-      const drain = (): void => {
-        reader.read().then(
-          ({ done }) => (done ? clearTimeout(guard) : drain()),
-          () => clearTimeout(guard),
-        );
       };
-      drain();
+      if (afterDone) drainAfterDone(() => reader.read(), cancel);
+      else cancel();
     },
   };
 }
@@ -172,21 +161,31 @@ function nodeTextSource(res: IncomingMessage): TextSource {
       return done ? undefined : (value as string);
     },
     close(afterDone) {
-      if (!afterDone) {
-        res.destroy();
-        return;
-      }
-      const guard = setTimeout(() => res.destroy(), AFTER_DONE_GRACE_MS);
-      guard.unref();
-      const drain = (): void => {
-        pieces.next().then(
-          ({ done }) => (done ? clearTimeout(guard) : drain()),
-          () => clearTimeout(guard),
+      if (afterDone)
+        drainAfterDone(
+          () => pieces.next(),
+          () => res.destroy(),
         );
-      };
-      drain();
+      else res.destroy();
     },
   };
+}
+
+/**
+ * After `[DONE]` the body almost always ends at once. Reading that end, instead of cancelling, keeps the
+ * connection reusable and skips an AbortError per request; a server that keeps the stream open anyway is
+ * cut off (`cancel`) after a grace period.
+ */
+function drainAfterDone(read: () => Promise<{ done?: boolean }>, cancel: () => void): void {
+  const guard = setTimeout(cancel, AFTER_DONE_GRACE_MS);
+  guard.unref();
+  const drain = (): void => {
+    read().then(
+      ({ done }) => (done ? clearTimeout(guard) : drain()),
+      () => clearTimeout(guard),
+    );
+  };
+  drain();
 }
 
 /** One event's JSON, or the upstream error it carries; undefined for events that are not chunks. */

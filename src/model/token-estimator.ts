@@ -10,9 +10,8 @@
  * module does not try to match any particular model's tokenizer exactly.
  */
 import { Worker } from 'node:worker_threads';
+import { countTokens, type Encoder, loadCl100kEncoder } from './cl100k-encoder.ts';
 import type { ChatMessage, ModelRequest, ToolCall, Usage } from './types.ts';
-
-type Encoder = { encode(text: string, allowedSpecial: string[], disallowedSpecial: string[]): number[] };
 
 /** Tokens chat formats add around each message (role markers, separators), per OpenAI's cookbook. */
 const TOKENS_PER_MESSAGE = 4;
@@ -83,18 +82,7 @@ let localEncoder: Promise<Encoder | undefined> | undefined;
 
 /** The tokenizer on this thread: only when the worker cannot run (it blocks while it builds). */
 function loadLocalEncoder(): Promise<Encoder | undefined> {
-  localEncoder ??= (async () => {
-    try {
-      const [{ Tiktoken }, ranks] = await Promise.all([
-        import('js-tiktoken/lite'),
-        import('js-tiktoken/ranks/cl100k_base'),
-      ]);
-      return new Tiktoken(ranks.default);
-    } catch {
-      // An estimate is still better than no usage at all; chars / 4 is the usual rule of thumb.
-      return undefined;
-    }
-  })();
+  localEncoder ??= loadCl100kEncoder();
   return localEncoder;
 }
 
@@ -109,12 +97,7 @@ async function countAll(texts: string[]): Promise<number[]> {
     }
   }
   const encoder = await loadLocalEncoder();
-  return texts.map((text) => {
-    if (text.length === 0) return 0;
-    if (!encoder) return Math.ceil(text.length / 4);
-    // Special-token text inside user content must be counted as plain text, never rejected.
-    return encoder.encode(text, [], []).length;
-  });
+  return texts.map((text) => countTokens(encoder, text));
 }
 
 /** Counts the tokens of one text (starts the tokenizer on first call). */

@@ -14,8 +14,8 @@ export interface UpstreamContext {
   apiKey: string | undefined;
 }
 
-/** Longest wait we accept from Retry-After; a longer ask fails fast instead of stalling a run for minutes. */
-export const MAX_RETRY_AFTER_MS = 60_000;
+/** Longest wait we honour from Retry-After; a longer ask is cut to this, so a run never stalls for minutes. */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 const CONTEXT_LENGTH_PATTERN =
   /context_length_exceeded|maximum context length|context length|context window|too many tokens|prompt is too long/i;

@@ -11,7 +11,7 @@ type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type WireTool = OpenAI.Chat.Completions.ChatCompletionTool;
 type WireParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 
-export function toWireMessage(message: ChatMessage): WireMessage {
+function toWireMessage(message: ChatMessage): WireMessage {
   switch (message.role) {
     case 'system':
       return { role: 'system', content: message.content };
@@ -43,7 +43,7 @@ export function toWireMessage(message: ChatMessage): WireMessage {
   }
 }
 
-export function toWireTool(tool: ToolSpec): WireTool {
+function toWireTool(tool: ToolSpec): WireTool {
   return {
     type: 'function',
     function: { name: tool.name, description: tool.description, parameters: tool.parameters },

@@ -2,19 +2,9 @@
  * The store subsystem's front door: SQLite-backed stores for Responses API state, chat-completion
  * transcripts and chat-platform sessions, behind async interfaces.
  */
-export { type Database, migrate, openDatabase } from './database.ts';
+export { type Database, openDatabase } from './database.ts';
 export { newId } from './new-id.ts';
 export { SqliteResponseStore, type SqliteResponseStoreOptions } from './sqlite-response-store.ts';
 export { SqliteSessionStore } from './sqlite-session-store.ts';
 export * from './sqlite-transcript-store.ts';
-export type {
-  ItemPage,
-  ItemPageQuery,
-  ResponseItem,
-  ResponseStatus,
-  ResponseStore,
-  RetentionPolicy,
-  SessionStore,
-  StoredConversation,
-  StoredResponse,
-} from './types.ts';
+export type * from './types.ts';

@@ -27,7 +27,8 @@ export class HeadTailBuffer {
     if (rest === '') return;
     this.#tail += rest;
     // Compact only past twice the limit so a stream of small chunks is not re-sliced on every push.
-    if (this.#tail.length > 2 * this.#tailMax) this.#tail = this.#tail.slice(-this.#tailMax);
+    // Sliced from a start index, not `slice(-tailMax)`: with a tail budget of 0 that would keep everything.
+    if (this.#tail.length > 2 * this.#tailMax) this.#tail = this.#keptTail();
   }
 
   /** Characters pushed but not kept. */
@@ -39,7 +40,10 @@ export class HeadTailBuffer {
   toString(): string {
     const omitted = this.omittedChars;
     if (omitted === 0) return this.#head + this.#tail;
-    const tail = this.#tailMax > 0 ? this.#tail.slice(-this.#tailMax) : '';
-    return `${this.#head}\n\n[… output truncated: ${omitted} chars omitted from the middle …]\n\n${tail}`;
+    return `${this.#head}\n\n[… output truncated: ${omitted} chars omitted from the middle …]\n\n${this.#keptTail()}`;
+  }
+
+  #keptTail(): string {
+    return this.#tail.slice(Math.max(0, this.#tail.length - this.#tailMax));
   }
 }

@@ -23,9 +23,9 @@ export interface ToolRegistryOptions {
 }
 
 /** Every platform's default toolset; config may redefine each. */
-export const defaultToolsetNames = ['api', 'chat', 'cli'] as const;
+const defaultToolsetNames = ['api', 'chat', 'cli'] as const;
 
-export function builtinTools(options: { webFetch?: WebFetchOptions } = {}): AnyTool[] {
+function builtinTools(options: { webFetch?: WebFetchOptions } = {}): AnyTool[] {
   return [
     createTerminalTool(),
     createReadFileTool(),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ActiveRuns } from './active-runs.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, ServerShutdownError } from './errors.ts';
 
 test('drain waits for runs that finish within the grace period without aborting them', async () => {
   const runs = new ActiveRuns();
@@ -18,9 +18,11 @@ test('drain aborts runs still going after the grace period, then refuses new one
   run.signal.addEventListener('abort', () => run.release());
   await runs.drain(10);
   assert.equal(run.signal.aborted, true);
+  // The reason says the server, not the client, stopped the run.
+  assert.ok(run.signal.reason instanceof ServerShutdownError);
   assert.throws(
     () => runs.register(),
-    (e: unknown) => e instanceof ApiError && e.status === 503,
+    (e: unknown) => e instanceof ApiError && e.status === 503 && e.code === 'server_shutting_down',
   );
 });
 

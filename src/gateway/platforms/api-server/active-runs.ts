@@ -4,7 +4,7 @@
  * Routes register a run when it starts and release it when it ends; once draining has begun, new
  * runs are refused with 503. It does not close sockets; the server does that.
  */
-import { ApiError } from './errors.ts';
+import { ServerShutdownError, shuttingDown } from './errors.ts';
 
 export interface ActiveRun {
   readonly signal: AbortSignal;
@@ -31,7 +31,7 @@ export class ActiveRuns {
    */
   register(parent?: AbortSignal): ActiveRun {
     if (this.#draining) {
-      throw new ApiError(503, 'The server is shutting down.', { code: 'server_shutting_down' });
+      throw shuttingDown();
     }
     const key = Symbol('run');
     const controller = new AbortController();
@@ -56,7 +56,8 @@ export class ActiveRuns {
   async drain(graceMs: number, unwindMs = 5_000): Promise<void> {
     this.#draining = true;
     if (await this.#waitIdle(graceMs)) return;
-    for (const controller of this.#runs.values()) controller.abort(new Error('server shutting down'));
+    // A typed reason: routes tell a run the server cut (503, `interrupted`) from one the client cancelled.
+    for (const controller of this.#runs.values()) controller.abort(new ServerShutdownError());
     await this.#waitIdle(unwindMs);
   }
 

@@ -9,7 +9,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
-import { ApiError, toApiError } from './errors.ts';
+import { ApiError, shuttingDown, toApiError } from './errors.ts';
 import { installIdempotency } from './idempotency.ts';
 import { registerInfoRoutes } from './info-routes.ts';
 import { installRequestLog } from './request-log.ts';
@@ -53,6 +53,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: false,
     bodyLimit: apiConfig.max_body_bytes,
     requestIdHeader: false,
+    // Fastify's own 503 while closing is not OpenAI-shaped; the onRequest hook below answers instead.
+    return503OnClosing: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && clientRequestId.test(given)
@@ -66,6 +68,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Once close() has begun, a request still reaching us (pipelined, or on a busy keep-alive connection)
+  // gets an OpenAI-shaped 503, and `connection: close` (set by Fastify) so the client reconnects elsewhere.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw shuttingDown();
   });
   installRequestLog(app, deps.logger);
 

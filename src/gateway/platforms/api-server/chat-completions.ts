@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentEvent, AgentInput } from '../../../agent/index.ts';
-import { ModelError, RunAbortedError } from '../../../model/errors.ts';
+import { RunAbortedError } from '../../../model/errors.ts';
 import { type Usage, zeroUsage } from '../../../model/types.ts';
 import type { TranscriptStore } from '../../../store/index.ts';
 import {
@@ -95,8 +95,8 @@ async function handleChatCompletion(
     stream = parsed.stream ? openLazily(ctx, reply) : undefined;
     return await deps.queue.run(sessionId, async () => {
       try {
-        // The client may have left while this request waited for its turn.
-        if (ctx.signal.aborted) throw new RunAbortedError();
+        // The client may have left (or the server begun shutting down) while this request waited.
+        if (ctx.signal.aborted) throw abortFailure(ctx.signal);
         const conversation = await sessions.resolve({
           sessionId,
           viaHeader,
@@ -110,11 +110,11 @@ async function handleChatCompletion(
         return await completeOnce(ctx, conversation);
       } catch (error) {
         // Once a stream is open the error handler cannot answer (the reply is hijacked): end it here.
+        // Before that, the handler answers (and logs a bug with its stack).
         const sse = stream?.sse.opened;
-        if (!sse) throw error;
+        if (!sse) throw ctx.signal.aborted ? abortFailure(ctx.signal) : error;
         if (sse.closed) sse.end();
-        else
-          await endWithError(sse, runFailure(ctx, error instanceof Error ? error : new Error(String(error))));
+        else await endWithError(sse, runFailure(ctx, error));
         return reply;
       }
     });
@@ -144,21 +144,39 @@ function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentI
   };
 }
 
-/** A failed run as an ApiError: typed upstream failures keep their status; anything else is 502. */
-function runFailure(ctx: RunContext, error: Error): ApiError {
-  if (error instanceof ModelError || error instanceof RunAbortedError || error instanceof ApiError) {
-    return toApiError(error);
+/**
+ * A failed run as the ApiError for an open stream's error frame. An aborted run fails for why it was
+ * aborted, whatever error it ended with (see `abortFailure`); typed upstream failures keep their status
+ * (429, 502 `upstream_*`, 504…); anything else is a bug in Herald, not the upstream's fault: a 500
+ * `internal_error` whose details go to the log, not to the client. Before a stream opens, routes throw
+ * the original error instead, and the error handler maps and logs it the same way.
+ */
+function runFailure(ctx: RunContext, error: unknown): ApiError {
+  if (ctx.signal.aborted) return abortFailure(ctx.signal);
+  const failure = toApiError(error);
+  if (failure.status === 500) {
+    ctx.deps.logger.error(
+      { event: 'api.run_failed', requestId: ctx.request.id, err: error },
+      'agent run failed',
+    );
   }
-  // An unexpected failure is a bug: its details go to the log, not to the client.
-  ctx.deps.logger.error(
-    { event: 'api.run_failed', requestId: ctx.request.id, err: error },
-    'agent run failed',
-  );
-  return new ApiError(502, 'The agent could not complete the request.', { code: 'agent_incomplete' });
+  return failure;
 }
 
+/**
+ * Why an aborted run stopped: the client left or cancelled (499 `cancelled`), or the server cut it
+ * while shutting down (503 `server_shutting_down`, the reason ActiveRuns.drain aborts with).
+ */
+function abortFailure(signal: AbortSignal): ApiError {
+  return toApiError(signal.reason instanceof RunAbortedError ? signal.reason : new RunAbortedError());
+}
+
+/** The model ended the run without any text: the agent could not answer, nothing crashed. */
 const emptyAnswer = () =>
   new ApiError(502, 'The agent finished without producing an answer.', { code: 'agent_incomplete' });
+
+/** The agent's event stream ended without `done` or `error`: a broken contract, i.e. a bug (500). */
+const noResult = () => new Error('The agent run ended without a result.');
 
 async function completeOnce(ctx: RunContext, conversation: ResolvedConversation) {
   let text = '';
@@ -181,8 +199,8 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
       }
       case 'error':
         noteUsage(ctx.request, event.usage);
-        if (ctx.signal.aborted) throw new RunAbortedError();
-        throw runFailure(ctx, event.error);
+        // The error handler maps it (upstream failures keep their status, a bug is a 500) and logs it.
+        throw ctx.signal.aborted ? abortFailure(ctx.signal) : event.error;
       case 'tool-call-start':
       case 'tool-call-end':
         break;
@@ -190,7 +208,7 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
         assertNever(event);
     }
   }
-  throw emptyAnswer();
+  throw ctx.signal.aborted ? abortFailure(ctx.signal) : noResult();
 }
 
 async function saveTranscript(
@@ -280,14 +298,14 @@ async function streamCompletion(
         case 'error': {
           noteUsage(ctx.request, event.usage);
           const sse = lazy.opened;
-          if (ctx.signal.aborted && (!sse || sse.closed)) {
+          // Not streaming yet: the error handler answers with a plain HTTP status and logs a bug.
+          if (!sse) throw ctx.signal.aborted ? abortFailure(ctx.signal) : event.error;
+          if (sse.closed) {
             // Nobody is listening (client gone): end quietly.
-            if (!sse) throw new RunAbortedError();
             sse.end();
             return;
           }
-          const failure = runFailure(ctx, ctx.signal.aborted ? new RunAbortedError() : event.error);
-          if (!sse) throw failure;
+          const failure = runFailure(ctx, event.error);
           ctx.deps.logger.warn(
             {
               event: 'api.stream_failed',
@@ -297,7 +315,7 @@ async function streamCompletion(
             },
             'stream ended with an error',
           );
-          await endWithError(await open(), failure);
+          await endWithError(sse, failure);
           return;
         }
         default:
@@ -305,8 +323,8 @@ async function streamCompletion(
       }
     }
     // The agent's stream ended without done/error: a broken contract, never a silent success.
-    if (!lazy.opened) throw emptyAnswer();
-    await endWithError(await open(), emptyAnswer());
+    if (!lazy.opened) throw ctx.signal.aborted ? abortFailure(ctx.signal) : noResult();
+    await endWithError(await open(), runFailure(ctx, noResult()));
   } finally {
     lazy.dispose();
   }

@@ -51,6 +51,23 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The abort reason of a run the server stopped because it is shutting down (past `shutdown_grace_s`).
+ * It is a RunAbortedError, so the agent and its tools unwind as for any cancel, but the client did not
+ * cancel: it is answered as a 503 `server_shutting_down`, not a 499 `cancelled`.
+ */
+export class ServerShutdownError extends RunAbortedError {
+  constructor(message = 'The server is shutting down; the run was stopped before it finished.') {
+    super(message);
+    this.name = 'ServerShutdownError';
+  }
+}
+
+/** The answer to a request that arrives, or a run that is cut, while the server shuts down. */
+export function shuttingDown(message = 'The server is shutting down.'): ApiError {
+  return new ApiError(503, message, { type: 'service_unavailable', code: 'server_shutting_down' });
+}
+
 function defaultType(status: number): ApiErrorType {
   if (status === 401) return 'authentication_error';
   if (status === 404) return 'not_found_error';
@@ -87,6 +104,7 @@ export function toApiError(error: unknown): ApiError {
   }
   const fastifyError = asFastifyError(error);
   if (fastifyError) return fastifyError;
+  if (error instanceof ServerShutdownError) return shuttingDown(error.message);
   if (error instanceof RunAbortedError) {
     return new ApiError(499, error.message, { type: 'invalid_request_error', code: 'cancelled' });
   }

@@ -18,7 +18,7 @@ import {
   type StoredResponse,
 } from '../../../store/index.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
-import { ApiError, toApiError } from './errors.ts';
+import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
 import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
@@ -36,6 +36,7 @@ import {
 } from './responses-stream.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 import { openSse } from './sse-reply.ts';
+import { resolveToolItemStyle } from './tool-item-style.ts';
 
 export type ResponsesRouteDeps = ApiRouteDeps & { responseStore: ResponseStore };
 
@@ -230,12 +231,16 @@ async function runTurn(
   const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
   const builder = new ResponseBuilder(settings, {
     sink: sse ? (event) => sse.send(event, event.type) : undefined,
-    toolItems: deps.config.api_server.responses.tool_items,
+    toolItems: resolveToolItemStyle(
+      deps.config.api_server.responses.tool_items,
+      reply.request.headers['user-agent'],
+    ),
   });
   const control: TurnControl = {
     signal: activeRun.signal,
     deleted: false,
-    abortKind: () => (clientGone.signal.aborted || cancel.signal.aborted ? 'cancelled' : 'interrupted'),
+    // Whoever aborted first decides: the server's shutdown (`interrupted`) or the client (`cancelled`).
+    abortKind: () => (activeRun.signal.reason instanceof ServerShutdownError ? 'interrupted' : 'cancelled'),
   };
   const result = (async () => {
     try {
@@ -280,7 +285,8 @@ async function runTurn(
     sse.end();
     return reply;
   }
-  if (outcome.finished.status === 'failed') throw toApiError(outcome.error);
+  // The original error, so the error handler logs a bug with its own stack (and maps it to the status).
+  if (outcome.finished.status === 'failed') throw outcome.error ?? toApiError(outcome.error);
   return outcome.finished.body;
 }
 

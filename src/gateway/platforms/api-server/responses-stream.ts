@@ -40,7 +40,7 @@ export interface ResponseStreamEvent {
 
 export type EventSink = (event: ResponseStreamEvent) => Promise<void>;
 
-/** `api_server.responses.tool_items`: how a tool the agent ran appears in the output. */
+/** How a tool the agent ran appears in the output (`api_server.responses.tool_items`, resolved per request). */
 export type ToolItemStyle = 'function_call' | 'mcp_call';
 
 export interface ResponseBuilderOptions {
