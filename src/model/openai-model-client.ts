@@ -105,8 +105,8 @@ export class OpenAIModelClient implements ModelClient {
         if (yielded || attempt >= this.#config.max_retries || !isRetryable(err)) throw error;
         const delayMs = this.#backoffMs(attempt, err);
         this.#logger?.warn(
-          { attempt: attempt + 1, delayMs, code: error.code, status: error.status },
-          'model.retry',
+          { event: 'model.retry', attempt: attempt + 1, delayMs, code: error.code, status: error.status },
+          'retrying the upstream model call',
         );
         try {
           await sleep(delayMs, undefined, { signal });

@@ -315,7 +315,8 @@ async function streamCompletion(
             },
             'stream ended with an error',
           );
-          await endWithError(sse, failure);
+          // `open()` resolves once the first frame (the role chunk) is out, so the error frame follows it.
+          await endWithError(await open(), failure);
           return;
         }
         default:
