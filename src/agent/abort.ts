@@ -12,32 +12,20 @@ export function abortError(signal: AbortSignal): RunAbortedError {
 }
 
 /** Resolves like `promise`, or rejects with `RunAbortedError` as soon as `signal` aborts. */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    // The losing promise may still reject later; it is observed here so it never goes unhandled.
-    promise.catch(() => {});
-    return Promise.reject(abortError(signal));
+export async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  const waits = new AbortableWaits(signal);
+  try {
+    return await waits.wait(promise);
+  } finally {
+    waits.dispose();
   }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
- * `untilAborted` for a loop of many waits on the same signal: one abort listener for all of them
- * (adding and removing one per wait showed up once per streamed delta) and no reaction left behind per
- * wait (racing against one shared promise would keep them all until it settles). Call `dispose` after.
+ * The race behind `untilAborted`, reusable for a loop of many waits on one signal: one abort listener
+ * for all of them (adding and removing one per wait showed up once per streamed delta) and no reaction
+ * left behind per wait (racing against one shared promise would keep them all until it settles). Call
+ * `dispose` after.
  */
 export class AbortableWaits {
   readonly #signal: AbortSignal;
@@ -52,6 +40,7 @@ export class AbortableWaits {
   /** Resolves like `promise`, or rejects with `RunAbortedError` as soon as the signal aborts. */
   wait<T>(promise: Promise<T>): Promise<T> {
     if (this.#signal.aborted) {
+      // The losing promise may still reject later; it is observed here so it never goes unhandled.
       promise.catch(() => {});
       return Promise.reject(abortError(this.#signal));
     }

@@ -77,6 +77,17 @@ const toolTurn = (
 const rejectOnAbort = (signal: AbortSignal): Promise<never> =>
   new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
+/** A turn that streams `text`, then waits for the abort; `seen.signal` is the signal the model was given. */
+function textThenHang(text: string): { turn: FakeTurn; seen: { signal?: AbortSignal } } {
+  const seen: { signal?: AbortSignal } = {};
+  const turn: FakeTurn = async function* (_request, signal) {
+    seen.signal = signal;
+    yield { type: 'text', text };
+    await rejectOnAbort(signal);
+  };
+  return { turn, seen };
+}
+
 const call = (id: string, name: string, args: unknown): ToolCall => ({
   id,
   name,
@@ -489,13 +500,8 @@ describe('Agent', () => {
 
   test('aborting during model streaming cancels the upstream call and ends with RunAbortedError', async () => {
     const controller = new AbortController();
-    let upstreamSignal: AbortSignal | undefined;
-    const hanging: FakeTurn = async function* (_request, signal) {
-      upstreamSignal = signal;
-      yield { type: 'text', text: 'Starting…' };
-      await rejectOnAbort(signal);
-    };
-    const { agent } = makeAgent(new FakeModel([hanging]));
+    const hanging = textThenHang('Starting…');
+    const { agent } = makeAgent(new FakeModel([hanging.turn]));
     const seen: AgentEvent[] = [];
     for await (const event of agent.run(input({ signal: controller.signal }))) {
       seen.push(event);
@@ -505,7 +511,7 @@ describe('Agent', () => {
     assert.equal(end.type, 'error');
     assert.ok(end.error instanceof RunAbortedError);
     assert.equal(end.text, 'Starting…');
-    assert.equal(upstreamSignal?.aborted, true);
+    assert.equal(hanging.seen.signal?.aborted, true);
   });
 
   test('aborting ends the run even if the model client ignores the signal', async () => {
@@ -562,13 +568,8 @@ describe('Agent', () => {
   });
 
   test('a consumer leaving the loop early cancels the run', async () => {
-    let upstreamSignal: AbortSignal | undefined;
-    const hanging: FakeTurn = async function* (_request, signal) {
-      upstreamSignal = signal;
-      yield { type: 'text', text: 'first' };
-      await rejectOnAbort(signal);
-    };
-    const { agent } = makeAgent(new FakeModel([hanging]));
+    const hanging = textThenHang('first');
+    const { agent } = makeAgent(new FakeModel([hanging.turn]));
     const run = agent.run(input());
     for await (const event of run) {
       if (event.type === 'text-delta') break;
@@ -576,7 +577,7 @@ describe('Agent', () => {
     const end = await run.result;
     assert.equal(end.type, 'error');
     assert.ok(end.error instanceof RunAbortedError);
-    assert.equal(upstreamSignal?.aborted, true);
+    assert.equal(hanging.seen.signal?.aborted, true);
   });
 
   test('a reader that returns while a next() is pending gets that next() settled as done', async () => {

@@ -3,7 +3,7 @@
  * doctor` uses it to prove the upstream is reachable and the key accepted; `herald setup` to offer
  * the model ids a local server has. It throws UpstreamCheckError with a one-line reason.
  */
-export class UpstreamCheckError extends Error {
+class UpstreamCheckError extends Error {
   readonly code = 'upstream_check_failed';
   readonly status: number | undefined;
 
