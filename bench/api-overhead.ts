@@ -10,6 +10,7 @@
  * Not a test: nothing here asserts; figures go to stdout and bench/results/api-overhead.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -206,6 +207,8 @@ async function rssPerOpenStream(baseUrl: string, pid: number, count: number) {
   const open = rssBytes(pid);
   controller.abort();
   await Promise.all(all);
+  // Let the server see 1,000 disconnects and cancel their upstream calls before the next step.
+  await sleep(2_000);
   return {
     streamsOpen: firsts,
     idleRssMiB: idle / 2 ** 20,
@@ -265,6 +268,10 @@ async function main() {
 try {
   await main();
 } finally {
-  for (const child of children) child.kill('SIGTERM');
+  // Stop Herald and the proxy before the upstream they call, so nothing reports a cut upstream.
+  for (const child of children.toReversed()) {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await Promise.race([once(child, 'exit'), sleep(15_000)]);
+  }
   agent.destroy();
 }
