@@ -13,6 +13,7 @@ import {
   createChatPlatforms,
   GatewayRunner,
   type InboundMessage,
+  type PlatformAdapter,
   type ReplyTarget,
   resolveStreamingSettings,
   type SentMessage,
@@ -171,6 +172,33 @@ describe('GatewayRunner', () => {
     await waitUntil(() => failing.startAttempts === 3, 'two retries');
     await gateway.stop();
     assert.ok(failing.stopped && healthy.stopped);
+  });
+
+  it('stop() reaches a platform whose start() is still pending, so shutdown never waits on it', async () => {
+    let release: (() => void) | undefined;
+    const hanging: PlatformAdapter = {
+      name: 'hanging',
+      start: () =>
+        new Promise<void>((_resolve, reject) => {
+          release = () => reject(new Error('start aborted'));
+        }),
+      stop: async () => release?.(),
+    };
+    const gateway = new GatewayRunner({
+      config: makeConfig(),
+      agent: new EchoAgent(),
+      sessions: new MemorySessions(),
+      platforms: [hanging],
+      logger: silentLogger(),
+    });
+    const started = gateway.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await gateway.stop();
+    const outcome = await Promise.race([
+      started.then(() => 'settled'),
+      new Promise((resolve) => setTimeout(() => resolve('still pending'), 5_000)),
+    ]);
+    assert.equal(outcome, 'settled');
   });
 
   it('with interrupt_on_new_message aborts the running reply and answers everything pending at once', async (t) => {

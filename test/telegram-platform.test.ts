@@ -172,6 +172,39 @@ describe('TelegramPlatform with real grammY against the fake Bot API', () => {
   });
 });
 
+describe('TelegramPlatform with an unreachable Bot API', () => {
+  it('keeps retrying start() until stop() aborts it, which ends start() promptly', async () => {
+    // A loopback port with nothing listening: every getMe is refused and grammY retries it.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const platform = new TelegramPlatform({
+      token: '1:unreachable',
+      apiRoot: `http://127.0.0.1:${port}`,
+      replyToMode: 'first',
+      nativeDrafts: true,
+      logger: silentLogger(),
+    });
+    let settled = false;
+    const starting = platform.start().then(
+      () => 'started',
+      () => 'aborted',
+    );
+    void starting.then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(settled, false, 'start() must still be retrying while the API is down');
+    await platform.stop();
+    const outcome = await Promise.race([
+      starting,
+      new Promise((resolve) => setTimeout(() => resolve('still pending'), 5_000)),
+    ]);
+    assert.equal(outcome, 'aborted');
+  });
+});
+
 describe('TelegramPlatform in webhook mode', () => {
   it('sets the webhook and accepts updates carrying the secret token only', async (t) => {
     const api = await FakeTelegramApi.start();

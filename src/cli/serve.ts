@@ -56,13 +56,14 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
 
   try {
     await apiServer?.start();
-    await gateway.start();
   } catch (error) {
-    await gateway.stop().catch(() => undefined);
     db.close();
     throw error;
   }
   if (apiServer) process.stderr.write(`herald: API server listening on ${apiServer.url}/v1\n`);
+  // Chat platforms connect in the background: one whose API is unreachable is retried (by its library
+  // or the gateway) and must not hold up the API server or the signal handling below.
+  const gatewayStarted = gateway.start();
   if (!apiServer && platforms.length === 0) {
     logger.warn(
       { event: 'serve.nothing_enabled' },
@@ -74,5 +75,6 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
   logger.info({ event: 'serve.stopping', signal: String(signal) }, 'shutting down');
   // Stop chat platforms and the API server together; each lets its running replies finish first.
   await Promise.all([gateway.stop(), apiServer?.stop()]);
+  await gatewayStarted;
   db.close();
 }

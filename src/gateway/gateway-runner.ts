@@ -68,6 +68,8 @@ export class GatewayRunner {
   readonly #conversations = new Map<string, Conversation>();
   readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   readonly #started = new Set<PlatformAdapter>();
+  /** Adapters whose start() has not settled yet; stop() must reach them too (it aborts their start). */
+  readonly #starting = new Set<PlatformAdapter>();
   readonly #refused = new Set<string>();
   #stopping = false;
 
@@ -107,8 +109,10 @@ export class GatewayRunner {
   }
 
   async #startAdapter(adapter: PlatformAdapter, attempt: number): Promise<void> {
+    this.#starting.add(adapter);
     try {
       await adapter.start();
+      this.#starting.delete(adapter);
       if (this.#stopping) {
         await adapter.stop();
         return;
@@ -119,6 +123,7 @@ export class GatewayRunner {
         'platform started',
       );
     } catch (error) {
+      this.#starting.delete(adapter);
       if (this.#stopping) return;
       const { initialDelayMs, maxDelayMs } = this.#options.startRetry ?? {
         initialDelayMs: 2000,
@@ -166,7 +171,7 @@ export class GatewayRunner {
       }
       await this.idle();
     }
-    const adapters = [...this.#started];
+    const adapters = [...this.#started, ...this.#starting];
     this.#started.clear();
     await Promise.all(
       adapters.map((adapter) =>

@@ -57,6 +57,8 @@ export class TelegramPlatform implements ChatPlatform {
   #handler: ((message: InboundMessage) => void) | undefined;
   #webhookServer: Server | undefined;
   #polling: Promise<void> | undefined;
+  /** Cancels a start still waiting on grammY, which retries getMe on network errors without end. */
+  #starting: AbortController | undefined;
   #nextDraftId = 1 + Math.floor(Math.random() * 1_000_000);
 
   constructor(options: TelegramPlatformOptions) {
@@ -75,8 +77,15 @@ export class TelegramPlatform implements ChatPlatform {
   }
 
   async start(): Promise<void> {
-    // init() calls getMe (unless botInfo was given): a bad token or unreachable API fails start().
-    await this.#bot.init();
+    // init() calls getMe (unless botInfo was given): a bad token fails start(); an unreachable API is
+    // retried by grammY with backoff until it answers or stop() aborts the wait.
+    this.#starting = new AbortController();
+    try {
+      // grammY types its signal with the abort-controller polyfill; Node's AbortSignal is what it gets.
+      await this.#bot.init(this.#starting.signal as Parameters<Bot['init']>[0]);
+    } finally {
+      this.#starting = undefined;
+    }
     const webhook = this.#options.webhook;
     if (webhook) {
       await this.#startWebhook(webhook);
@@ -125,6 +134,7 @@ export class TelegramPlatform implements ChatPlatform {
   }
 
   async stop(): Promise<void> {
+    this.#starting?.abort();
     if (this.#bot.isRunning()) await this.#bot.stop();
     await this.#polling;
     this.#polling = undefined;
