@@ -230,7 +230,13 @@ async function main() {
   const results: Record<string, unknown>[] = [];
   for (const { concurrency, requests } of levels) {
     const row: Record<string, Awaited<ReturnType<typeof runLevel>>> = {};
-    for (const [name, url] of Object.entries(targets)) row[name] = await runLevel(url, concurrency, requests);
+    for (const [name, url] of Object.entries(targets)) {
+      // Open this level's connections first: a burst of new connections waits in the kernel's accept
+      // queue (Node accepts one per event-loop turn while the loop is busy), which would put connection
+      // set-up rather than the gateway into p99.
+      await runLevel(url, concurrency, concurrency);
+      row[name] = await runLevel(url, concurrency, requests);
+    }
     const d = row.direct!;
     console.log(`\nconcurrency ${concurrency} (${requests} streamed requests each)`);
     console.log('target  rps      ttft p50  ttft p99  total p50  total p99  errors  (ms)');
