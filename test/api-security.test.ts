@@ -134,6 +134,25 @@ describe('without API keys (loopback only)', () => {
     }
   });
 
+  test('a frontend on this machine gets CORS headers; another site gets none', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${h.url}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-stainless-os',
+        },
+      });
+    const local = await preflight('http://localhost:3210');
+    assert.equal(local.headers.get('access-control-allow-origin'), 'http://localhost:3210');
+    assert.ok(
+      (local.headers.get('access-control-allow-headers') ?? '').toLowerCase().includes('x-stainless-os'),
+    );
+    const foreign = await preflight('https://evil.example.com');
+    assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  });
+
   test('a foreign Host header (DNS rebinding) is refused with 403', async () => {
     for (const host of [
       'evil.example.com',

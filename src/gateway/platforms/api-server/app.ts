@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { HeraldConfig } from '../../../config/schema.ts';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -15,7 +16,7 @@ import { registerInfoRoutes } from './info-routes.ts';
 import { installRequestLog } from './request-log.ts';
 import { registerResponsesRoutes } from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
-import { installSecurity } from './security.ts';
+import { installSecurity, isLoopbackOrigin } from './security.ts';
 
 export interface AppDeps extends ApiRouteDeps {
   responseStore: ResponseStore;
@@ -81,9 +82,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   installRequestLog(app, deps.logger);
 
-  const origins = apiConfig.cors_origins ?? (apiConfig.keys.length > 0 ? ['*'] : []);
   void app.register(cors, {
-    origin: origins.includes('*') ? '*' : origins.length > 0 ? origins : false,
+    origin: corsOrigin(apiConfig),
     methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowedHeaders: CORS_ALLOWED_HEADERS,
     exposedHeaders: CORS_EXPOSED_HEADERS,
@@ -120,4 +120,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerResponsesRoutes(scope, deps);
   });
   return app;
+}
+
+/**
+ * Which browser origins may read responses: `cors_origins` when set; `*` when a key guards the server;
+ * without a key, loopback origins only — a frontend running on this machine (LobeChat, Open WebUI direct
+ * connections) works, while the keyless Origin guard still refuses every other site.
+ */
+type OriginCheck = (
+  origin: string | undefined,
+  callback: (error: Error | null, allow: boolean) => void,
+) => void;
+
+function corsOrigin(apiConfig: HeraldConfig['api_server']): string | string[] | OriginCheck {
+  if (apiConfig.cors_origins) return apiConfig.cors_origins.includes('*') ? '*' : apiConfig.cors_origins;
+  if (apiConfig.keys.length > 0) return '*';
+  return (origin, callback) => callback(null, origin !== undefined && isLoopbackOrigin(origin));
 }
