@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
+import { ModelError } from '../../../model/errors.ts';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -98,7 +99,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500) {
+    if (error instanceof ModelError) {
+      // An upstream or configuration problem, already explained in its message: no stack needed.
+      deps.logger.warn(
+        { event: 'api.upstream_error', requestId: request.id, code: error.code, status: apiError.status },
+        error.message,
+      );
+    } else if (apiError.status >= 500) {
       deps.logger.error({ event: 'api.error', requestId: request.id, err: error }, 'request failed');
     }
     void reply.code(apiError.status).headers(apiError.headers).send(apiError.toBody());
