@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertPublicHost, type HostLookup, isBlockedAddress } from './address-guard.ts';
+import { assertPublicHost, guardedLookup, type HostLookup, isBlockedAddress } from './address-guard.ts';
 import { BlockedAddressError } from './errors.ts';
 
 const blocked = [
@@ -80,4 +80,47 @@ test('IP literals are judged without a lookup; lookup failures are clear errors'
     code: 'fetch_failed',
     message: /Could not resolve host nowhere\.example/,
   });
+});
+
+/** Calls a node-style `lookup` option and collects its callback arguments. */
+function callLookup(
+  fn: ReturnType<typeof guardedLookup>,
+  host: string,
+  options: { all?: boolean; family?: number },
+): Promise<{ error: Error | null; address: unknown; family?: number }> {
+  return new Promise((resolve) =>
+    fn(host, options, (error, address, family) => resolve({ error, address, family })),
+  );
+}
+
+test('guardedLookup resolves once, checks every answer and hands the socket only checked addresses', async () => {
+  let calls = 0;
+  const answers = [
+    { address: '93.184.216.34', family: 4 },
+    { address: '2606:2800:220:1::1', family: 6 },
+  ];
+  const lookup: HostLookup = async () => {
+    calls++;
+    return answers;
+  };
+  const guarded = guardedLookup(lookup, false);
+  assert.deepEqual(await callLookup(guarded, 'public.example', { all: true }), {
+    error: null,
+    address: answers,
+    family: undefined,
+  });
+  assert.deepEqual(await callLookup(guarded, 'public.example', { family: 6 }), {
+    error: null,
+    address: '2606:2800:220:1::1',
+    family: 6,
+  });
+  assert.equal(calls, 2, 'one resolution per socket lookup');
+
+  const rebound = guardedLookup(async () => [{ address: '127.0.0.1', family: 4 }], false);
+  const refused = await callLookup(rebound, 'rebind.example', { all: true });
+  assert.ok(refused.error instanceof BlockedAddressError);
+  assert.equal(refused.address, '');
+
+  const allowed = guardedLookup(async () => [{ address: '127.0.0.1', family: 4 }], true);
+  assert.equal((await callLookup(allowed, 'local.example', {})).address, '127.0.0.1');
 });

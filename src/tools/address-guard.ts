@@ -3,11 +3,12 @@
  * must not reach on a user's behalf (loopback, private, link-local, CGNAT, unspecified, multicast and
  * reserved ranges, including those ranges wrapped in IPv6: IPv4-mapped, IPv4-compatible, NAT64 and
  * 6to4), and checks every address a host name resolves to. It works on bytes rather than strings, so
- * spellings like `::ffff:7f00:1` cannot slip past. It does not pin the connection to the checked address;
- * see `web-fetch.ts` for what that leaves open.
+ * spellings like `::ffff:7f00:1` cannot slip past. `guardedLookup` turns the check into a socket `lookup`
+ * option, so the addresses that were checked are the only ones the connection can use (no second DNS
+ * answer for a rebinding server to change). It does not open connections itself.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { isIP, isIPv4 } from 'node:net';
+import { isIP, isIPv4, type LookupFunction } from 'node:net';
 import { BlockedAddressError, ToolError } from './errors.ts';
 
 export interface LookupAddress {
@@ -109,14 +110,19 @@ export function isBlockedAddress(address: string): boolean {
 }
 
 /**
- * Throws `BlockedAddressError` unless `hostname` (a name or an IP literal, as in `URL.hostname`) and
- * every address it resolves to are public.
+ * Resolves `hostname` (a name or an IP literal, as in `URL.hostname`) once and returns its addresses,
+ * throwing `BlockedAddressError` if any of them is not public (unless `allowPrivate`).
  */
-export async function assertPublicHost(hostname: string, lookup: HostLookup): Promise<void> {
+export async function resolveChecked(
+  hostname: string,
+  lookup: HostLookup,
+  allowPrivate = false,
+): Promise<LookupAddress[]> {
   const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  if (isIP(bare) !== 0) {
-    if (isBlockedAddress(bare)) throw new BlockedAddressError(hostname, bare);
-    return;
+  const family = isIP(bare);
+  if (family !== 0) {
+    if (!allowPrivate && isBlockedAddress(bare)) throw new BlockedAddressError(hostname, bare);
+    return [{ address: bare, family }];
   }
   let addresses: LookupAddress[];
   try {
@@ -127,7 +133,43 @@ export async function assertPublicHost(hostname: string, lookup: HostLookup): Pr
     });
   }
   if (addresses.length === 0) throw new ToolError('fetch_failed', `Host ${hostname} has no addresses.`);
-  for (const { address } of addresses) {
-    if (isBlockedAddress(address)) throw new BlockedAddressError(hostname, address);
+  if (!allowPrivate) {
+    // Every address, not just the first: the socket may fall back to any of them.
+    for (const { address } of addresses) {
+      if (isBlockedAddress(address)) throw new BlockedAddressError(hostname, address);
+    }
   }
+  return addresses;
+}
+
+/**
+ * Throws `BlockedAddressError` unless `hostname` (a name or an IP literal, as in `URL.hostname`) and
+ * every address it resolves to are public.
+ */
+export async function assertPublicHost(hostname: string, lookup: HostLookup): Promise<void> {
+  await resolveChecked(hostname, lookup);
+}
+
+/**
+ * A `lookup` option for `net`/`tls`/`http(s)` connections that resolves through `lookup` once per
+ * connection, checks every answer, and hands the socket only those checked addresses. Sockets skip
+ * `lookup` for IP-literal hosts, so callers must check those themselves (`resolveChecked`).
+ */
+export function guardedLookup(lookup: HostLookup, allowPrivate: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    resolveChecked(hostname, lookup, allowPrivate).then(
+      (addresses) => {
+        const wanted = options.family === 4 || options.family === 6 ? options.family : 0;
+        const usable = wanted === 0 ? addresses : addresses.filter((a) => a.family === wanted);
+        const [first] = usable;
+        if (first === undefined) {
+          const error: NodeJS.ErrnoException = new Error(`Host ${hostname} has no IPv${wanted} address.`);
+          error.code = 'ENOTFOUND';
+          callback(error, '');
+        } else if (options.all === true) callback(null, usable);
+        else callback(null, first.address, first.family);
+      },
+      (error: unknown) => callback(error as NodeJS.ErrnoException, ''),
+    );
+  };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type LookupFunction } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { configSchema } from '../config/schema.ts';
@@ -189,51 +189,172 @@ test('accepts only http and https URLs', async () => {
   }
 });
 
+/** A lookup that fails the test if the tool ever resolves a name (IP literals must not need DNS). */
+const noDns: HostLookup = async (host) => assert.fail(`unexpected DNS lookup of ${host}`);
+
+/** A connection seam that fails the test if any connection is attempted at all. */
+const noConnect: WebFetchOptions['createConnection'] = () => assert.fail('no connection may be opened');
+
+/**
+ * A connection seam that runs the tool's guarded lookup and records what it would hand the socket, but
+ * never connects: refused-case tests cannot send traffic anywhere even if the guard regresses.
+ */
+function guardOnly(handed: string[]): WebFetchOptions['createConnection'] {
+  return (options, oncreate) => {
+    const guard = options.lookup as LookupFunction;
+    guard(String(options.hostname ?? options.host), { all: true }, (error, addresses) => {
+      if (error) return oncreate(error, undefined as never);
+      handed.push(...(addresses as { address: string }[]).map((a) => a.address));
+      oncreate(new Error('test seam: connection not opened'), undefined as never);
+    });
+    return undefined;
+  };
+}
+
 test('without allow_private refuses loopback, private and link-local targets before any request', async () => {
-  const guarded = createWebFetchTool({
-    fetch: async () => assert.fail('no request may be sent to a refused address'),
-  });
   const port = new URL(base).port;
-  const targets = [
+  const literals = [
     `http://127.0.0.1:${port}/secret`,
-    `http://localhost:${port}/secret`,
     'http://10.0.0.1/',
     'http://169.254.169.254/latest/meta-data/',
     `http://[::1]:${port}/secret`,
     'http://[::ffff:127.0.0.1]/',
     'http://2130706433/',
   ];
-  for (const url of targets) {
+  for (const url of literals) {
+    const guarded = createWebFetchTool({ lookup: noDns, createConnection: noConnect });
     await assert.rejects(guarded.execute({ url }, context()), BlockedAddressError, url);
   }
+  // Through the real agent and the system resolver: refused in the socket's lookup, before connect.
+  await assert.rejects(
+    webFetch.execute({ url: `http://localhost:${port}/secret` }, context()),
+    BlockedAddressError,
+  );
+  await assert.rejects(
+    webFetch.execute({ url: `http://127.0.0.1:${port}/secret` }, context()),
+    BlockedAddressError,
+  );
   assert.equal(requested.includes('/secret'), false);
 });
 
-test('without allow_private refuses a redirect that lands on loopback', async () => {
-  // A "public" host whose requests the injected fetch delivers to the loopback server, so the first
-  // hop passes the guard without any traffic leaving the machine.
-  const lookup: HostLookup = async (host) => {
-    assert.equal(host, 'public.example');
-    return [{ address: '93.184.216.34', family: 4 }];
+test('refuses a host when any one of its addresses is blocked', async () => {
+  const lookup: HostLookup = async () => [
+    { address: '93.184.216.34', family: 4 },
+    { address: '127.0.0.1', family: 4 },
+  ];
+  const handed: string[] = [];
+  const guarded = createWebFetchTool({ lookup, createConnection: guardOnly(handed) });
+  await assert.rejects(guarded.execute({ url: 'http://mixed.example/' }, context()), {
+    code: 'blocked_address',
+    address: '127.0.0.1',
+  });
+  assert.deepEqual(handed, []);
+});
+
+test('closes DNS rebinding: the answer that is checked is the one connected to', async () => {
+  // A rebinding resolver: the loopback answer first, a public-looking one afterwards. A design that
+  // checks one resolution and connects with another would pass the check on the second answer.
+  let calls = 0;
+  const lookup: HostLookup = async () => {
+    calls++;
+    return [{ address: calls === 1 ? '127.0.0.1' : '93.184.216.34', family: 4 }];
   };
-  const options: WebFetchOptions = {
-    lookup,
-    fetch: async (input, init) => {
-      const url = new URL(input instanceof Request ? input.url : input);
-      assert.equal(url.hostname, 'public.example', 'only the public-looking hop may be fetched');
-      return fetch(`${base}${url.pathname}`, init);
-    },
-  };
+  const port = new URL(base).port;
   const before = requested.length;
   await assert.rejects(
-    createWebFetchTool(options).execute({ url: 'http://public.example/to-loopback' }, context()),
+    createWebFetchTool({ lookup }).execute({ url: `http://rebind.example:${port}/secret` }, context()),
+    { code: 'blocked_address', address: '127.0.0.1' },
+  );
+  assert.equal(calls, 1, 'the host is resolved exactly once per connection');
+  assert.equal(requested.length, before);
+
+  // The attack order (public first, loopback later): the socket gets the checked public answer, and
+  // only it; the seam stops before connecting, so nothing leaves the machine.
+  calls = 0;
+  const publicFirst: HostLookup = async () => {
+    calls++;
+    return [{ address: calls === 1 ? '93.184.216.34' : '127.0.0.1', family: 4 }];
+  };
+  const handed: string[] = [];
+  const guarded = createWebFetchTool({ lookup: publicFirst, createConnection: guardOnly(handed) });
+  await assert.rejects(guarded.execute({ url: `http://rebind.example:${port}/secret` }, context()), {
+    code: 'fetch_failed',
+    message: /test seam: connection not opened/,
+  });
+  assert.equal(calls, 1);
+  assert.deepEqual(handed, ['93.184.216.34']);
+  assert.equal(requested.length, before);
+});
+
+test('connects to exactly the address it resolved, without resolving again', async () => {
+  // allow_private so loopback answers are allowed; the first answer (127.0.0.2) has no server, the
+  // later one (127.0.0.1) has. Reaching the server would mean the socket resolved the name again.
+  let calls = 0;
+  const lookup: HostLookup = async () => {
+    calls++;
+    return [{ address: calls === 1 ? '127.0.0.2' : '127.0.0.1', family: 4 }];
+  };
+  const port = new URL(base).port;
+  const before = requested.length;
+  await assert.rejects(
+    createWebFetchTool({ lookup }).execute(
+      { url: `http://rebind.example:${port}/secret` },
+      context({ allow_private: true, timeout_s: 5 }),
+    ),
+    (error: unknown) => {
+      assert.ok(error instanceof Error && 'code' in error);
+      assert.ok(error.code === 'fetch_failed' || error.code === 'timeout', String(error.code));
+      return true;
+    },
+  );
+  assert.equal(calls, 1);
+  assert.equal(requested.length, before);
+});
+
+test('without allow_private re-checks every redirect hop at connect time', async () => {
+  // The seam runs the tool's own guarded lookup (the check), records what it handed the socket, and
+  // then connects to the loopback server instead, so no traffic leaves the machine.
+  const lookup: HostLookup = async (host) => {
+    if (host === 'public.example') return [{ address: '93.184.216.34', family: 4 }];
+    if (host === 'internal.example') return [{ address: '127.0.0.1', family: 4 }];
+    return assert.fail(`unexpected lookup of ${host}`);
+  };
+  const handed: string[] = [];
+  const port = Number(new URL(base).port);
+  const createConnection: WebFetchOptions['createConnection'] = (options, oncreate) => {
+    const guard = options.lookup as LookupFunction;
+    guard(String(options.hostname ?? options.host), { all: true }, (error, addresses) => {
+      if (error) return oncreate(error, undefined as never);
+      handed.push(...(addresses as { address: string }[]).map((a) => a.address));
+      const socket = connect({ host: '127.0.0.1', port });
+      oncreate(null, socket);
+    });
+    return undefined;
+  };
+  routes['/to-internal'] = (_req, res) => redirect(res, `http://internal.example:${port}/secret`);
+  const before = requested.length;
+  await assert.rejects(
+    createWebFetchTool({ lookup, createConnection }).execute(
+      { url: 'http://public.example/to-internal' },
+      context(),
+    ),
     (error: unknown) => {
       assert.ok(error instanceof BlockedAddressError);
       assert.equal(error.address, '127.0.0.1');
       return true;
     },
   );
-  assert.deepEqual(requested.slice(before), ['/to-loopback']);
+  assert.deepEqual(handed, ['93.184.216.34']);
+  assert.deepEqual(requested.slice(before), ['/to-internal']);
+  // A redirect to a loopback IP literal is refused without any lookup.
+  await assert.rejects(
+    createWebFetchTool({ lookup, createConnection }).execute(
+      { url: 'http://public.example/to-loopback' },
+      context(),
+    ),
+    { code: 'blocked_address', address: '127.0.0.1' },
+  );
+  assert.deepEqual(requested.slice(before), ['/to-internal', '/to-loopback']);
 });
 
 test('a refused connection is a clear error naming the cause', async () => {

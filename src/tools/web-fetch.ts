@@ -4,12 +4,17 @@
  * (the body is streamed and the read stopped) and a character limit on what the model sees.
  * Unless `tools.web_fetch.allow_private` is set, the host of the URL and of every redirect hop must
  * resolve only to public addresses (see `address-guard.ts`); redirects are followed by hand for that.
- * Known gap: `fetch` resolves the name again when it connects, so a DNS server answering differently
- * the second time (rebinding) is not caught; pinning needs a custom connector Node's fetch lacks.
+ * The request goes through `node:http(s)` rather than `fetch` so the check can sit in the socket's own
+ * `lookup`: the name is resolved once per connection and only checked addresses reach `connect`, which
+ * closes DNS rebinding. Connections are never pooled (a reused socket would skip the check); TLS still
+ * verifies the certificate against the host name. No compression is asked for, so none is decoded.
  */
+import { type ClientRequestArgs, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import { convert } from 'html-to-text';
 import { z } from 'zod';
-import { assertPublicHost, type HostLookup, systemLookup } from './address-guard.ts';
+import { guardedLookup, type HostLookup, resolveChecked, systemLookup } from './address-guard.ts';
 import { ToolError } from './errors.ts';
 import { looksBinary } from './looks-binary.ts';
 import type { Tool } from './types.ts';
@@ -29,8 +34,11 @@ export type WebFetchArgs = z.infer<typeof webFetchArgs>;
 export interface WebFetchOptions {
   /** Host name resolution for the address guard; default the system resolver. */
   lookup?: HostLookup;
-  /** The fetch implementation; default global `fetch`. Tests route it to a loopback server. */
-  fetch?: typeof fetch;
+  /**
+   * Opens the connection instead of Node's agent; default none. Tests only: it receives the guarded
+   * `lookup` in its options, so it can run the check and then connect to a loopback server.
+   */
+  createConnection?: ClientRequestArgs['createConnection'];
 }
 
 const maxRedirects = 5;
@@ -39,30 +47,21 @@ const textTypes =
   /^(text\/|application\/(json|xml|javascript|ecmascript|x-www-form-urlencoded)$|application\/[\w.+-]+\+(json|xml)$)/;
 const htmlTypes = new Set(['text/html', 'application/xhtml+xml']);
 
-async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-): Promise<{ bytes: Buffer; cut: boolean }> {
-  if (body === null) return { bytes: Buffer.alloc(0), cut: false };
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
+/** Reads at most `maxBytes` of the body, then destroys the response so the rest is never transferred. */
+async function readCapped(body: IncomingMessage, maxBytes: number): Promise<{ bytes: Buffer; cut: boolean }> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return { bytes: Buffer.concat(chunks), cut: false };
-      if (size + value.byteLength > maxBytes) {
-        chunks.push(value.subarray(0, maxBytes - size));
-        // Stop the download: the rest of a huge body is never transferred.
-        await reader.cancel();
-        return { bytes: Buffer.concat(chunks), cut: true };
-      }
-      chunks.push(value);
-      size += value.byteLength;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    if (size + buffer.byteLength > maxBytes) {
+      chunks.push(buffer.subarray(0, maxBytes - size));
+      body.destroy();
+      return { bytes: Buffer.concat(chunks), cut: true };
     }
-  } finally {
-    reader.releaseLock();
+    chunks.push(buffer);
+    size += buffer.byteLength;
   }
+  return { bytes: Buffer.concat(chunks), cut: false };
 }
 
 function decode(bytes: Buffer, contentType: string): string {
@@ -114,28 +113,46 @@ interface FetchPlan {
   signal: AbortSignal;
   allowPrivate: boolean;
   lookup: HostLookup;
-  fetch: typeof fetch;
+  createConnection: ClientRequestArgs['createConnection'];
+}
+
+/** One GET; the socket resolves the host through the guarded lookup, so the check is at connect time. */
+function get(url: URL, plan: FetchPlan): Promise<IncomingMessage> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: 'GET',
+        signal: plan.signal,
+        lookup: guardedLookup(plan.lookup, plan.allowPrivate),
+        // A fresh agent per request: a pooled socket would skip the lookup, and so the check.
+        ...(plan.createConnection ? { createConnection: plan.createConnection } : { agent: false }),
+        headers: {
+          'user-agent': 'Herald/0.1 (web_fetch tool)',
+          accept: 'text/html,application/xhtml+xml,text/plain;q=0.9,application/json;q=0.9,*/*;q=0.5',
+        },
+      },
+      resolve,
+    );
+    request.on('error', reject);
+    request.end();
+  });
 }
 
 /** GETs `start`, following up to `maxRedirects` redirects by hand so every hop passes the guard. */
-async function fetchGuarded(start: URL, plan: FetchPlan): Promise<{ response: Response; url: URL }> {
+async function fetchGuarded(start: URL, plan: FetchPlan): Promise<{ response: IncomingMessage; url: URL }> {
   let url = start;
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new ToolError('unsupported_url', `Refused: ${url.href} is not an http(s) URL.`);
     }
-    if (!plan.allowPrivate) await assertPublicHost(url.hostname, plan.lookup);
-    const response = await plan.fetch(url, {
-      redirect: 'manual',
-      signal: plan.signal,
-      headers: {
-        'user-agent': 'Herald/0.1 (web_fetch tool)',
-        accept: 'text/html,application/xhtml+xml,text/plain;q=0.9,application/json;q=0.9,*/*;q=0.5',
-      },
-    });
-    const location = response.headers.get('location');
-    if (!redirectStatuses.has(response.status) || location === null) return { response, url };
-    await response.body?.cancel();
+    // Sockets do not call `lookup` for IP literals, so those are checked here (no DNS involved).
+    if (!plan.allowPrivate && isIP(bareHost(url)) !== 0) await resolveChecked(url.hostname, plan.lookup);
+    const response = await get(url, plan);
+    const location = response.headers.location;
+    if (!redirectStatuses.has(response.statusCode ?? 0) || location === undefined) return { response, url };
+    response.destroy();
     if (hop === maxRedirects) {
       throw new ToolError('too_many_redirects', `Stopped after ${maxRedirects} redirects at ${url.href}.`);
     }
@@ -143,18 +160,18 @@ async function fetchGuarded(start: URL, plan: FetchPlan): Promise<{ response: Re
   }
 }
 
-/** Turns a fetch failure into a message for the model; cancellation and our own errors pass through. */
+const bareHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+
+/** Turns a request failure into a message for the model; cancellation and our own errors pass through. */
 function describeFailure(error: unknown, url: string, timeoutS: number, timedOut: boolean): unknown {
   if (error instanceof ToolError || !(error instanceof Error)) return error;
   if (timedOut) return new ToolError('timeout', `Timed out after ${timeoutS} s fetching ${url}.`);
-  // undici hides the useful part (ECONNREFUSED, certificate errors) in `cause`.
-  const reason = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-  return new ToolError('fetch_failed', `Could not fetch ${url}: ${error.message}${reason}`, { cause: error });
+  const detail = error.cause instanceof Error ? error.cause.message : error.message;
+  return new ToolError('fetch_failed', `Could not fetch ${url}: fetch failed (${detail})`, { cause: error });
 }
 
 export function createWebFetchTool(options: WebFetchOptions = {}): Tool<WebFetchArgs> {
   const lookup = options.lookup ?? systemLookup;
-  const fetchImpl = options.fetch ?? fetch;
 
   return {
     name: 'web_fetch',
@@ -171,21 +188,21 @@ export function createWebFetchTool(options: WebFetchOptions = {}): Tool<WebFetch
         signal: AbortSignal.any([ctx.signal, timeout]),
         allowPrivate: limits.allow_private,
         lookup,
-        fetch: fetchImpl,
+        createConnection: options.createConnection,
       };
 
       try {
         const { response, url } = await fetchGuarded(new URL(args.url), plan);
-        const contentType = response.headers.get('content-type') ?? '';
+        const contentType = response.headers['content-type'] ?? '';
         const mime = mimeOf(contentType);
         if (mime !== '' && !textTypes.test(mime)) {
-          await response.body?.cancel();
+          response.destroy();
           throw notText(url, mime, 0);
         }
-        const { bytes, cut } = await readCapped(response.body, limits.max_bytes);
+        const { bytes, cut } = await readCapped(response, limits.max_bytes);
         const text = toText(bytes, contentType, url);
 
-        const header = `URL: ${url.href}\nStatus: ${response.status} ${response.statusText}\nContent-Type: ${contentType || '(none)'}\n\n`;
+        const header = `URL: ${url.href}\nStatus: ${response.statusCode} ${response.statusMessage ?? ''}\nContent-Type: ${contentType || '(none)'}\n\n`;
         const notes: string[] = [];
         if (cut) notes.push(`[download stopped at the ${limits.max_bytes}-byte limit; the page continues]`);
         if (text.length > maxChars) {
