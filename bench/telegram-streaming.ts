@@ -2,7 +2,8 @@
  * Measures live streaming to Telegram through the real gateway: a 2,000-token answer streamed by the
  * scripted upstream at 50 tokens/s, through the Agent, GatewayRunner and TelegramPlatform (real grammY)
  * to the fake Bot API, with Telegram's default streaming settings (edit interval 1000 ms, first chunk
- * 30 chars). Two runs side by side: edit-based streaming and `sendMessageDraft` drafts. Prints
+ * 30 chars). Three runs side by side: edit-based streaming and `sendMessageDraft` drafts in a private
+ * chat, and edit-based streaming in a group (where the group edit interval, 3000 ms, applies). Prints
  * time-to-first-visible-text, edits per minute and the messages/edits/drafts used. Not a test; about 45 s.
  *
  *   node bench/telegram-streaming.ts [tokens=2000] [tokensPerSecond=50]
@@ -25,6 +26,7 @@ const tokenCount = Number(process.argv[2] ?? 2000);
 const tokensPerSecond = Number(process.argv[3] ?? 50);
 const userId = 42;
 const warmUpUser = 43;
+const groupChatId = -100;
 
 /** About 4.5 characters per token, with a paragraph break every ~80 tokens, like real prose. */
 function answerTokens(count: number): string[] {
@@ -35,7 +37,7 @@ function answerTokens(count: number): string[] {
   });
 }
 
-async function run(label: string, nativeDrafts: boolean) {
+async function run(label: string, nativeDrafts: boolean, inGroup = false) {
   const home = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const upstream = await ScriptedUpstream.start();
   const api = await FakeTelegramApi.start();
@@ -83,7 +85,12 @@ async function run(label: string, nativeDrafts: boolean) {
   const tokens = answerTokens(tokenCount);
   upstream.enqueue({ text: tokens, chunkDelayMs: 1000 / tokensPerSecond });
   const sentAt = Date.now();
-  api.sendText({ chatId: userId, userId, text: 'Write me a long answer.' });
+  const chatId = inGroup ? groupChatId : userId;
+  api.sendText(
+    inGroup
+      ? { chatId, userId, text: `@${api.botInfo.username} write me a long answer.`, chatType: 'supergroup' }
+      : { chatId, userId, text: 'Write me a long answer.' },
+  );
   await api.waitFor(() => upstream.requests.length === 2, 10_000, 'upstream request');
   const upstreamAt = upstream.requests[1]!.receivedAt;
   await gateway.idle();
@@ -103,7 +110,7 @@ async function run(label: string, nativeDrafts: boolean) {
     while (updates[j]! - updates[i]! >= 60_000) i++;
     busiestMinute = Math.max(busiestMinute, j - i + 1);
   }
-  const messages = api.messages(userId);
+  const messages = api.messages(chatId);
   // Telegram trims each message, so compare without the whitespace at the cut points' ends.
   const answer = tokens.join('');
   const result = {
@@ -134,5 +141,9 @@ async function run(label: string, nativeDrafts: boolean) {
   return result;
 }
 
-const results = await Promise.all([run('edits', false), run('drafts', true)]);
+const results = await Promise.all([
+  run('edits', false),
+  run('drafts', true),
+  run('edits (group)', false, true),
+]);
 console.table(results);

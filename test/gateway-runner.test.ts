@@ -14,6 +14,7 @@ import {
   GatewayRunner,
   type InboundMessage,
   type PlatformAdapter,
+  type PlatformLimits,
   type ReplyTarget,
   resolveStreamingSettings,
   type SentMessage,
@@ -320,5 +321,38 @@ describe('resolveStreamingSettings', () => {
       limits,
     );
     assert.deepEqual([own.editIntervalMs, own.enabled, own.toolProgress], [1500, true, false]);
+  });
+
+  it('resolves the group edit interval: platform override, global, platform group default, private', () => {
+    const limits = { defaultEditIntervalMs: 1000, defaultGroupEditIntervalMs: 3000 };
+    const resolve = (
+      overrides: Parameters<typeof makeConfig>[0],
+      own: Pick<PlatformLimits, 'defaultEditIntervalMs' | 'defaultGroupEditIntervalMs'> = limits,
+    ) => resolveStreamingSettings(makeConfig(overrides), 'telegram', own);
+    const defaults = resolve({});
+    assert.deepEqual([defaults.editIntervalMs, defaults.groupEditIntervalMs], [1000, 3000]);
+    // No group default on the platform: groups edit as often as private chats.
+    assert.equal(resolve({}, { defaultEditIntervalMs: 1200 }).groupEditIntervalMs, 1200);
+    assert.equal(
+      resolve({ streaming: { edit_interval_ms: 800 } }, { defaultEditIntervalMs: 1200 }).groupEditIntervalMs,
+      800,
+    );
+    // A slower private interval is never undercut by the platform's group default.
+    assert.equal(resolve({ streaming: { edit_interval_ms: 5000 } }).groupEditIntervalMs, 5000);
+    assert.equal(resolve({ streaming: { edit_interval_ms: 500 } }).groupEditIntervalMs, 3000);
+    const global = resolve({ streaming: { group_edit_interval_ms: 4000 } });
+    assert.deepEqual([global.editIntervalMs, global.groupEditIntervalMs], [1000, 4000]);
+    const own = resolve({
+      streaming: { group_edit_interval_ms: 4000 },
+      platforms: { telegram: { streaming: { group_edit_interval_ms: 2500 } } },
+    });
+    assert.deepEqual([own.editIntervalMs, own.groupEditIntervalMs], [1000, 2500]);
+    // Other platforms' overrides do not leak.
+    const other = resolveStreamingSettings(
+      makeConfig({ platforms: { discord: { streaming: { group_edit_interval_ms: 9000 } } } }),
+      'telegram',
+      limits,
+    );
+    assert.equal(other.groupEditIntervalMs, 3000);
   });
 });

@@ -33,6 +33,8 @@ interface HarnessOptions {
   interrupt?: boolean;
   shutdownGraceS?: number;
   logger?: Logger;
+  /** Extra `platforms.telegram.streaming` keys (edit_interval_ms is 30 unless set here). */
+  streaming?: Record<string, number>;
 }
 
 async function startHarness(t: { after: (fn: () => Promise<void>) => void }, options: HarnessOptions = {}) {
@@ -55,7 +57,7 @@ async function startHarness(t: { after: (fn: () => Promise<void>) => void }, opt
           allowed_users: options.allowed ?? [owner],
           reply_to_mode: options.replyToMode ?? 'first',
           native_drafts: options.nativeDrafts ?? false,
-          streaming: { edit_interval_ms: 30 },
+          streaming: { edit_interval_ms: 30, ...options.streaming },
         },
       },
     }),
@@ -244,6 +246,28 @@ describe('GatewayRunner with Telegram', () => {
     assert.equal(upstream.requests.length, 1);
     const lastUser = upstream.requests[0]!.body.messages.at(-1);
     assert.deepEqual(lastUser, { role: 'user', content: 'hello' });
+  });
+
+  it('edits a streamed group reply no more often than group_edit_interval_ms', async (t) => {
+    const { api, upstream, gateway, waitForMessage } = await startHarness(t, {
+      streaming: { group_edit_interval_ms: 200 },
+    });
+    const tokens = Array.from({ length: 80 }, (_, i) => `token${i} `);
+    const answer = tokens.join('').trim();
+    upstream.enqueue({ text: tokens, chunkDelayMs: 10 });
+    api.sendText({ chatId: -100, userId: owner, text: '@herald_test_bot go on', chatType: 'supergroup' });
+    await waitForMessage(-100, (text) => text.trim() === answer, 'group answer');
+    await gateway.idle();
+    const renders = api.calls.filter(
+      (c) => ['sendMessage', 'editMessageText'].includes(c.method) && String(c.params.chat_id) === '-100',
+    );
+    // The final edit is exempt: it delivers the complete answer as soon as the agent finishes.
+    const intermediate = renders.slice(0, -1);
+    assert.ok(intermediate.length >= 2, `${renders.length} renders`);
+    for (let i = 1; i < intermediate.length; i++) {
+      const gap = intermediate[i]!.at - intermediate[i - 1]!.at;
+      assert.ok(gap >= 195, `group renders ${i - 1} and ${i} only ${gap} ms apart`);
+    }
   });
 
   it('/stop aborts the running reply', async (t) => {

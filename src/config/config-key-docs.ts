@@ -65,6 +65,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'streaming.first_chunk_chars': 'Characters before the first message is sent.',
   'streaming.edit_interval_ms':
     'Milliseconds between edits (default per platform: Telegram 1000, Discord 1200, Slack 1000).',
+  'streaming.group_edit_interval_ms':
+    'Milliseconds between edits in group chats (default per platform: Telegram 3000, others as in private chats).',
   'streaming.tool_progress': 'Show a status line while a tool runs.',
   'platforms.telegram.enabled': 'Start Telegram (default: when a token is set).',
   'platforms.telegram.token': 'Bot token from @BotFather.',
@@ -99,6 +101,7 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'agent.system_prompt': 'Answer briefly.',
   'api_server.cors_origins': '["https://chat.example.com"]',
   'streaming.edit_interval_ms': '1000',
+  'streaming.group_edit_interval_ms': '3000',
   'platforms.telegram.enabled': 'true',
   'platforms.telegram.token': '123456:ABC…',
   'platforms.telegram.api_root': 'http://localhost:8081',

@@ -14,6 +14,7 @@ const streamingOverrides = z
   .object({
     enabled: z.boolean().optional(),
     edit_interval_ms: positiveInt.optional(),
+    group_edit_interval_ms: positiveInt.optional(),
     first_chunk_chars: positiveInt.optional(),
     tool_progress: z.boolean().optional(),
   })
@@ -153,6 +154,8 @@ export const configSchema = z
         first_chunk_chars: positiveInt.default(30),
         /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000). */
         edit_interval_ms: positiveInt.optional(),
+        /** Edit interval in group chats (platform default: Telegram 3000, others as in private chats). */
+        group_edit_interval_ms: positiveInt.optional(),
         tool_progress: z.boolean().default(true),
       })
       .strict()

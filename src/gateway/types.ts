@@ -56,6 +56,11 @@ export interface PlatformLimits {
   countLength(text: string): number;
   /** Default minimum interval between edits of one message. */
   defaultEditIntervalMs: number;
+  /**
+   * Default minimum interval between edits in group chats, where the platform's flood limits are
+   * per chat and tighter (Telegram ~20 edits/min per group). Unset: same as `defaultEditIntervalMs`.
+   */
+  defaultGroupEditIntervalMs?: number;
 }
 
 /**

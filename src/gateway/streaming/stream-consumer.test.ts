@@ -87,10 +87,17 @@ function settings(overrides: Partial<StreamingSettings> = {}): StreamingSettings
   };
 }
 
-function setup(options: { max?: number; settings?: Partial<StreamingSettings> } = {}) {
+const groupTarget: ReplyTarget = { chatId: '-100', inboundMessageId: '11', userId: '7', isPrivate: false };
+
+function setup(options: { max?: number; settings?: Partial<StreamingSettings>; target?: ReplyTarget } = {}) {
   const clock = new ManualClock();
   const platform = new RecordingPlatform(clock, options.max);
-  const consumer = new StreamConsumer({ platform, target, settings: settings(options.settings), clock });
+  const consumer = new StreamConsumer({
+    platform,
+    target: options.target ?? target,
+    settings: settings(options.settings),
+    clock,
+  });
   consumer.start();
   return { clock, platform, consumer };
 }
@@ -161,6 +168,41 @@ describe('StreamConsumer', () => {
     }
     assert.ok(ops.length <= Math.ceil(6000 / 1200) + 2, `${ops.length} operations`);
     assert.deepEqual(platform.visible(), [tokens.join('')]);
+  });
+
+  it('edits a group chat no more often than the group interval, a private chat at the normal one', async () => {
+    const intervals = { editIntervalMs: 1000, groupEditIntervalMs: 3000 };
+    const tokens = words(150); // 12 s, one message
+    const gaps = async (chat: ReplyTarget) => {
+      const { clock, platform, consumer } = setup({ settings: intervals, target: chat });
+      await stream(consumer, clock, tokens, 80);
+      await finish(consumer, clock);
+      assert.deepEqual(platform.visible(), [tokens.join('')]);
+      // The final render is exempt from the interval (it must not hold the answer back).
+      const ops = platform.ops().slice(0, -1);
+      return ops.slice(1).map((op, i) => op.at - ops[i]!.at);
+    };
+    const group = await gaps(groupTarget);
+    assert.ok(group.length >= 2, `${group.length + 2} group operations`);
+    assert.ok(group.length <= Math.ceil(12000 / 3000), `${group.length + 2} group operations`);
+    assert.ok(
+      group.every((gap) => gap >= 3000),
+      `group edits only ${Math.min(...group)} ms apart`,
+    );
+    const private_ = await gaps(target);
+    assert.ok(private_.every((gap) => gap >= 1000));
+    assert.ok(Math.min(...private_) < 3000, 'private chats keep the faster interval');
+    assert.ok(private_.length > 2 * group.length, `${private_.length} vs ${group.length} gaps`);
+  });
+
+  it('uses the private interval in group chats when no group interval is set', async () => {
+    const { clock, platform, consumer } = setup({ settings: { editIntervalMs: 1000 }, target: groupTarget });
+    await stream(consumer, clock, words(300), 20);
+    await finish(consumer, clock);
+    const ops = platform.ops().slice(0, -1);
+    const gaps = ops.slice(1).map((op, i) => op.at - ops[i]!.at);
+    assert.ok(gaps.every((gap) => gap >= 1000));
+    assert.ok(Math.min(...gaps) < 3000);
   });
 
   it('skips edits that would not change the text', async () => {

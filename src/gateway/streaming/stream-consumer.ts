@@ -1,14 +1,15 @@
 /**
  * Renders one agent reply on a chat platform as it is generated: the first message appears after a
  * few characters (or a second), then it is edited as text arrives, never more often than the
- * platform's edit interval and never with unchanged text. A cursor marks a reply still growing, a
- * `⚙ tool: args` line shows a running tool, and a typing indicator runs while the agent works. Past
- * the platform's length limit the current message is finalised and the reply continues in a new one.
- * Flood control pauses edits and coalesces what arrived meanwhile; a message that can no longer be
- * edited makes the rest arrive as new messages. The final render holds the complete text, so what the
- * user sees, concatenated, is exactly the streamed answer. Where the adapter offers a native stream
- * (Telegram drafts, Slack streams) it is used instead of send+edit, with send+edit as the fallback; a
- * native stream is given the answer text only, without cursor or progress line.
+ * platform's edit interval (a slower one in group chats) and never with unchanged text. A cursor marks
+ * a reply still growing, a `⚙ tool: args` line shows a running tool, and a typing indicator runs while
+ * the agent works. Past the platform's length limit the current message is finalised and the reply
+ * continues in a new one. Flood control pauses edits and coalesces what arrived meanwhile; a message
+ * that can no longer be edited makes the rest arrive as new messages. The final render holds the
+ * complete text, so what the user sees, concatenated, is exactly the streamed answer. Where the
+ * adapter offers a native stream (Telegram drafts, Slack streams) it is used instead of send+edit,
+ * with send+edit as the fallback; a native stream is given the answer text only, without cursor or
+ * progress line.
  * It knows nothing of the agent: the gateway feeds it text and tool labels.
  */
 import type { Logger } from '../../logger.ts';
@@ -48,6 +49,8 @@ export class StreamConsumer {
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #startedAt: number;
+  /** Group chats get the slower interval: Telegram's flood limit there is per chat (~20 edits/min). */
+  readonly #editIntervalMs: number;
 
   /** Everything the agent has said so far. */
   #text = '';
@@ -82,6 +85,9 @@ export class StreamConsumer {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     this.#startedAt = this.#clock.now();
+    this.#editIntervalMs = this.#target.isPrivate
+      ? this.#settings.editIntervalMs
+      : (this.#settings.groupEditIntervalMs ?? this.#settings.editIntervalMs);
     if (this.#settings.enabled) this.#native = this.#platform.openNativeStream?.(this.#target);
   }
 
@@ -216,7 +222,7 @@ export class StreamConsumer {
         (this.#progress !== undefined && !this.#native);
       earliest = ready ? now : this.#startedAt + this.#settings.firstChunkDelayMs;
     } else {
-      earliest = this.#lastOpAt + this.#settings.editIntervalMs;
+      earliest = this.#lastOpAt + this.#editIntervalMs;
     }
     return Math.max(0, Math.max(earliest, this.#pausedUntil) - now);
   }

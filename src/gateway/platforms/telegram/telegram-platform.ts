@@ -46,6 +46,8 @@ export const telegramLimits: PlatformLimits = {
   maxMessageLength: 4096,
   countLength: telegramLength,
   defaultEditIntervalMs: 1000,
+  // Telegram advises ~20 message edits per minute per group; faster edits there meet 429 flood control.
+  defaultGroupEditIntervalMs: 3000,
 };
 
 export class TelegramPlatform implements ChatPlatform {
