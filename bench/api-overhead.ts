@@ -16,6 +16,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { unusedLoopbackPort } from '../test/support/loopback-server.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 /** BENCH_SCALE shrinks request counts for a quick smoke run (e.g. 0.1); figures come from scale 1. */
@@ -56,21 +57,13 @@ async function startChild(
   return { child, url };
 }
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 async function startHerald(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const home = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   writeFileSync(
     join(home, 'config.yaml'),
     `api_server:\n  max_concurrent_runs: ${openStreams * 2}\nlogging:\n  level: warn\n`,
   );
-  const port = await freePort();
+  const port = await unusedLoopbackPort();
   const child = spawn(process.execPath, ['bin/herald.js', 'serve'], {
     cwd: root,
     env: {

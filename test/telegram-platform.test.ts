@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EditFailedError, FloodControlError, type InboundMessage } from '../src/gateway/index.ts';
 import { renderTelegramHtml, TelegramPlatform } from '../src/gateway/platforms/telegram/index.ts';
 import { silentLogger } from '../src/logger.ts';
 import { FakeTelegramApi } from './support/fake-telegram-api.ts';
+import { unusedLoopbackPort } from './support/loopback-server.ts';
 
 const privateTarget = { chatId: '42', inboundMessageId: '7', userId: '42', isPrivate: true };
 const groupTarget = { chatId: '-100', inboundMessageId: '8', userId: '42', isPrivate: false };
@@ -175,10 +174,7 @@ describe('TelegramPlatform with real grammY against the fake Bot API', () => {
 describe('TelegramPlatform with an unreachable Bot API', () => {
   it('keeps retrying start() until stop() aborts it, which ends start() promptly', async () => {
     // A loopback port with nothing listening: every getMe is refused and grammY retries it.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await unusedLoopbackPort();
     const platform = new TelegramPlatform({
       token: '1:unreachable',
       apiRoot: `http://127.0.0.1:${port}`,
@@ -209,10 +205,7 @@ describe('TelegramPlatform in webhook mode', () => {
   it('sets the webhook and accepts updates carrying the secret token only', async (t) => {
     const api = await FakeTelegramApi.start();
     t.after(() => api.close());
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await unusedLoopbackPort();
     const platform = new TelegramPlatform({
       token: api.token,
       apiRoot: api.apiRoot,

@@ -6,15 +6,14 @@
  * On first run it creates HERALD_HOME and a commented config.yaml. It does not watch for changes.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 import { defaultConfigYaml } from './default-config-yaml.ts';
 import { type EnvOverride, envOverrides, fallbackEnvOverrides } from './env-overrides.ts';
-import { heraldPaths, resolveHome } from './paths.ts';
+import { expandTilde, heraldPaths, resolveHome } from './paths.ts';
 import { configSchema, type HeraldConfig, secretKeys } from './schema.ts';
 import { describeExpected, objectShape, schemaAt } from './schema-introspection.ts';
 
@@ -160,8 +159,7 @@ function showValue(key: string, value: unknown): string {
 
 function resolveWorkspace(home: string, workspace: string | undefined, fallback: string): string {
   if (!workspace) return fallback;
-  const expanded =
-    workspace === '~' || workspace.startsWith('~/') ? join(homedir(), workspace.slice(1)) : workspace;
+  const expanded = expandTilde(workspace);
   return isAbsolute(expanded) ? expanded : resolve(home, expanded);
 }
 

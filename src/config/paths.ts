@@ -34,6 +34,6 @@ export function heraldPaths(home: string): HeraldPaths {
 }
 
 /** `~/x` → `$HOME/x`, because shells do not expand a tilde inside quoted env values. */
-function expandTilde(path: string): string {
+export function expandTilde(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }

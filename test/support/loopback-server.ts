@@ -56,6 +56,20 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
   };
 }
 
+/**
+ * A loopback port nothing listens on right now (the OS picked it, then it was released): for a client
+ * that must find its server unreachable, or a server the code under test will start itself.
+ */
+export async function unusedLoopbackPort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);

@@ -16,7 +16,7 @@ import type { Logger } from '../../logger.ts';
 import type { ChatPlatform, NativeStream, ReplyTarget, SentMessage } from '../types.ts';
 import { EditFailedError, FloodControlError } from '../types.ts';
 import { type Clock, sleep, systemClock, type TimerHandle } from './clock.ts';
-import { openFenceCarry, splitMessageSlices } from './message-splitter.ts';
+import { openFenceCarry, type SplitSlice, splitMessageSlices } from './message-splitter.ts';
 import type { StreamingSettings } from './streaming-settings.ts';
 
 export type StreamTarget = Pick<
@@ -193,10 +193,7 @@ export class StreamConsumer {
       if (!input.trim()) return { kind: 'none' };
       if (this.#count(input) <= max) return { kind: 'show', text: input };
       // A draft is one preview: show the tail; the final render sends every chunk.
-      const slices = splitMessageSlices(input, {
-        maxLength: max,
-        countLength: this.#platform.limits.countLength,
-      });
+      const slices = this.#split(input);
       return { kind: 'show', text: slices[slices.length - 1]!.text };
     }
     let text = input.trim() ? input + this.#settings.cursor : '';
@@ -253,10 +250,7 @@ export class StreamConsumer {
       return;
     }
     // Too long for one message: finalise the current message with the first chunk, continue anew.
-    const [first] = splitMessageSlices(input, {
-      maxLength: this.#platform.limits.maxMessageLength,
-      countLength: this.#platform.limits.countLength,
-    });
+    const [first] = this.#split(input);
     const result = this.#current
       ? await this.#op(() => this.#platform.edit(this.#target, this.#current!, first!.text))
       : await this.#op(() => this.#sendNew(first!.text));
@@ -373,9 +367,12 @@ export class StreamConsumer {
   #finalSlices(): Array<{ text: string }> {
     const input = this.#input();
     if (!input.trim()) return [];
-    return splitMessageSlices(input, {
-      maxLength: this.#platform.limits.maxMessageLength,
-      countLength: this.#platform.limits.countLength,
-    }).filter((slice) => slice.text.trim() !== '');
+    return this.#split(input).filter((slice) => slice.text.trim() !== '');
+  }
+
+  /** `text` cut into chunks that each fit one platform message. */
+  #split(text: string): SplitSlice[] {
+    const { maxMessageLength, countLength } = this.#platform.limits;
+    return splitMessageSlices(text, { maxLength: maxMessageLength, countLength });
   }
 }

@@ -110,7 +110,8 @@ async function handleChatCompletion(
         return await completeOnce(ctx, conversation);
       } catch (error) {
         // Once a stream is open the error handler cannot answer (the reply is hijacked): end it here.
-        // Before that, the handler answers (and logs a bug with its stack).
+        // Before that, the handler answers (and logs a bug with its stack); an aborted run fails for
+        // why it was aborted, whatever error it ended with, so the code below throws errors unmapped.
         const sse = stream?.sse.opened;
         if (!sse) throw ctx.signal.aborted ? abortFailure(ctx.signal) : error;
         if (sse.closed) sse.end();
@@ -200,7 +201,7 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
       case 'error':
         noteUsage(ctx.request, event.usage);
         // The error handler maps it (upstream failures keep their status, a bug is a 500) and logs it.
-        throw ctx.signal.aborted ? abortFailure(ctx.signal) : event.error;
+        throw event.error;
       case 'tool-call-start':
       case 'tool-call-end':
         break;
@@ -208,7 +209,7 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
         assertNever(event);
     }
   }
-  throw ctx.signal.aborted ? abortFailure(ctx.signal) : noResult();
+  throw noResult();
 }
 
 async function saveTranscript(
@@ -241,7 +242,8 @@ function openLazily(ctx: RunContext, reply: FastifyReply): { sse: LazySse; chunk
 /**
  * Streams the run as chunks. The SSE response opens at the first agent event (or after a short wait, so
  * heartbeats can flow while queued), which lets a run that fails before producing anything — e.g. no
- * upstream configured — answer with a proper HTTP error status instead of a 200 stream.
+ * upstream configured — answer with a proper HTTP error status instead of a 200 stream. The caller
+ * disposes `lazy` and answers what this throws before the stream opens.
  */
 async function streamCompletion(
   ctx: RunContext,
@@ -259,76 +261,72 @@ async function streamCompletion(
   const progress = async (event: ToolCallEvent) => {
     await (await open()).send(chunks.toolProgress(event), 'herald.tool.progress');
   };
-  try {
-    for await (const event of ctx.deps.agent.run(agentInput(ctx, conversation))) {
-      switch (event.type) {
-        case 'text-delta':
-          if (event.text) await write(event.text);
-          break;
-        case 'tool-call-start':
-          if (api.tool_progress === 'events') {
-            await progress(event);
-          } else if (api.tool_progress === 'inline') {
-            const lead = shown === '' || shown.endsWith('\n\n') ? '' : shown.endsWith('\n') ? '\n' : '\n\n';
-            await write(`${lead}> ⚙ ${event.label}\n\n`);
-          }
-          break;
-        case 'tool-call-end':
-          if (api.tool_progress === 'events') await progress(event);
-          break;
-        case 'usage':
-          break;
-        case 'done': {
-          noteUsage(ctx.request, event.usage);
-          if (!shown && event.text) await write(event.text);
-          if (!shown) {
-            // An empty answer is a failure, never an empty success.
-            if (!lazy.opened) throw emptyAnswer();
-            await endWithError(await open(), emptyAnswer());
-            return;
-          }
-          await saveTranscript(ctx, conversation, event, shown);
-          const stream = await open();
-          await stream.send(chunks.finish(event.finishReason));
-          if (ctx.parsed.includeUsage) await stream.send(chunks.usage(event.usage));
-          await stream.send('[DONE]');
-          stream.end();
+  for await (const event of ctx.deps.agent.run(agentInput(ctx, conversation))) {
+    switch (event.type) {
+      case 'text-delta':
+        if (event.text) await write(event.text);
+        break;
+      case 'tool-call-start':
+        if (api.tool_progress === 'events') {
+          await progress(event);
+        } else if (api.tool_progress === 'inline') {
+          const lead = shown === '' || shown.endsWith('\n\n') ? '' : shown.endsWith('\n') ? '\n' : '\n\n';
+          await write(`${lead}> ⚙ ${event.label}\n\n`);
+        }
+        break;
+      case 'tool-call-end':
+        if (api.tool_progress === 'events') await progress(event);
+        break;
+      case 'usage':
+        break;
+      case 'done': {
+        noteUsage(ctx.request, event.usage);
+        if (!shown && event.text) await write(event.text);
+        if (!shown) {
+          // An empty answer is a failure, never an empty success.
+          if (!lazy.opened) throw emptyAnswer();
+          await endWithError(await open(), emptyAnswer());
           return;
         }
-        case 'error': {
-          noteUsage(ctx.request, event.usage);
-          const sse = lazy.opened;
-          // Not streaming yet: the error handler answers with a plain HTTP status and logs a bug.
-          if (!sse) throw ctx.signal.aborted ? abortFailure(ctx.signal) : event.error;
-          if (sse.closed) {
-            // Nobody is listening (client gone): end quietly.
-            sse.end();
-            return;
-          }
-          const failure = runFailure(ctx, event.error);
-          ctx.deps.logger.warn(
-            {
-              event: 'api.stream_failed',
-              requestId: ctx.request.id,
-              code: failure.code,
-              status: failure.status,
-            },
-            'stream ended with an error',
-          );
-          // `open()` resolves once the first frame (the role chunk) is out, so the error frame follows it.
-          await endWithError(await open(), failure);
-          return;
-        }
-        default:
-          assertNever(event);
+        await saveTranscript(ctx, conversation, event, shown);
+        const stream = await open();
+        await stream.send(chunks.finish(event.finishReason));
+        if (ctx.parsed.includeUsage) await stream.send(chunks.usage(event.usage));
+        await stream.send('[DONE]');
+        stream.end();
+        return;
       }
+      case 'error': {
+        noteUsage(ctx.request, event.usage);
+        const sse = lazy.opened;
+        // Not streaming yet: the error handler answers with a plain HTTP status and logs a bug.
+        if (!sse) throw event.error;
+        if (sse.closed) {
+          // Nobody is listening (client gone): end quietly.
+          sse.end();
+          return;
+        }
+        const failure = runFailure(ctx, event.error);
+        ctx.deps.logger.warn(
+          {
+            event: 'api.stream_failed',
+            requestId: ctx.request.id,
+            code: failure.code,
+            status: failure.status,
+          },
+          'stream ended with an error',
+        );
+        // `open()` resolves once the first frame (the role chunk) is out, so the error frame follows it.
+        await endWithError(await open(), failure);
+        return;
+      }
+      default:
+        assertNever(event);
     }
-    // The agent's stream ended without done/error: a broken contract, never a silent success.
-    if (!lazy.opened) throw ctx.signal.aborted ? abortFailure(ctx.signal) : noResult();
-    await endWithError(await open(), runFailure(ctx, noResult()));
-  } finally {
-    lazy.dispose();
   }
+  // The agent's stream ended without done/error: a broken contract, never a silent success.
+  if (!lazy.opened) throw noResult();
+  await endWithError(await open(), runFailure(ctx, noResult()));
 }
 
 /** The mid-stream failure frame the official SDK raises as an APIError, then the end marker. */

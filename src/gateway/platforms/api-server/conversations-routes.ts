@@ -26,6 +26,13 @@ function notFound(id: string, param: string | null = null): ApiError {
   });
 }
 
+function itemNotFound(itemId: string): ApiError {
+  return new ApiError(404, `Item with id '${itemId}' not found.`, {
+    type: 'invalid_request_error',
+    code: 'item_not_found',
+  });
+}
+
 /** `conv_…` must exist; any other string names a conversation, created the first time it is used. */
 export async function resolveConversation(store: ResponseStore, ref: string): Promise<StoredConversation> {
   if (!ref.startsWith('conv_')) return store.conversationByName(ref);
@@ -114,22 +121,14 @@ export function registerConversationsRoutes(
     app.get<ItemParams>(`${base}/:id/items/:itemId`, async (request) => {
       await existing(request.params.id);
       const item = await store.getConversationItem(request.params.id, request.params.itemId);
-      if (!item) {
-        throw new ApiError(404, `Item with id '${request.params.itemId}' not found.`, {
-          type: 'invalid_request_error',
-          code: 'item_not_found',
-        });
-      }
+      if (!item) throw itemNotFound(request.params.itemId);
       return item;
     });
 
     app.delete<ItemParams>(`${base}/:id/items/:itemId`, async (request) => {
       const conversation = await existing(request.params.id);
       if (!(await store.deleteConversationItem(conversation.id, request.params.itemId))) {
-        throw new ApiError(404, `Item with id '${request.params.itemId}' not found.`, {
-          type: 'invalid_request_error',
-          code: 'item_not_found',
-        });
+        throw itemNotFound(request.params.itemId);
       }
       return toWire(conversation);
     });

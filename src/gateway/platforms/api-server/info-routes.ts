@@ -4,7 +4,7 @@
  * this server supports, for UIs that adapt to it). Each answers with and without the `/v1` prefix.
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from './errors.ts';
+import { DEFAULT_PROFILE_ID, modelNotFound } from './profiles.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 
 /** Models are config, not objects with a history: a fixed creation time keeps the list stable. */
@@ -18,10 +18,8 @@ export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): vo
     owned_by: 'herald',
   });
 
-  app.get('/health', async () => ({ status: 'ok', version: deps.version }));
-
   for (const prefix of API_PREFIXES) {
-    if (prefix) app.get(`${prefix}/health`, async () => ({ status: 'ok', version: deps.version }));
+    app.get(`${prefix}/health`, async () => ({ status: 'ok', version: deps.version }));
 
     app.get(`${prefix}/models`, async () => ({
       object: 'list',
@@ -31,13 +29,7 @@ export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): vo
     app.get<{ Params: { id: string } }>(`${prefix}/models/*`, async (request) => {
       // A wildcard, because profile ids may contain `/` (`team/coder`).
       const id = decodeURIComponent((request.params as Record<string, string>)['*'] ?? '');
-      if (!deps.profiles.get(id)) {
-        throw new ApiError(404, `The model \`${id}\` does not exist or you do not have access to it.`, {
-          type: 'invalid_request_error',
-          param: 'model',
-          code: 'model_not_found',
-        });
-      }
+      if (!deps.profiles.get(id)) throw modelNotFound(id);
       return toModel(id);
     });
 
@@ -53,7 +45,7 @@ function capabilities(deps: ApiRouteDeps) {
     version: deps.version,
     auth: { required: api.keys.length > 0, scheme: 'bearer' },
     models: deps.profiles.list().map((p) => p.id),
-    default_model: 'herald',
+    default_model: DEFAULT_PROFILE_ID,
     strict_models: api.strict_models,
     endpoints: [
       { method: 'GET', path: '/health' },

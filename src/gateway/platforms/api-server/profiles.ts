@@ -20,6 +20,15 @@ export interface AgentProfile {
 
 export const DEFAULT_PROFILE_ID = 'herald';
 
+/** OpenAI's 404 for a model id that is not served (`strict_models` requests, `GET /v1/models/:id`). */
+export function modelNotFound(id: string): ApiError {
+  return new ApiError(404, `The model \`${id}\` does not exist or you do not have access to it.`, {
+    type: 'invalid_request_error',
+    param: 'model',
+    code: 'model_not_found',
+  });
+}
+
 export class ProfileResolver {
   readonly #profiles = new Map<string, AgentProfile>();
   readonly #strict: boolean;
@@ -59,13 +68,7 @@ export class ProfileResolver {
   resolve(id: string | undefined | null): AgentProfile {
     const found = id ? this.#profiles.get(id) : undefined;
     if (found) return found;
-    if (this.#strict && id) {
-      throw new ApiError(404, `The model \`${id}\` does not exist or you do not have access to it.`, {
-        type: 'invalid_request_error',
-        param: 'model',
-        code: 'model_not_found',
-      });
-    }
+    if (this.#strict && id) throw modelNotFound(id);
     return this.#profiles.get(DEFAULT_PROFILE_ID)!;
   }
 }

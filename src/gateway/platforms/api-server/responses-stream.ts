@@ -89,7 +89,7 @@ export class ResponseBuilder {
   readonly #toolItems: ToolItemStyle;
   readonly #output: ResponseItem[] = [];
   /** `mcp_call` items waiting for their tool's result, by tool call id. */
-  readonly #openCalls = new Map<string, { item: ResponseItem; index: number }>();
+  readonly #openCalls = new Map<string, ResponseItem>();
   #sequence = 0;
   #message: OpenMessage | undefined;
 
@@ -178,7 +178,7 @@ export class ResponseBuilder {
   async finish(outcome: RunOutcome, completedAt: number): Promise<FinishedResponse> {
     await this.#closeMessage(outcome.kind === 'done' ? 'completed' : 'incomplete');
     // Tools still running when the run stopped never got a result.
-    for (const { item } of this.#openCalls.values()) item.status = 'incomplete';
+    for (const item of this.#openCalls.values()) item.status = 'incomplete';
     this.#openCalls.clear();
     const output = structuredClone(this.#output);
     switch (outcome.kind) {
@@ -287,9 +287,38 @@ export class ResponseBuilder {
     await this.#emit('response.output_item.done', { output_index: index, item: structuredClone(item) });
   }
 
-  async #toolCall(callId: string, name: string, args: string): Promise<void> {
+  /**
+   * Adds a tool item (`arguments: ''`) and streams its arguments: `output_item.added`, then
+   * `response.<kind>_arguments.delta` (when there are any) and `.done`. Returns the item's index.
+   */
+  async #addToolItem(
+    item: ResponseItem,
+    args: string,
+    kind: 'function_call' | 'mcp_call',
+    doneFields: Record<string, unknown> = {},
+  ): Promise<number> {
     // Text before a tool call is its own message item; text after the tools starts a new one.
     await this.#closeMessage('completed');
+    const index = this.#output.push(item) - 1;
+    await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
+    if (args !== '') {
+      await this.#emit(`response.${kind}_arguments.delta`, {
+        item_id: item.id,
+        output_index: index,
+        delta: args,
+      });
+    }
+    item.arguments = args;
+    await this.#emit(`response.${kind}_arguments.done`, {
+      item_id: item.id,
+      output_index: index,
+      ...doneFields,
+      arguments: args,
+    });
+    return index;
+  }
+
+  async #toolCall(callId: string, name: string, args: string): Promise<void> {
     const item: ResponseItem = {
       id: newId('fc'),
       type: 'function_call',
@@ -298,22 +327,7 @@ export class ResponseBuilder {
       name,
       arguments: '',
     };
-    const index = this.#output.push(item) - 1;
-    await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
-    if (args !== '') {
-      await this.#emit('response.function_call_arguments.delta', {
-        item_id: item.id,
-        output_index: index,
-        delta: args,
-      });
-    }
-    item.arguments = args;
-    await this.#emit('response.function_call_arguments.done', {
-      item_id: item.id,
-      output_index: index,
-      name,
-      arguments: args,
-    });
+    const index = await this.#addToolItem(item, args, 'function_call', { name });
     item.status = 'completed';
     await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
   }
@@ -336,7 +350,6 @@ export class ResponseBuilder {
 
   /** `mcp_call` style: one item per tool, opened when the call starts and completed with its result. */
   async #mcpCall(callId: string, name: string, args: string): Promise<void> {
-    await this.#closeMessage('completed');
     const item: ResponseItem = {
       id: newId('mcp'),
       type: 'mcp_call',
@@ -347,31 +360,17 @@ export class ResponseBuilder {
       output: null,
       error: null,
     };
-    const index = this.#output.push(item) - 1;
-    this.#openCalls.set(callId, { item, index });
-    await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
-    if (args !== '') {
-      await this.#emit('response.mcp_call_arguments.delta', {
-        item_id: item.id,
-        output_index: index,
-        delta: args,
-      });
-    }
-    item.arguments = args;
-    await this.#emit('response.mcp_call_arguments.done', {
-      item_id: item.id,
-      output_index: index,
-      arguments: args,
-    });
+    this.#openCalls.set(callId, item);
+    const index = await this.#addToolItem(item, args, 'mcp_call');
     await this.#emit('response.mcp_call.in_progress', { item_id: item.id, output_index: index });
   }
 
   async #mcpResult(callId: string, result: string, isError: boolean): Promise<void> {
-    const open = this.#openCalls.get(callId);
-    if (!open) return;
+    const item = this.#openCalls.get(callId);
+    if (!item) return;
     this.#openCalls.delete(callId);
     await this.#closeMessage('completed');
-    const { item, index } = open;
+    const index = this.#output.indexOf(item);
     item.output = result;
     item.error = isError ? result : null;
     item.status = isError ? 'failed' : 'completed';

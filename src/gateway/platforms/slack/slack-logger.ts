@@ -8,7 +8,7 @@ import type { Logger } from '../../../logger.ts';
 
 export function toSlackLogger(logger: Logger): SlackLogger {
   let name = 'bolt';
-  const line = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : String(p))).join(' ');
+  const line = (parts: unknown[]) => parts.map(String).join(' ');
   return {
     debug: (...msg: unknown[]) => logger.debug({ event: 'slack.bolt', name }, line(msg)),
     info: (...msg: unknown[]) => logger.info({ event: 'slack.bolt', name }, line(msg)),

@@ -208,25 +208,23 @@ function headOf(text: string): string {
 
 /** What does not fit in the first message, in message-sized pieces. */
 function overflowOf(text: string): string[] {
-  const pieces: string[] = [];
-  let start = cutAt(text, 0);
-  while (start < text.length) {
-    const end = cutAt(text, start);
-    pieces.push(text.slice(start, end));
-    start = end;
-  }
-  return pieces;
+  return piecesOf(text.slice(cutAt(text, 0)), SLACK_MAX_MESSAGE_LENGTH);
 }
 
 /** Splits text into pieces Slack accepts as one `markdown_text` (12,000 characters). */
 function chunksOf(text: string): string[] {
-  const chunks: string[] = [];
+  return piecesOf(text, SLACK_STREAM_CHUNK_LENGTH);
+}
+
+/** `text` cut into consecutive pieces of at most `max` UTF-16 units. */
+function piecesOf(text: string, max: number): string[] {
+  const pieces: string[] = [];
   for (let start = 0; start < text.length; ) {
-    const end = cutAt(text, start, SLACK_STREAM_CHUNK_LENGTH);
-    chunks.push(text.slice(start, end));
+    const end = cutAt(text, start, max);
+    pieces.push(text.slice(start, end));
     start = end;
   }
-  return chunks;
+  return pieces;
 }
 
 /** End of a piece starting at `start` of at most `max` UTF-16 units, never splitting a surrogate pair. */
