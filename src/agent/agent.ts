@@ -6,8 +6,7 @@
  * calls (the model client does) and does not store transcripts (callers persist `done.messages`).
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { HeraldConfig } from '../config/schema.ts';
+import { type HeraldConfig, heraldPaths } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import {
   addUsage,
@@ -71,6 +70,8 @@ export class Agent implements AgentRunner {
   readonly #config: HeraldConfig;
   readonly #logger: Logger | undefined;
   readonly #now: () => Date;
+  /** Where tools work. loadConfig always fills `agent.workspace`; a config built from the bare schema may not. */
+  readonly #workspace: string;
 
   constructor(options: AgentOptions) {
     this.#model = options.model;
@@ -78,6 +79,7 @@ export class Agent implements AgentRunner {
     this.#config = options.config;
     this.#logger = options.logger;
     this.#now = options.now ?? (() => new Date());
+    this.#workspace = options.config.agent.workspace ?? heraldPaths(options.config.home).workspace;
   }
 
   /**
@@ -157,11 +159,10 @@ export class Agent implements AgentRunner {
     const tools = new Map(this.#tools.toolset(toolset).map((tool) => [tool.name, tool] as const));
     // An empty id falls back to config in the model client, which reports a missing model itself.
     const model = input.model?.id ?? this.#config.model.model ?? '';
-    const cwd = this.#config.agent.workspace ?? path.join(this.#config.home, 'workspace');
     return {
       toolset,
       tools,
-      cwd,
+      cwd: this.#workspace,
       request: {
         model,
         tools: tools.size > 0 ? [...tools.values()].map(toolSpec) : undefined,

@@ -19,6 +19,11 @@ export interface ToolCallResult {
 
 export type ToolEvent = Extract<AgentEvent, { type: 'tool-call-start' } | { type: 'tool-call-end' }>;
 
+const cancelledOutput = 'Cancelled: the run was stopped before this tool finished.';
+const truncatedCallOutput =
+  'Error: this tool call was not run because your reply hit the output token limit before it was ' +
+  'complete, so its arguments may be cut off. Issue the call again (keep its arguments shorter if needed).';
+
 /**
  * Starts every call at once and waits for all of them, or stops waiting as soon as the run is aborted
  * (tools get the same signal and are expected to kill their work; calls still running then get a
@@ -37,8 +42,7 @@ export async function executeToolCalls(
   const finish = (index: number, call: ToolCall, output: string, isError: boolean): void => {
     // A tool finishing after the batch gave up (abort) must not emit events after the run's end.
     if (settled) return;
-    results[index] = { toolCallId: call.id, name: call.name, output, isError };
-    emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError });
+    results[index] = endCall(call, output, isError, emit);
   };
 
   const running = calls.map(async (call, index) => {
@@ -56,13 +60,7 @@ export async function executeToolCalls(
   }
   settled = true;
 
-  return calls.map((call, index) => {
-    const result = results[index];
-    if (result) return result;
-    const output = 'Cancelled: the run was stopped before this tool finished.';
-    emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError: true });
-    return { toolCallId: call.id, name: call.name, output, isError: true };
-  });
+  return calls.map((call, index) => results[index] ?? endCall(call, cancelledOutput, true, emit));
 
   /** `invokeTool` promises never to throw; should it break that promise, the model still gets an answer. */
   function runTool(tool: AnyTool, call: ToolCall): Promise<{ output: string; isError: boolean }> {
@@ -83,16 +81,23 @@ export function refuseTruncatedToolCalls(
 ): ToolCallResult[] {
   return calls.map((call) => {
     announce(call, call.name, emit);
-    const output =
-      'Error: this tool call was not run because your reply hit the output token limit before it was ' +
-      'complete, so its arguments may be cut off. Issue the call again (keep its arguments shorter if needed).';
-    emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError: true });
-    return { toolCallId: call.id, name: call.name, output, isError: true };
+    return endCall(call, truncatedCallOutput, true, emit);
   });
 }
 
 function announce(call: ToolCall, label: string, emit: (event: ToolEvent) => void): void {
   emit({ type: 'tool-call-start', toolCallId: call.id, name: call.name, arguments: call.arguments, label });
+}
+
+/** Reports the end of a call and returns its result: the event and the transcript carry the same output. */
+function endCall(
+  call: ToolCall,
+  output: string,
+  isError: boolean,
+  emit: (event: ToolEvent) => void,
+): ToolCallResult {
+  emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError });
+  return { toolCallId: call.id, name: call.name, output, isError };
 }
 
 /** The tool's own progress label when its arguments are valid; its bare name otherwise. */

@@ -42,3 +42,18 @@ export function migrate(db: Database, store: string, steps: readonly string[]): 
     }
   }
 }
+
+/**
+ * Runs `work` as one write transaction, rolled back if it throws. IMMEDIATE takes the write lock at
+ * BEGIN, so another writer makes us wait there (busy_timeout) instead of failing half-way through.
+ */
+export function writeTransaction(db: Database, work: () => void): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    work();
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}

@@ -4,8 +4,7 @@
  * rows so `item_reference` lookups, input-item listings and chain history are plain indexed queries.
  * It does not interpret items (no conversion to model messages) and does not decide what to store.
  */
-import type { Database } from './database.ts';
-import { migrate } from './database.ts';
+import { type Database, migrate, writeTransaction } from './database.ts';
 import { newId } from './new-id.ts';
 import type {
   ItemPage,
@@ -99,7 +98,7 @@ export class SqliteResponseStore implements ResponseStore {
   }
 
   async put(response: StoredResponse): Promise<void> {
-    this.#transaction(() => {
+    writeTransaction(this.#db, () => {
       const previous = response.previousResponseId
         ? (this.#db.prepare('SELECT root_id FROM responses WHERE id = ?').get(response.previousResponseId) as
             | { root_id: string }
@@ -223,7 +222,7 @@ export class SqliteResponseStore implements ResponseStore {
       createdAt: Math.floor(this.#now() / 1000),
       metadata: init.metadata ?? {},
     };
-    this.#transaction(() => {
+    writeTransaction(this.#db, () => {
       this.#db
         .prepare('INSERT INTO conversations (id, name, metadata, created_at) VALUES (?, ?, ?, ?)')
         .run(
@@ -265,7 +264,7 @@ export class SqliteResponseStore implements ResponseStore {
 
   async appendConversationItems(id: string, items: ResponseItem[]): Promise<boolean> {
     if (!this.#db.prepare('SELECT 1 FROM conversations WHERE id = ?').get(id)) return false;
-    this.#transaction(() => this.#appendItemsSync(id, items));
+    writeTransaction(this.#db, () => this.#appendItemsSync(id, items));
     return true;
   }
 
@@ -345,17 +344,6 @@ export class SqliteResponseStore implements ResponseStore {
       'INSERT INTO conversation_items (conversation_id, item_id, item) VALUES (?, ?, ?)',
     );
     for (const item of items) insert.run(conversationId, item.id, JSON.stringify(item));
-  }
-
-  #transaction(work: () => void): void {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      work();
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
-    }
   }
 }
 

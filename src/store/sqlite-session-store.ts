@@ -4,8 +4,7 @@
  * a window is the caller's choice through `load(key, limit)`.
  */
 import type { ChatMessage } from '../model/types.ts';
-import type { Database } from './database.ts';
-import { migrate } from './database.ts';
+import { type Database, migrate, writeTransaction } from './database.ts';
 import type { SessionStore } from './types.ts';
 
 const steps = [
@@ -40,14 +39,9 @@ export class SqliteSessionStore implements SessionStore {
   async append(key: string, messages: ChatMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const insert = this.#db.prepare('INSERT INTO session_messages (session_key, message) VALUES (?, ?)');
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
+    writeTransaction(this.#db, () => {
       for (const message of messages) insert.run(key, JSON.stringify(message));
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
 
   async reset(key: string): Promise<void> {

@@ -101,9 +101,14 @@ function isBlockedV6(bytes: Uint8Array): boolean {
   return blockedV6.some(([prefix, bits]) => inPrefix(bytes, prefix, bits));
 }
 
+/** A host as `URL.hostname` spells it, without the brackets around an IPv6 literal. */
+export function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 /** True for an address web_fetch must not reach; also true for anything that is not an IP address. */
 export function isBlockedAddress(address: string): boolean {
-  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  const bare = unbracket(address);
   if (isIPv4(bare)) return isBlockedV4(parseV4(bare));
   if (isIP(bare.replace(/%.*$/, '')) === 6) return isBlockedV6(parseV6(bare));
   return true;
@@ -118,7 +123,7 @@ export async function resolveChecked(
   lookup: HostLookup,
   allowPrivate = false,
 ): Promise<LookupAddress[]> {
-  const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  const bare = unbracket(hostname);
   const family = isIP(bare);
   if (family !== 0) {
     if (!allowPrivate && isBlockedAddress(bare)) throw new BlockedAddressError(hostname, bare);

@@ -6,17 +6,15 @@
 import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ToolError } from './errors.ts';
-import type { WorkspacePath } from './workspace-path.ts';
+import { isMissing, type WorkspacePath } from './workspace-path.ts';
 
 export async function statRegularFile(file: WorkspacePath): Promise<Stats> {
   let stats: Stats;
   try {
     stats = await stat(file.absolute);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
+    if (isMissing(error))
       throw new ToolError('not_found', `File not found: ${file.display}`, { cause: error });
-    }
     throw error;
   }
   if (stats.isDirectory()) {

@@ -14,7 +14,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { convert } from 'html-to-text';
 import { z } from 'zod';
-import { guardedLookup, type HostLookup, resolveChecked, systemLookup } from './address-guard.ts';
+import { guardedLookup, type HostLookup, resolveChecked, systemLookup, unbracket } from './address-guard.ts';
 import { ToolError } from './errors.ts';
 import { looksBinary } from './looks-binary.ts';
 import type { Tool } from './types.ts';
@@ -148,7 +148,8 @@ async function fetchGuarded(start: URL, plan: FetchPlan): Promise<{ response: In
       throw new ToolError('unsupported_url', `Refused: ${url.href} is not an http(s) URL.`);
     }
     // Sockets do not call `lookup` for IP literals, so those are checked here (no DNS involved).
-    if (!plan.allowPrivate && isIP(bareHost(url)) !== 0) await resolveChecked(url.hostname, plan.lookup);
+    if (!plan.allowPrivate && isIP(unbracket(url.hostname)) !== 0)
+      await resolveChecked(url.hostname, plan.lookup);
     const response = await get(url, plan);
     const location = response.headers.location;
     if (!redirectStatuses.has(response.statusCode ?? 0) || location === undefined) return { response, url };
@@ -159,8 +160,6 @@ async function fetchGuarded(start: URL, plan: FetchPlan): Promise<{ response: In
     url = new URL(location, url);
   }
 }
-
-const bareHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
 
 /** Turns a request failure into a message for the model; cancellation and our own errors pass through. */
 function describeFailure(error: unknown, url: string, timeoutS: number, timedOut: boolean): unknown {

@@ -18,7 +18,8 @@ export interface WorkspacePath {
   root: string;
 }
 
-function isMissing(error: unknown): boolean {
+/** The filesystem's "no such entry" errors (ENOTDIR: a path component is a file). */
+export function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
