@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AgentRunner } from '../../../agent/index.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import { isModelConfigured } from '../../../model/index.ts';
+import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/index.ts';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
 import type { PlatformAdapter } from '../../types.ts';
 import { ActiveRuns } from './active-runs.ts';
@@ -84,7 +84,7 @@ export class ApiServer implements PlatformAdapter {
     if (!isModelConfigured(config.model)) {
       logger.warn(
         { event: 'api.no_model' },
-        'No upstream model is configured: agent endpoints answer 503 until one is. Run `herald setup`, or set HERALD_BASE_URL, HERALD_API_KEY and HERALD_MODEL.',
+        `${MODEL_NOT_CONFIGURED_MESSAGE} Until then agent endpoints answer 503.`,
       );
     }
     const removed = await this.#options.transcripts.prune({ maxAgeDays: api.responses.max_age_days });
