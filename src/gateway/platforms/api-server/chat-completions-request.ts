@@ -221,14 +221,10 @@ function userContent(content: z.infer<typeof textContent>, param: string): strin
     }
     const image = imagePartSchema.safeParse(part);
     if (!image.success) {
-      throw new ApiError(
-        400,
-        `${partParam}: expected {type:"image_url", image_url:{url}}.`,
-        {
-          param: `${partParam}.image_url`,
-          code: 'invalid_value',
-        },
-      );
+      throw new ApiError(400, `${partParam}: expected {type:"image_url", image_url:{url}}.`, {
+        param: `${partParam}.image_url`,
+        code: 'invalid_value',
+      });
     }
     const spec = image.data.image_url;
     const url = typeof spec === 'string' ? spec : spec.url;

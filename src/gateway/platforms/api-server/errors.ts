@@ -248,7 +248,9 @@ function bound(issue: ZodIssueLike): string {
       return big ? `expected at most ${limit} characters` : `expected at least ${limit} characters`;
     case 'array':
     case 'set':
-      return big ? `expected at most ${limit} items` : `expected at least ${limit} item${limit === 1 ? '' : 's'}`;
+      return big
+        ? `expected at most ${limit} items`
+        : `expected at least ${limit} item${limit === 1 ? '' : 's'}`;
     default: {
       const op = big ? (inclusive ? '<=' : '<') : inclusive ? '>=' : '>';
       return `expected a number ${op} ${limit}`;
