@@ -325,7 +325,7 @@ async function notStreamed(server: TestServer, body: Record<string, unknown>): P
   const res = await post(server, body);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-  const final = await res.json();
+  const final = (await res.json()) as ResponseResource;
   checkResponse(final, 'response');
   await expectSameFromGet(server, final);
   return final;

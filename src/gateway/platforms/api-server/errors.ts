@@ -192,19 +192,16 @@ function explainIssue(
 ): { path: PropertyKey[]; text: string } {
   const path = [...prefix, ...issue.path];
   if (issue.code === 'invalid_union' && issue.errors && issue.note === undefined) {
-    // The alternative that got furthest is the one the client meant; explain its first problem.
-    const branches = issue.errors.filter((b) => b.length > 0);
-    const depth = (b: ReadonlyArray<ZodIssueLike>) => Math.max(...b.map((i) => i.path.length));
-    const best = branches.reduce<ReadonlyArray<ZodIssueLike> | undefined>(
-      (a, b) => (a === undefined || depth(b) > depth(a) ? b : a),
-      undefined,
-    );
-    if (best && depth(best) > 0) {
-      const deepest = best.find((i) => i.path.length === depth(best)) ?? best[0];
-      if (deepest) return explainIssue(deepest, path);
-    }
-    const expected = branches.flatMap((b) => b.map(expectedAtRoot)).filter((e) => e !== '');
-    return { path, text: `expected ${joinOr([...new Set(expected)])}${got(issue.errors)}.` };
+    // The alternative that got furthest into the value is the one the client meant: explain its problem.
+    const deepest = issue.errors
+      .flat()
+      .reduce<ZodIssueLike | undefined>(
+        (best, i) => (best === undefined || reach(i) > reach(best) ? i : best),
+        undefined,
+      );
+    if (deepest && reach(deepest) > 0) return explainIssue(deepest, path);
+    const expected = issue.errors.flat().flatMap(expectedAtRoot);
+    return { path, text: `expected ${joinOr([...new Set(expected)])}${got(issue.errors.flat())}.` };
   }
   if (issue.code === 'invalid_key' && issue.issues?.[0]) {
     const inner = explainIssue(issue.issues[0], []);
@@ -219,7 +216,7 @@ function explainIssue(
 function describe(issue: ZodIssueLike): string {
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${typeName(issue.expected)}${got([[issue]])}`;
+      return `expected ${typeName(issue.expected)}${got([issue])}`;
     case 'invalid_value':
       return `expected ${joinOr((issue.values ?? []).map((v) => JSON.stringify(v)))}`;
     case 'invalid_union':
@@ -258,12 +255,20 @@ function bound(issue: ZodIssueLike): string {
   }
 }
 
-/** What a union alternative that failed at the value itself wanted (`a string`, `"function"`). */
-function expectedAtRoot(issue: ZodIssueLike): string {
-  if (issue.path.length > 0) return '';
-  if (issue.code === 'invalid_type') return typeName(issue.expected);
-  if (issue.code === 'invalid_value') return (issue.values ?? []).map((v) => JSON.stringify(v)).join(' or ');
-  return '';
+/** How deep into the value an issue (or the best alternative of a nested union) got. */
+function reach(issue: ZodIssueLike): number {
+  const nested =
+    issue.code === 'invalid_union' && issue.note === undefined ? issue.errors?.flat() : undefined;
+  return issue.path.length + Math.max(0, ...(nested ?? []).map(reach));
+}
+
+/** What union alternatives that failed at the value itself wanted (`a string`, `null`, `"function"`). */
+function expectedAtRoot(issue: ZodIssueLike): string[] {
+  if (issue.path.length > 0) return [];
+  if (issue.code === 'invalid_type') return [typeName(issue.expected)];
+  if (issue.code === 'invalid_value') return (issue.values ?? []).map((v) => JSON.stringify(v));
+  if (issue.code === 'invalid_union') return (issue.errors ?? []).flat().flatMap(expectedAtRoot);
+  return [];
 }
 
 const typeNames: Record<string, string> = {
@@ -283,14 +288,12 @@ function typeName(expected: string | undefined): string {
 }
 
 /** `, but got a number` from zod's default message ("… received number"); missing values say so. */
-function got(branches: ReadonlyArray<ReadonlyArray<ZodIssueLike>>): string {
-  for (const branch of branches) {
-    for (const issue of branch) {
-      const received = /received (\w+)/.exec(issue.message)?.[1];
-      if (issue.path.length > 0 || !received) continue;
-      if (received === 'undefined') return ', but it is missing';
-      return `, but got ${typeNames[received] ?? received}`;
-    }
+function got(issues: ReadonlyArray<ZodIssueLike>): string {
+  for (const issue of issues) {
+    const received = /received (\w+)/.exec(issue.message)?.[1];
+    if (!received) continue;
+    if (received === 'undefined') return ', but it is missing';
+    return `, but got ${typeNames[received] ?? received}`;
   }
   return '';
 }
