@@ -218,7 +218,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
 
 /**
  * `text` as a Response echoes it: the format with every field the specification requires (a json_schema
- * format's `description` and `strict` default to null and false) and the verbosity (default `medium`).
+ * format's `description`, `schema` and `strict` default to null, null and false) and the verbosity (default `medium`).
  */
 function echoedText(text: CreateResponseRequest['text']): Record<string, unknown> {
   const format = text?.format ?? { type: 'text' };
@@ -226,7 +226,12 @@ function echoedText(text: CreateResponseRequest['text']): Record<string, unknown
     ...text,
     format:
       format.type === 'json_schema'
-        ? { ...format, description: format.description ?? null, strict: format.strict ?? false }
+        ? {
+            ...format,
+            description: format.description ?? null,
+            schema: format.schema ?? null,
+            strict: format.strict ?? false,
+          }
         : format,
     verbosity: text?.verbosity ?? 'medium',
   };

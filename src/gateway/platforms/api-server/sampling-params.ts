@@ -101,16 +101,15 @@ export function chatSamplingSettings(body: ChatSampling): SamplingSettings {
 export function responsesSamplingSettings(
   body: SharedSampling & {
     max_output_tokens?: number | null;
-    text?: { format?: TextFormatInput | null; verbosity?: string | null } | null;
+    text?: { format?: TextFormatInput | null; verbosity?: z.infer<typeof verbositySchema> | null } | null;
     reasoning?: { effort?: z.infer<typeof reasoningEffortSchema> | null } | null;
   },
 ): SamplingSettings {
-  const verbosity = verbositySchema.safeParse(body.text?.verbosity);
   return withoutUndefined({
     ...sharedSettings(body),
     maxTokens: body.max_output_tokens ?? undefined,
     responseFormat: body.text?.format ? toResponseFormat(body.text.format) : undefined,
-    verbosity: verbosity.success ? verbosity.data : undefined,
+    verbosity: body.text?.verbosity ?? undefined,
     reasoningEffort: body.reasoning?.effort ?? undefined,
   });
 }
