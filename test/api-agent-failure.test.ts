@@ -15,7 +15,7 @@ import OpenAI from 'openai';
 import { Agent, type AgentEvent, type AgentInput, type AgentRunner } from '../src/agent/index.ts';
 import { createModelClient, zeroUsage } from '../src/model/index.ts';
 import type { ToolRegistry } from '../src/tools/index.ts';
-import { parseSse, startTestServer, type TestServer } from './api-test-server.ts';
+import { responseEvents, startTestServer, type TestServer } from './api-test-server.ts';
 
 type FailureMode = 'agent-type-error' | 'error-event' | 'iterator-throws' | 'iterator-ends';
 
@@ -120,7 +120,7 @@ for (const failure of modes) {
         signal: AbortSignal.timeout(10_000),
       });
       assert.equal(res.status, 200);
-      const events = parseSse(await res.text()).map((f) => JSON.parse(f.data));
+      const events = responseEvents(await res.text());
       const last = events.at(-1);
       assert.equal(last.type, 'response.failed');
       assert.equal(last.response.status, 'failed');

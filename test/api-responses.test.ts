@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { parseSse, startTestServer, type TestServer } from './api-test-server.ts';
+import { parseSse, responseEvents, startTestServer, type TestServer } from './api-test-server.ts';
 
 let t: TestServer;
 before(async () => {
@@ -88,12 +88,7 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
     const res = await postRaw('/responses', { model: 'herald', input: 'hi', stream: true });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const frames = parseSse(await res.text());
-    const events = frames.map((f) => JSON.parse(f.data));
-    assert.deepEqual(
-      frames.map((f) => f.event),
-      events.map((e) => e.type),
-    );
+    const events = responseEvents(await res.text());
     assert.deepEqual(
       events.map((e) => e.sequence_number),
       events.map((_, i) => i),
@@ -390,7 +385,7 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
       { text: 'The file does not exist.' },
     );
     const res = await postRaw('/responses', { model: 'herald', input: 'read missing.txt', stream: true });
-    const events = parseSse(await res.text()).map((f) => JSON.parse(f.data));
+    const events = responseEvents(await res.text());
     const types = events.map((e) => e.type);
     assert.deepEqual(types.slice(0, 9), [
       'response.created',
@@ -457,7 +452,7 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
   it('ends a stream whose upstream fails with response.failed and stores it failed', async () => {
     t.upstream.enqueue({ status: 500 });
     const res = await postRaw('/responses', { model: 'herald', input: 'boom', stream: true });
-    const events = parseSse(await res.text()).map((f) => JSON.parse(f.data));
+    const events = responseEvents(await res.text());
     const last = events.at(-1);
     assert.equal(last.type, 'response.failed');
     assert.equal(last.response.status, 'failed');
@@ -516,7 +511,8 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
       if (chunk.done) break;
       rest += new TextDecoder().decode(chunk.value);
     }
-    assert.equal(JSON.parse(parseSse(rest).at(-1)!.data).response.status, 'cancelled');
+    assert.equal(JSON.parse(parseSse(rest).at(-2)!.data).response.status, 'cancelled');
+    assert.equal(parseSse(rest).at(-1)?.data, '[DONE]');
   });
 
   it('echoes metadata and accepts ignored fields clients send', async () => {

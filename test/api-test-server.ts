@@ -131,3 +131,19 @@ export function parseSse(body: string): { event: string | undefined; data: strin
   }
   return frames;
 }
+
+/**
+ * The events of a Responses SSE body, JSON-parsed, after checking that the stream ends with the literal
+ * `[DONE]` the Open Responses specification requires and that every `event:` line names its event's type.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary event JSON without ceremony
+export function responseEvents(body: string): any[] {
+  const frames = parseSse(body);
+  const last = frames.pop();
+  if (last?.data !== '[DONE]') throw new Error(`the stream did not end with [DONE]: ${last?.data}`);
+  return frames.map((frame) => {
+    const event = JSON.parse(frame.data);
+    if (frame.event !== event.type) throw new Error(`event: ${frame.event} carries a ${event.type}`);
+    return event;
+  });
+}

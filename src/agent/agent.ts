@@ -158,7 +158,8 @@ export class Agent implements AgentRunner {
     const toolset = input.toolset ?? defaultToolsetFor(input.platform);
     const tools = new Map(this.#tools.toolset(toolset).map((tool) => [tool.name, tool] as const));
     // An empty id falls back to config in the model client, which reports a missing model itself.
-    const model = input.model?.id ?? this.#config.model.model ?? '';
+    const { id, ...sampling } = input.model ?? {};
+    const model = id ?? this.#config.model.model ?? '';
     return {
       toolset,
       tools,
@@ -166,9 +167,8 @@ export class Agent implements AgentRunner {
       request: {
         model,
         tools: tools.size > 0 ? [...tools.values()].map(toolSpec) : undefined,
-        maxTokens: input.model?.maxTokens ?? this.#config.model.max_tokens,
-        temperature: input.model?.temperature,
-        topP: input.model?.topP,
+        ...sampling,
+        maxTokens: sampling.maxTokens ?? this.#config.model.max_tokens,
       },
     };
   }

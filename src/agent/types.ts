@@ -3,7 +3,7 @@
  * yields while it works. Adapters render these events (SSE chunks, message edits); the agent knows
  * nothing of HTTP or chat platforms.
  */
-import type { ChatMessage, Usage } from '../model/types.ts';
+import type { ChatMessage, SamplingSettings, Usage } from '../model/types.ts';
 
 /** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
 export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp';
@@ -17,7 +17,7 @@ export interface AgentInput {
   /** A toolset name from config (`toolsets:`); defaults to the platform's default toolset. */
   toolset?: string;
   /** Per-run model settings; the upstream model id comes from config unless overridden. */
-  model?: { id?: string; maxTokens?: number; temperature?: number; topP?: number };
+  model?: SamplingSettings & { id?: string };
   signal: AbortSignal;
 }
 

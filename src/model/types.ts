@@ -30,14 +30,44 @@ export interface ToolSpec {
   parameters: Record<string, unknown>;
 }
 
-export interface ModelRequest {
+/** The output format the upstream must produce (chat `response_format`, Responses `text.format`). */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      name: string;
+      schema?: Record<string, unknown>;
+      description?: string;
+      strict?: boolean;
+    };
+
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
+
+/**
+ * Per-request sampling settings a client may set, forwarded upstream only when given (so the upstream's
+ * own defaults apply otherwise). Values are range-checked at the API edge.
+ */
+export interface SamplingSettings {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  responseFormat?: ResponseFormat;
+  reasoningEffort?: ReasoningEffort;
+  /** Token id (as a string) → bias -100..100. */
+  logitBias?: Record<string, number>;
+  verbosity?: 'low' | 'medium' | 'high';
+}
+
+export interface ModelRequest extends SamplingSettings {
   /** Upstream model id, e.g. `anthropic/claude-sonnet-4` or `llama3.1`. */
   model: string;
   messages: ChatMessage[];
   tools?: ToolSpec[];
-  maxTokens?: number;
-  temperature?: number;
-  topP?: number;
 }
 
 export interface Usage {

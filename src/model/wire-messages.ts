@@ -5,7 +5,7 @@
  * nothing of HTTP or retries.
  */
 import type OpenAI from 'openai';
-import type { ChatMessage, ModelRequest, ToolSpec } from './types.ts';
+import type { ChatMessage, ModelRequest, ResponseFormat, ToolSpec } from './types.ts';
 
 type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type WireTool = OpenAI.Chat.Completions.ChatCompletionTool;
@@ -63,5 +63,19 @@ export function toWireParams(request: ModelRequest, defaultMaxTokens: number | u
   if (maxTokens !== undefined) params.max_tokens = maxTokens;
   if (request.temperature !== undefined) params.temperature = request.temperature;
   if (request.topP !== undefined) params.top_p = request.topP;
+  if (request.stop !== undefined) params.stop = request.stop;
+  if (request.seed !== undefined) params.seed = request.seed;
+  if (request.presencePenalty !== undefined) params.presence_penalty = request.presencePenalty;
+  if (request.frequencyPenalty !== undefined) params.frequency_penalty = request.frequencyPenalty;
+  if (request.logitBias !== undefined) params.logit_bias = request.logitBias;
+  if (request.reasoningEffort !== undefined) params.reasoning_effort = request.reasoningEffort;
+  if (request.verbosity !== undefined) params.verbosity = request.verbosity;
+  if (request.responseFormat !== undefined) params.response_format = toWireFormat(request.responseFormat);
   return params;
+}
+
+function toWireFormat(format: ResponseFormat): WireParams['response_format'] {
+  if (format.type !== 'json_schema') return { type: format.type };
+  const { type, ...jsonSchema } = format;
+  return { type, json_schema: jsonSchema };
 }

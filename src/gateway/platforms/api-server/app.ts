@@ -67,6 +67,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Only JSON bodies: a text/plain or form POST is what a drive-by web page can send without a preflight.
   app.removeContentTypeParser('text/plain');
+  // SDKs send `Content-Type: application/json` with no body on DELETE and …/cancel: an empty body is no
+  // body (routes with a required body then answer their own clear 400), not `invalid_json`.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') done(null, undefined);
+    else parseJson(request, text, done);
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -32,7 +32,7 @@ test('system and developer messages become layered prompts; history maps to Chat
     ],
   });
   assert.deepEqual(parsed.systemPrompts, ['one', 'two']);
-  assert.equal(parsed.maxTokens, 20, 'max_completion_tokens wins over max_tokens');
+  assert.equal(parsed.sampling.maxTokens, 20, 'max_completion_tokens wins over max_tokens');
   assert.deepEqual(parsed.messages, [
     { role: 'user', content: 'hi', name: 'ann' },
     {

@@ -6,14 +6,13 @@
  * messages become layered system prompts, everything else `ChatMessage`s. It does not run anything.
  */
 import { z } from 'zod';
-import type { ChatMessage, ContentPart, ToolCall } from '../../../model/types.ts';
+import type { ChatMessage, ContentPart, SamplingSettings, ToolCall } from '../../../model/types.ts';
 import { ApiError, fromZodIssues } from './errors.ts';
-
-const nullishInt = z.number().int().nullish();
+import { chatSamplingFields, chatSamplingSettings } from './sampling-params.ts';
 
 export const chatCompletionRequestSchema = z.looseObject({
   model: z.string().nullish(),
-  messages: z.array(z.unknown(), { error: 'messages must be an array' }).min(1, {
+  messages: z.array(z.unknown(), { error: 'expected an array of messages' }).min(1, {
     error: 'messages must contain at least one message',
   }),
   stream: z.boolean().nullish(),
@@ -24,20 +23,25 @@ export const chatCompletionRequestSchema = z.looseObject({
     .min(1)
     .max(1, { error: 'Herald returns one choice per request: n must be 1.' })
     .nullish(),
-  max_tokens: nullishInt.refine((v) => v == null || v > 0, { error: 'must be a positive integer' }),
-  max_completion_tokens: nullishInt.refine((v) => v == null || v > 0, {
-    error: 'must be a positive integer',
-  }),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
+  ...chatSamplingFields,
   user: z.string().nullish(),
   safety_identifier: z.string().nullish(),
 });
 
-const textContent = z.union([
-  z.string(),
-  z.array(z.looseObject({ type: z.string(), text: z.string().optional(), refusal: z.string().optional() })),
-]);
+/** A field clients send as `null` when unset; the union makes a wrong value's error say so. */
+const nullable = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]).optional();
+
+/**
+ * A content part of a text message. What the SDKs replay is accepted: chat `text`/`refusal` parts and
+ * Responses-style `output_text`/`input_text` parts, with `refusal: null`, `annotations`, `logprobs` or a
+ * stray `role` alongside.
+ */
+const textPart = z.looseObject({
+  type: z.string(),
+  text: nullable(z.string()),
+  refusal: nullable(z.string()),
+});
+const textContent = z.union([z.string(), z.array(textPart)]);
 
 const toolCallSchema = z.looseObject({
   id: z.string(),
@@ -48,11 +52,11 @@ const toolCallSchema = z.looseObject({
 const messageSchemas = {
   system: z.looseObject({ role: z.literal('system'), content: textContent }),
   developer: z.looseObject({ role: z.literal('developer'), content: textContent }),
-  user: z.looseObject({ role: z.literal('user'), content: textContent, name: z.string().optional() }),
+  user: z.looseObject({ role: z.literal('user'), content: textContent, name: nullable(z.string()) }),
   assistant: z.looseObject({
     role: z.literal('assistant'),
-    content: textContent.nullish(),
-    tool_calls: z.array(toolCallSchema).nullish(),
+    content: nullable(textContent),
+    tool_calls: nullable(z.array(toolCallSchema)),
   }),
   tool: z.looseObject({ role: z.literal('tool'), tool_call_id: z.string(), content: textContent }),
 } as const;
@@ -64,9 +68,8 @@ export interface ParsedChatCompletionRequest {
   model: string | undefined;
   stream: boolean;
   includeUsage: boolean;
-  maxTokens: number | undefined;
-  temperature: number | undefined;
-  topP: number | undefined;
+  /** Sampling parameters the client set, forwarded upstream. */
+  sampling: SamplingSettings;
   /** `user` / `safety_identifier`: scopes stored transcripts per end user when a frontend sends it. */
   endUser: string | undefined;
   systemPrompts: string[];
@@ -103,9 +106,7 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
     model: request.model ?? undefined,
     stream: request.stream === true,
     includeUsage: request.stream === true && request.stream_options?.include_usage === true,
-    maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined,
-    temperature: request.temperature ?? undefined,
-    topP: request.top_p ?? undefined,
+    sampling: chatSamplingSettings(request),
     endUser: request.safety_identifier ?? request.user ?? undefined,
     systemPrompts,
     messages,
@@ -117,7 +118,7 @@ type Converted = { kind: 'system'; text: string } | { kind: 'message'; message: 
 function convertMessage(raw: unknown, index: number): Converted {
   const param = `messages[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ApiError(400, `Invalid value for '${param}': each message must be an object.`, {
+    throw new ApiError(400, `${param}: expected a message object.`, {
       param,
       code: 'invalid_value',
     });
@@ -126,7 +127,7 @@ function convertMessage(raw: unknown, index: number): Converted {
   if (typeof role !== 'string' || !Object.hasOwn(messageSchemas, role)) {
     throw new ApiError(
       400,
-      `Invalid value for '${param}.role': ${JSON.stringify(role ?? null)}. Supported roles are system, developer, user, assistant and tool.`,
+      `${param}.role: expected "system", "developer", "user", "assistant" or "tool", but got ${JSON.stringify(role ?? null)}.`,
       { param: `${param}.role`, code: 'invalid_value' },
     );
   }
@@ -170,8 +171,9 @@ function convertMessage(raw: unknown, index: number): Converted {
   }
 }
 
-const SUPPORTED_USER_PARTS = new Set(['text', 'image_url']);
-const SUPPORTED_TEXT_PARTS = new Set(['text', 'refusal']);
+const TEXT_PARTS = ['text', 'input_text', 'output_text'];
+const SUPPORTED_USER_PARTS = new Set([...TEXT_PARTS, 'image_url']);
+const SUPPORTED_TEXT_PARTS = new Set([...TEXT_PARTS, 'refusal']);
 
 function rejectUnsupportedParts(content: unknown, role: Role, param: string): void {
   if (!Array.isArray(content)) return;
@@ -208,9 +210,9 @@ function userContent(content: z.infer<typeof textContent>, param: string): strin
   if (typeof content === 'string') return content;
   return content.map((part, j): ContentPart => {
     const partParam = `${param}.content[${j}]`;
-    if (part.type === 'text') {
+    if (TEXT_PARTS.includes(part.type)) {
       if (typeof part.text !== 'string') {
-        throw new ApiError(400, `Invalid value for '${partParam}.text': expected a string.`, {
+        throw new ApiError(400, `${partParam}.text: expected a string.`, {
           param: `${partParam}.text`,
           code: 'invalid_value',
         });
@@ -219,14 +221,10 @@ function userContent(content: z.infer<typeof textContent>, param: string): strin
     }
     const image = imagePartSchema.safeParse(part);
     if (!image.success) {
-      throw new ApiError(
-        400,
-        `Invalid value for '${partParam}': expected {type:"image_url", image_url:{url}}.`,
-        {
-          param: `${partParam}.image_url`,
-          code: 'invalid_value',
-        },
-      );
+      throw new ApiError(400, `${partParam}: expected {type:"image_url", image_url:{url}}.`, {
+        param: `${partParam}.image_url`,
+        code: 'invalid_value',
+      });
     }
     const spec = image.data.image_url;
     const url = typeof spec === 'string' ? spec : spec.url;

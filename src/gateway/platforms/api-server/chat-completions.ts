@@ -127,11 +127,8 @@ async function handleChatCompletion(
 }
 
 function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentInput {
-  const model: NonNullable<AgentInput['model']> = {};
+  const model: NonNullable<AgentInput['model']> = { ...ctx.parsed.sampling };
   if (ctx.profile.upstreamModel) model.id = ctx.profile.upstreamModel;
-  if (ctx.parsed.maxTokens !== undefined) model.maxTokens = ctx.parsed.maxTokens;
-  if (ctx.parsed.temperature !== undefined) model.temperature = ctx.parsed.temperature;
-  if (ctx.parsed.topP !== undefined) model.topP = ctx.parsed.topP;
   return {
     messages: conversation.messages,
     systemPrompts: [

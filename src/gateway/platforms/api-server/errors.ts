@@ -146,19 +146,161 @@ function asFastifyError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
+/** The fields of a zod (v4) issue the formatter reads; every issue code carries a subset. */
+export interface ZodIssueLike {
+  code?: string;
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  expected?: string;
+  values?: ReadonlyArray<unknown>;
+  origin?: string;
+  minimum?: number | bigint;
+  maximum?: number | bigint;
+  inclusive?: boolean;
+  format?: string;
+  divisor?: number;
+  keys?: ReadonlyArray<string>;
+  note?: string;
+  options?: ReadonlyArray<unknown>;
+  errors?: ReadonlyArray<ReadonlyArray<ZodIssueLike>>;
+  issues?: ReadonlyArray<ZodIssueLike>;
+}
+
 /**
- * A failed zod parse of a request body as a 400 naming the first offending `param`
- * (`messages[1].content[0]`), the way OpenAI reports validation errors.
+ * A failed zod parse of a request body as a 400 naming the exact `param` (`messages[1].content[0].text`)
+ * and what is expected there, never zod's bare "Invalid input": a client developer must be able to fix
+ * the request from the message alone.
  */
-export function fromZodIssues(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-): ApiError {
+export function fromZodIssues(issues: ReadonlyArray<ZodIssueLike>): ApiError {
   const issue = issues[0];
-  const param = issue ? formatParam(issue.path) : null;
-  const message = issue
-    ? `Invalid value for '${param || 'body'}': ${issue.message}`
-    : 'Invalid request body.';
-  return new ApiError(400, message, { param: param || null, code: 'invalid_value' });
+  if (!issue) return new ApiError(400, 'Invalid request body.', { code: 'invalid_value' });
+  const { path, text } = explainIssue(issue, []);
+  const param = formatParam(path);
+  return new ApiError(400, `${param || 'Request body'}: ${text}`, {
+    param: param || null,
+    code: 'invalid_value',
+  });
+}
+
+/** Zod's own messages (replaced by precise ones); anything else is a message a schema chose. */
+const zodDefaultMessage = /^(Invalid|Too (big|small)|Unrecognized key)/;
+
+/** The deepest useful path of an issue and a sentence saying what was expected there. */
+function explainIssue(
+  issue: ZodIssueLike,
+  prefix: ReadonlyArray<PropertyKey>,
+): { path: PropertyKey[]; text: string } {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors && issue.note === undefined) {
+    // The alternative that got furthest into the value is the one the client meant: explain its problem.
+    const deepest = issue.errors
+      .flat()
+      .reduce<ZodIssueLike | undefined>(
+        (best, i) => (best === undefined || reach(i) > reach(best) ? i : best),
+        undefined,
+      );
+    if (deepest && reach(deepest) > 0) return explainIssue(deepest, path);
+    const expected = issue.errors.flat().flatMap(expectedAtRoot);
+    return { path, text: `expected ${joinOr([...new Set(expected)])}${got(issue.errors.flat())}.` };
+  }
+  if (issue.code === 'invalid_key' && issue.issues?.[0]) {
+    const inner = explainIssue(issue.issues[0], []);
+    return { path, text: `invalid key: ${inner.text}` };
+  }
+  if (issue.code !== 'custom' && zodDefaultMessage.test(issue.message)) {
+    return { path, text: `${describe(issue)}.` };
+  }
+  return { path, text: issue.message };
+}
+
+function describe(issue: ZodIssueLike): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${typeName(issue.expected)}${got([issue])}`;
+    case 'invalid_value':
+      return `expected ${joinOr((issue.values ?? []).map((v) => JSON.stringify(v)))}`;
+    case 'invalid_union':
+      // A discriminated union whose `type` matched no option.
+      return `expected ${joinOr((issue.options ?? []).map((v) => JSON.stringify(v)))}`;
+    case 'too_big':
+    case 'too_small':
+      return bound(issue);
+    case 'invalid_format':
+      return `expected a valid ${issue.format ?? 'value'}`;
+    case 'not_multiple_of':
+      return `expected a multiple of ${issue.divisor}`;
+    case 'unrecognized_keys':
+      return `unknown parameter${(issue.keys?.length ?? 0) > 1 ? 's' : ''} ${(issue.keys ?? []).map((k) => `'${k}'`).join(', ')}`;
+    default:
+      return 'the value is not valid here';
+  }
+}
+
+function bound(issue: ZodIssueLike): string {
+  const big = issue.code === 'too_big';
+  const limit = Number(big ? issue.maximum : issue.minimum);
+  const inclusive = issue.inclusive !== false;
+  switch (issue.origin) {
+    case 'string':
+      return big ? `expected at most ${limit} characters` : `expected at least ${limit} characters`;
+    case 'array':
+    case 'set':
+      return big
+        ? `expected at most ${limit} items`
+        : `expected at least ${limit} item${limit === 1 ? '' : 's'}`;
+    default: {
+      const op = big ? (inclusive ? '<=' : '<') : inclusive ? '>=' : '>';
+      return `expected a number ${op} ${limit}`;
+    }
+  }
+}
+
+/** How deep into the value an issue (or the best alternative of a nested union) got. */
+function reach(issue: ZodIssueLike): number {
+  const nested =
+    issue.code === 'invalid_union' && issue.note === undefined ? issue.errors?.flat() : undefined;
+  return issue.path.length + Math.max(0, ...(nested ?? []).map(reach));
+}
+
+/** What union alternatives that failed at the value itself wanted (`a string`, `null`, `"function"`). */
+function expectedAtRoot(issue: ZodIssueLike): string[] {
+  if (issue.path.length > 0) return [];
+  if (issue.code === 'invalid_type') return [typeName(issue.expected)];
+  if (issue.code === 'invalid_value') return (issue.values ?? []).map((v) => JSON.stringify(v));
+  if (issue.code === 'invalid_union') return (issue.errors ?? []).flat().flatMap(expectedAtRoot);
+  return [];
+}
+
+const typeNames: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'a boolean',
+  array: 'an array',
+  object: 'an object',
+  record: 'an object',
+  null: 'null',
+  bigint: 'an integer',
+};
+
+function typeName(expected: string | undefined): string {
+  return typeNames[expected ?? ''] ?? (expected ? `a ${expected}` : 'a different value');
+}
+
+/** `, but got a number` from zod's default message ("… received number"); missing values say so. */
+function got(issues: ReadonlyArray<ZodIssueLike>): string {
+  for (const issue of issues) {
+    const received = /received (\w+)/.exec(issue.message)?.[1];
+    if (!received) continue;
+    if (received === 'undefined') return ', but it is missing';
+    return `, but got ${typeNames[received] ?? received}`;
+  }
+  return '';
+}
+
+function joinOr(words: string[]): string {
+  if (words.length <= 1) return words[0] ?? 'a different value';
+  return `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
 /** `['messages', 1, 'content', 0]` → `messages[1].content[0]`. */

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { ChatMessage, ContentPart, ToolCall } from '../../../model/index.ts';
 import { newId, type ResponseItem, type ResponseStore } from '../../../store/index.ts';
-import { ApiError, formatParam } from './errors.ts';
+import { ApiError, formatParam, fromZodIssues } from './errors.ts';
 
 const imageDetail = z.enum(['auto', 'low', 'high']).nullish();
 
@@ -28,22 +28,23 @@ const contentPart = z.discriminatedUnion('type', [
 ]);
 type ContentPartInput = z.infer<typeof contentPart>;
 
+// Replayed items carry `id: null`, `status`, `phase`, `annotations`, `logprobs`…: nulls and extra keys pass.
 const messageItem = z.looseObject({
   type: z.literal('message').optional(),
-  id: z.string().optional(),
+  id: z.string().nullish(),
   role: z.enum(['user', 'assistant', 'system', 'developer']),
   content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
 });
 const functionCallItem = z.looseObject({
   type: z.literal('function_call'),
-  id: z.string().optional(),
+  id: z.string().nullish(),
   call_id: z.string().min(1),
   name: z.string().min(1),
   arguments: z.string(),
 });
 const functionCallOutputItem = z.looseObject({
   type: z.literal('function_call_output'),
-  id: z.string().optional(),
+  id: z.string().nullish(),
   call_id: z.string().min(1),
   output: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
 });
@@ -61,12 +62,7 @@ const itemReference = z.looseObject({ type: z.literal('item_reference').optional
 function parseAt<T extends z.ZodType>(schema: T, value: unknown, path: (string | number)[]): z.infer<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const param = formatParam([...path, ...(issue?.path ?? [])]);
-  throw new ApiError(400, `Invalid value for '${param}': ${issue?.message ?? 'invalid item'}`, {
-    param,
-    code: 'invalid_value',
-  });
+  throw fromZodIssues(parsed.error.issues.map((issue) => ({ ...issue, path: [...path, ...issue.path] })));
 }
 
 /**

@@ -6,6 +6,12 @@
  */
 import { z } from 'zod';
 import { fromZodIssues } from './errors.ts';
+import {
+  reasoningEffortSchema,
+  sharedSamplingFields,
+  textFormatSchema,
+  verbositySchema,
+} from './sampling-params.ts';
 
 /** OpenAI's metadata limits: at most 16 pairs, keys ≤ 64 chars, values ≤ 512 chars. */
 export const metadataSchema = z
@@ -22,18 +28,29 @@ export const createResponseSchema = z.looseObject({
   conversation: z.union([z.string().min(1), z.looseObject({ id: z.string().min(1) })]).nullish(),
   store: z.boolean().nullish(),
   stream: z.boolean().nullish(),
+  stream_options: z.looseObject({}).nullish(),
   background: z.boolean().nullish(),
   metadata: metadataSchema.nullish(),
-  max_output_tokens: z.number().int().positive().nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  // Accepted and echoed, not honoured: the agent's own tools run server-side.
+  // OpenAI's (and the specification's) floor: fewer than 16 tokens is refused, not silently raised.
+  max_output_tokens: z.number().int().min(16).nullish(),
+  max_tool_calls: z.number().int().min(1).nullish(),
+  ...sharedSamplingFields,
   tools: z.array(z.unknown()).nullish(),
   tool_choice: z.unknown().optional(),
   parallel_tool_calls: z.boolean().nullish(),
-  text: z.unknown().optional(),
-  reasoning: z.unknown().optional(),
+  text: z.looseObject({ format: textFormatSchema.nullish(), verbosity: verbositySchema.nullish() }).nullish(),
+  reasoning: z
+    .looseObject({
+      effort: reasoningEffortSchema.nullish(),
+      summary: z.enum(['auto', 'concise', 'detailed']).nullish(),
+    })
+    .nullish(),
   truncation: z.enum(['auto', 'disabled']).nullish(),
+  // Accepted and echoed as `default`: Herald has one tier.
+  service_tier: z.enum(['auto', 'default', 'flex', 'priority', 'scale']).nullish(),
+  safety_identifier: z.string().max(64).nullish(),
+  prompt_cache_key: z.string().max(64).nullish(),
+  include: z.array(z.string()).nullish(),
   user: z.string().nullish(),
 });
 

@@ -18,6 +18,7 @@ import {
   type StoredResponse,
 } from '../../../store/index.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
+import { echoedTools } from './echoed-tools.ts';
 import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
@@ -35,7 +36,9 @@ import {
   type RunOutcome,
 } from './responses-stream.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
+import { responsesSamplingSettings } from './sampling-params.ts';
 import { openSse } from './sse-reply.ts';
+import type { SseWriter } from './sse-writer.ts';
 import { resolveToolItemStyle } from './tool-item-style.ts';
 
 export type ResponsesRouteDeps = ApiRouteDeps & { responseStore: ResponseStore };
@@ -194,16 +197,44 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     store: body.store ?? true,
     metadata: body.metadata ?? {},
     maxOutputTokens: body.max_output_tokens ?? null,
+    maxToolCalls: body.max_tool_calls ?? null,
     temperature: body.temperature ?? 1,
     topP: body.top_p ?? 1,
-    tools: body.tools ?? [],
+    presencePenalty: body.presence_penalty ?? 0,
+    frequencyPenalty: body.frequency_penalty ?? 0,
+    topLogprobs: body.top_logprobs ?? 0,
+    tools: echoedTools(body.tools ?? []),
     toolChoice: body.tool_choice ?? 'auto',
     parallelToolCalls: body.parallel_tool_calls ?? true,
-    text: body.text ?? { format: { type: 'text' } },
+    text: echoedText(body.text),
+    reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null },
     truncation: body.truncation ?? 'disabled',
     user: body.user ?? null,
+    safetyIdentifier: body.safety_identifier ?? null,
+    promptCacheKey: body.prompt_cache_key ?? null,
   };
   return { body, settings, inputItems, previous, conversation, queueKey, profile };
+}
+
+/**
+ * `text` as a Response echoes it: the format with every field the specification requires (a json_schema
+ * format's `description`, `schema` and `strict` default to null, null and false) and the verbosity (default `medium`).
+ */
+function echoedText(text: CreateResponseRequest['text']): Record<string, unknown> {
+  const format = text?.format ?? { type: 'text' };
+  return {
+    ...text,
+    format:
+      format.type === 'json_schema'
+        ? {
+            ...format,
+            description: format.description ?? null,
+            schema: format.schema ?? null,
+            strict: format.strict ?? false,
+          }
+        : format,
+    verbosity: text?.verbosity ?? 'medium',
+  };
 }
 
 /** Runs an accepted turn: slot, queue, agent, store, answer (JSON or SSE). */
@@ -278,16 +309,22 @@ async function runTurn(
       Math.floor(Date.now() / 1000),
     );
     await builder.sendTerminal(failed);
-    sse.end();
+    await endResponsesStream(sse);
     return reply;
   }
   if (sse) {
-    sse.end();
+    await endResponsesStream(sse);
     return reply;
   }
   // The original error, so the error handler logs a bug with its own stack (and maps it to the status).
   if (outcome.finished.status === 'failed') throw outcome.error ?? toApiError(outcome.error);
   return outcome.finished.body;
+}
+
+/** The Open Responses stream ends with the literal `[DONE]` after its terminal event, as chat streams do. */
+async function endResponsesStream(sse: SseWriter): Promise<void> {
+  await sse.send('[DONE]');
+  sse.end();
 }
 
 /**
@@ -336,12 +373,7 @@ async function executeTurn(
       systemPrompts,
       platform: 'api',
       toolset: profile.toolset,
-      model: {
-        id: profile.upstreamModel,
-        maxTokens: body.max_output_tokens ?? undefined,
-        temperature: body.temperature ?? undefined,
-        topP: body.top_p ?? undefined,
-      },
+      model: { id: profile.upstreamModel, ...responsesSamplingSettings(body) },
       signal: control.signal,
     }),
     builder,

@@ -12,14 +12,21 @@ const settings: ResponseSettings = {
   store: true,
   metadata: {},
   maxOutputTokens: null,
+  maxToolCalls: null,
   temperature: 1,
   topP: 1,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  topLogprobs: 0,
   tools: [],
   toolChoice: 'auto',
   parallelToolCalls: true,
-  text: { format: { type: 'text' } },
+  text: { format: { type: 'text' }, verbosity: 'medium' },
+  reasoning: { effort: null, summary: null },
   truncation: 'disabled',
   user: null,
+  safetyIdentifier: null,
+  promptCacheKey: null,
 };
 const usage = { promptTokens: 5, completionTokens: 2, totalTokens: 7, estimated: false };
 

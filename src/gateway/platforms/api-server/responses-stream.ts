@@ -22,14 +22,23 @@ export interface ResponseSettings {
   store: boolean;
   metadata: Record<string, string>;
   maxOutputTokens: number | null;
+  maxToolCalls: number | null;
   temperature: number;
   topP: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  topLogprobs: number;
+  /** Already in the echoed shape (see echoed-tools.ts). */
   tools: unknown[];
   toolChoice: unknown;
   parallelToolCalls: boolean;
-  text: unknown;
+  /** `{ format, verbosity }` with the format's every field present. */
+  text: Record<string, unknown>;
+  reasoning: { effort: string | null; summary: string | null };
   truncation: 'auto' | 'disabled';
   user: string | null;
+  safetyIdentifier: string | null;
+  promptCacheKey: string | null;
 }
 
 export interface ResponseStreamEvent {
@@ -122,20 +131,27 @@ export class ResponseBuilder {
       instructions: s.instructions,
       max_output_tokens: s.maxOutputTokens,
       model: s.model,
+      max_tool_calls: s.maxToolCalls,
       output: structuredClone(this.#output),
       parallel_tool_calls: s.parallelToolCalls,
       previous_response_id: s.previousResponseId,
       conversation: s.conversationId ? { id: s.conversationId } : null,
-      reasoning: { effort: null, summary: null },
+      reasoning: { ...s.reasoning },
+      service_tier: 'default',
       store: s.store,
       temperature: s.temperature,
-      text: s.text,
+      top_p: s.topP,
+      presence_penalty: s.presencePenalty,
+      frequency_penalty: s.frequencyPenalty,
+      top_logprobs: s.topLogprobs,
+      text: structuredClone(s.text),
       tool_choice: s.toolChoice,
       tools: s.tools,
-      top_p: s.topP,
       truncation: s.truncation,
       usage: extra.usage ? toResponseUsage(extra.usage) : null,
       user: s.user,
+      safety_identifier: s.safetyIdentifier,
+      prompt_cache_key: s.promptCacheKey,
       metadata: s.metadata,
     };
   }
