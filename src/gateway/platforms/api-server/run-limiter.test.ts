@@ -24,8 +24,13 @@ test('queued requests get freed slots in arrival order; past the queue they get 
   const limiter = new RunLimiter({ maxConcurrentRuns: 1, maxQueuedRuns: 2, queueTimeoutMs: 60_000 });
   const release = await limiter.acquire();
   const order: string[] = [];
-  const second = limiter.acquire().then((r) => (order.push('second'), r));
-  const third = limiter.acquire().then((r) => (order.push('third'), r));
+  const queue = (name: string) =>
+    limiter.acquire().then((release) => {
+      order.push(name);
+      return release;
+    });
+  const second = queue('second');
+  const third = queue('third');
   assert.equal(limiter.queued, 2);
   await assert.rejects(limiter.acquire(), isStatus(429));
   release();
