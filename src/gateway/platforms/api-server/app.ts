@@ -1,8 +1,8 @@
 /**
  * Builds the API server's Fastify instance: JSON-only bodies with size and nesting limits, request and
- * header timeouts, request ids, CORS, the brute-force throttle and auth / loopback guard, idempotency, one log line per request, one error mapper, and every route set
- * (health/models/capabilities, chat completions, the Responses API). It does not listen; `ApiServer`
- * owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
+ * header timeouts, request ids, CORS, the wrong-key throttle and auth / loopback guard, idempotency, one
+ * log line per request, one error mapper, and every route set (health/models/capabilities, chat
+ * completions, the Responses API). It does not listen; `ApiServer` owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
  */
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
