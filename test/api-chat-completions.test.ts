@@ -238,7 +238,7 @@ describe('chat completions', () => {
       return true;
     });
     const health = await (await fetch(`${h.url}/health`)).json();
-    assert.deepEqual(health, { status: 'ok', version: '0.0.0-test' });
+    assert.deepEqual(health, { status: 'ok', version: '0.0.0-test', runs: { running: 0, queued: 0 } });
     const caps = (await (await fetch(`${h.url}/v1/capabilities`)).json()) as {
       features: { streaming: boolean; tool_progress: { mode: string } };
       auth: { required: boolean };

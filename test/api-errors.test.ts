@@ -287,8 +287,8 @@ describe('no model configured', () => {
 });
 
 describe('concurrency limit', () => {
-  test('past max_concurrent_runs a request gets 429 with Retry-After, and slots free up after', async (t) => {
-    const h = await startTestServer({ apiServer: { max_concurrent_runs: 1 } });
+  test('without a run queue, past max_concurrent_runs a request gets 429 with Retry-After, and slots free up after', async (t) => {
+    const h = await startTestServer({ apiServer: { max_concurrent_runs: 1, max_queued_runs: 0 } });
     t.after(() => h.close());
     h.upstream.enqueue({ text: 'slow one', delayMs: 400 });
     const first = h.client.chat.completions.create({ model: 'herald', messages: [user('one')] });

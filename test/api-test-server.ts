@@ -28,6 +28,8 @@ export interface TestServer {
   /** The official SDK, no retries, pointed at Herald. */
   client: OpenAI;
   home: string;
+  /** The SQLite database behind both stores. */
+  db: ReturnType<typeof openDatabase>;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     baseURL: `${url}/v1`,
     client,
     home,
+    db,
     async close() {
       if (closed) return;
       closed = true;

@@ -48,7 +48,22 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.cors_origins': 'Allowed browser origins; default * with a key, loopback origins without one.',
   'api_server.allow_unauthenticated': 'Allow binding beyond loopback without a key (warns at every start).',
   'api_server.max_body_bytes': 'Largest request body accepted.',
-  'api_server.max_concurrent_runs': 'Agent runs at once across all clients; past it requests get 429.',
+  'api_server.max_concurrent_runs':
+    'Agent runs at once across all clients; past it requests wait in the run queue.',
+  'api_server.max_queued_runs':
+    'Requests waiting for a run slot; past it requests get 429 at once (0 = no queue).',
+  'api_server.queue_timeout_s': 'Seconds a queued request waits for a run slot before it gets 429.',
+  'api_server.headers_timeout_s': 'Seconds a client has to send its request headers (408 past it).',
+  'api_server.body_timeout_s': 'Seconds a client has to send its whole request, body included (408 past it).',
+  'api_server.max_json_depth':
+    'Deepest nesting of JSON arrays/objects in a body (400 json_too_deep past it).',
+  'api_server.max_json_array_items': 'Longest JSON array in a body (400 json_array_too_long past it).',
+  'api_server.max_json_string_chars': 'Longest JSON string in a body (400 json_string_too_long past it).',
+  'api_server.auth_failures.max':
+    'Wrong keys one client address may send within window_s; then 429 with Retry-After (0 = off).',
+  'api_server.auth_failures.window_s': 'Sliding window, in seconds, over which wrong keys are counted.',
+  'api_server.auth_failures.exempt_loopback':
+    'Never throttle loopback clients (e.g. a reverse proxy on this machine that throttles itself).',
   'api_server.shutdown_grace_s': 'Seconds running streams may finish after SIGTERM/SIGINT.',
   'api_server.tool_progress': 'Tool activity in chat streams: events, inline or off.',
   'api_server.strict_models': 'Reject unknown model names instead of serving them with the default profile.',

@@ -105,6 +105,27 @@ export const configSchema = z
         allow_unauthenticated: z.boolean().default(false),
         max_body_bytes: positiveInt.default(10 * 1024 * 1024),
         max_concurrent_runs: positiveInt.default(32),
+        /** Requests waiting for a run slot past max_concurrent_runs; beyond it, 429 at once. */
+        max_queued_runs: nonNegativeInt.default(32),
+        /** Seconds a queued request waits for a run slot before its 429. */
+        queue_timeout_s: positiveInt.default(30),
+        /** Seconds a client has to send its request headers (408 past it). */
+        headers_timeout_s: positiveInt.default(20),
+        /** Seconds a client has to send its whole request, headers and body (408 past it). */
+        body_timeout_s: positiveInt.default(60),
+        /** JSON bodies: deepest nesting of arrays/objects, longest array, longest string (400 past them). */
+        max_json_depth: positiveInt.default(64),
+        max_json_array_items: positiveInt.default(10_000),
+        max_json_string_chars: positiveInt.default(10 * 1024 * 1024),
+        /** Wrong keys from one client address within window_s before its requests get 429; max 0 = off. */
+        auth_failures: z
+          .object({
+            max: nonNegativeInt.default(20),
+            window_s: positiveInt.default(60),
+            exempt_loopback: z.boolean().default(false),
+          })
+          .strict()
+          .default({ max: 20, window_s: 60, exempt_loopback: false }),
         shutdown_grace_s: nonNegativeInt.default(10),
         tool_progress: z.enum(['events', 'inline', 'off']).default('events'),
         strict_models: z.boolean().default(false),
@@ -133,6 +154,14 @@ export const configSchema = z
         allow_unauthenticated: false,
         max_body_bytes: 10 * 1024 * 1024,
         max_concurrent_runs: 32,
+        max_queued_runs: 32,
+        queue_timeout_s: 30,
+        headers_timeout_s: 20,
+        body_timeout_s: 60,
+        max_json_depth: 64,
+        max_json_array_items: 10_000,
+        max_json_string_chars: 10 * 1024 * 1024,
+        auth_failures: { max: 20, window_s: 60, exempt_loopback: false },
         shutdown_grace_s: 10,
         tool_progress: 'events',
         strict_models: false,

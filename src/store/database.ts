@@ -53,7 +53,9 @@ export function writeTransaction(db: Database, work: () => void): void {
     work();
     db.exec('COMMIT');
   } catch (error) {
-    db.exec('ROLLBACK');
+    // SQLite has already rolled back after some errors (SQLITE_FULL): a second ROLLBACK would throw
+    // "no transaction is active" and hide the real error.
+    if (db.isTransaction) db.exec('ROLLBACK');
     throw error;
   }
 }

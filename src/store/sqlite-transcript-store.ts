@@ -202,6 +202,8 @@ export class SqliteTranscriptStore implements TranscriptStore {
       this.#db.exec('RELEASE transcript_save');
       return { ok: true };
     } catch (error) {
+      // SQLITE_FULL rolls back the whole transaction, savepoint included: fail the batch with it.
+      if (!this.#db.isTransaction) throw error;
       this.#db.exec('ROLLBACK TO transcript_save');
       this.#db.exec('RELEASE transcript_save');
       return { ok: false, error };

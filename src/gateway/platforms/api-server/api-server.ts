@@ -33,19 +33,26 @@ export class ApiServer implements PlatformAdapter {
   readonly #options: ApiServerOptions;
   readonly #runs = new ActiveRuns();
   readonly #app: FastifyInstance;
+  readonly #limiter: RunLimiter;
   #url: string | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
     const { config } = options;
+    const api = config.api_server;
+    this.#limiter = new RunLimiter({
+      maxConcurrentRuns: api.max_concurrent_runs,
+      maxQueuedRuns: api.max_queued_runs,
+      queueTimeoutMs: api.queue_timeout_s * 1000,
+    });
     this.#app = buildApp({
       config,
       agent: options.agent,
       logger: options.logger,
       version: options.version,
       profiles: new ProfileResolver(config),
-      limiter: new RunLimiter({ maxConcurrentRuns: config.api_server.max_concurrent_runs }),
+      limiter: this.#limiter,
       queue: new ConversationQueue(),
       runs: this.#runs,
       responseStore: options.responseStore,
@@ -114,6 +121,8 @@ export class ApiServer implements PlatformAdapter {
   async #stop(): Promise<void> {
     const { config, logger } = this.#options;
     const closing = this.#app.close();
+    // Requests still waiting for a run slot would only be cut later: answer them 503 now.
+    this.#limiter.close();
     const inFlight = this.#runs.size;
     await this.#runs.drain(config.api_server.shutdown_grace_s * 1000);
     // Connections that were busy when closing began become idle keep-alive connections once their

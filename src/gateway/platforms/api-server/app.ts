@@ -1,8 +1,8 @@
 /**
- * Builds the API server's Fastify instance: JSON-only bodies with a size limit, request ids, CORS, the
- * auth / loopback guard, idempotency, one log line per request, one error mapper, and every route set
- * (health/models/capabilities, chat completions, the Responses API). It does not listen; `ApiServer`
- * owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
+ * Builds the API server's Fastify instance: JSON-only bodies with size and nesting limits, request and
+ * header timeouts, request ids, CORS, the wrong-key throttle and auth / loopback guard, idempotency, one
+ * log line per request, one error mapper, and every route set (health/models/capabilities, chat
+ * completions, the Responses API). It does not listen; `ApiServer` owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
  */
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
@@ -10,10 +10,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ModelError } from '../../../model/errors.ts';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import { installAuthFailureLimiter } from './auth-failure-limiter.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
+import { answerClientError } from './client-error.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
 import { installIdempotency } from './idempotency.ts';
 import { registerInfoRoutes } from './info-routes.ts';
+import { installJsonBodyParser, jsonLimitsOf } from './json-body-parser.ts';
 import { installRequestLog } from './request-log.ts';
 import { registerResponsesRoutes } from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
@@ -51,9 +54,21 @@ const clientRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const apiConfig = deps.config.api_server;
+  // Node refuses a headers timeout longer than the whole-request one; past either it answers 408.
+  const bodyTimeoutMs = apiConfig.body_timeout_s * 1000;
+  const headersTimeoutMs = Math.min(apiConfig.headers_timeout_s * 1000, bodyTimeoutMs);
+  const timeouts = { headersS: headersTimeoutMs / 1000, bodyS: apiConfig.body_timeout_s };
   const app = Fastify({
     logger: false,
     bodyLimit: apiConfig.max_body_bytes,
+    requestTimeout: bodyTimeoutMs,
+    http: {
+      requestTimeout: bodyTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      // Node checks the timeouts every 30 s by default, so a 20 s limit could take 50 s to bite.
+      connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs / 2),
+    },
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, timeouts),
     requestIdHeader: false,
     // Fastify's own 503 while closing is not OpenAI-shaped; the onRequest hook below answers instead.
     return503OnClosing: false,
@@ -67,15 +82,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Only JSON bodies: a text/plain or form POST is what a drive-by web page can send without a preflight.
   app.removeContentTypeParser('text/plain');
-  // SDKs send `Content-Type: application/json` with no body on DELETE and …/cancel: an empty body is no
-  // body (routes with a required body then answer their own clear 400), not `invalid_json`.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body.toString();
-    if (text.trim() === '') done(null, undefined);
-    else parseJson(request, text, done);
-  });
+  installJsonBodyParser(app, jsonLimitsOf(apiConfig));
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -102,6 +109,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   // After CORS (plugins registered above run their onRequest hooks first), so preflights are answered.
   void app.after(() => {
+    installAuthFailureLimiter(app, apiConfig);
     installSecurity(app, apiConfig);
     installIdempotency(app);
   });
@@ -113,6 +121,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       deps.logger.warn(
         { event: 'api.upstream_error', requestId: request.id, code: error.code, status: apiError.status },
         error.message,
+      );
+    } else if (apiError.code === 'storage_full') {
+      deps.logger.error(
+        { event: 'api.storage_full', requestId: request.id, home: deps.config.home, err: error },
+        'the disk is full: free space where HERALD_HOME lives',
       );
     } else if (apiError.status >= 500) {
       deps.logger.error({ event: 'api.error', requestId: request.id, err: error }, 'request failed');

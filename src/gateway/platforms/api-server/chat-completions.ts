@@ -58,13 +58,14 @@ async function handleChatCompletion(
 ): Promise<unknown> {
   const parsed = parseChatCompletionRequest(request.body);
   const profile = deps.profiles.resolve(parsed.model);
-  const releaseSlot = deps.limiter.acquire();
   // The client going away (Stop button, timeout) cancels the run: the raw response closes unfinished.
   const disconnect = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished)
       disconnect.abort(new RunAbortedError('The client closed the connection.'));
   });
+  // A stream does not open while it waits for a slot, so a full queue is still a real 429 status.
+  const releaseSlot = await deps.limiter.acquire(disconnect.signal);
   let run: ReturnType<ChatCompletionsDeps['runs']['register']> | undefined;
   let stream: { sse: LazySse; chunks: ChunkBuilder } | undefined;
   try {
@@ -152,7 +153,7 @@ function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentI
 function runFailure(ctx: RunContext, error: unknown): ApiError {
   if (ctx.signal.aborted) return abortFailure(ctx.signal);
   const failure = toApiError(error);
-  if (failure.status === 500) {
+  if (failure.status === 500 || failure.code === 'storage_full') {
     ctx.deps.logger.error(
       { event: 'api.run_failed', requestId: ctx.request.id, err: error },
       'agent run failed',

@@ -108,10 +108,35 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof RunAbortedError) {
     return new ApiError(499, error.message, { type: 'invalid_request_error', code: 'cancelled' });
   }
+  if (isStorageFull(error)) return storageFull();
   return new ApiError(500, 'The server had an error while processing your request.', {
     type: 'server_error',
     code: 'internal_error',
   });
+}
+
+/** The answer while the disk under the store is full: the operator can fix it, so say how. */
+export function storageFull(): ApiError {
+  return new ApiError(
+    507,
+    "The server's disk is full, so Herald could not save this request. Free disk space where HERALD_HOME (the database) lives; the server recovers by itself once there is room.",
+    { type: 'server_error', code: 'storage_full' },
+  );
+}
+
+/**
+ * True for "disk full" from any store: node:sqlite's SQLITE_FULL (errcode 13, "database or disk is
+ * full"), a file write's ENOSPC, PostgreSQL's 53100 — also when wrapped as another error's `cause`.
+ */
+export function isStorageFull(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { code, errcode, message } = current as { code?: unknown; errcode?: unknown; message?: unknown };
+    if (code === 'ENOSPC' || code === '53100' || errcode === 13) return true;
+    if (typeof message === 'string' && message.includes('database or disk is full')) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The read-only routes: `GET /health` (no auth: status and version), `GET /v1/models` and
+ * The read-only routes: `GET /health` (no auth: status, version, runs running and queued), `GET /v1/models` and
  * `GET /v1/models/:id` (the agent profiles, in OpenAI's Model shape) and `GET /v1/capabilities` (what
  * this server supports, for UIs that adapt to it). Each answers with and without the `/v1` prefix.
  */
@@ -19,7 +19,11 @@ export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): vo
   });
 
   for (const prefix of API_PREFIXES) {
-    app.get(`${prefix}/health`, async () => ({ status: 'ok', version: deps.version }));
+    app.get(`${prefix}/health`, async () => ({
+      status: 'ok',
+      version: deps.version,
+      runs: { running: deps.limiter.active, queued: deps.limiter.queued },
+    }));
 
     app.get(`${prefix}/models`, async () => ({
       object: 'list',
@@ -86,6 +90,7 @@ function capabilities(deps: ApiRouteDeps) {
       heartbeat_s: api.heartbeat_s,
       max_body_bytes: api.max_body_bytes,
       max_concurrent_runs: api.max_concurrent_runs,
+      max_queued_runs: api.max_queued_runs,
     },
   };
 }

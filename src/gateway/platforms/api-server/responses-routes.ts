@@ -19,7 +19,7 @@ import {
 } from '../../../store/index.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { echoedTools } from './echoed-tools.ts';
-import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
+import { ApiError, isStorageFull, ServerShutdownError, storageFull, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
 import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
@@ -245,8 +245,11 @@ async function runTurn(
   running: Map<string, RunningResponse>,
 ): Promise<unknown> {
   const { settings } = turn;
-  const releaseSlot = deps.limiter.acquire();
   const clientGone = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) clientGone.abort(new RunAbortedError('The client disconnected.'));
+  });
+  const releaseSlot = await deps.limiter.acquire(clientGone.signal);
   const cancel = new AbortController();
   let activeRun: ReturnType<ResponsesRouteDeps['runs']['register']>;
   try {
@@ -255,9 +258,6 @@ async function runTurn(
     releaseSlot();
     throw error;
   }
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) clientGone.abort(new RunAbortedError('The client disconnected.'));
-  });
 
   const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
   const builder = new ResponseBuilder(settings, {
@@ -299,17 +299,23 @@ async function runTurn(
       { event: 'responses.store_failed', responseId: settings.id, err: error },
       'store failed',
     );
-    const failed = await builder.finish(
-      {
-        kind: 'failed',
-        code: 'server_error',
-        message: 'The response could not be stored.',
-        usage: zeroUsage(),
-      },
-      Math.floor(Date.now() / 1000),
-    );
-    await builder.sendTerminal(failed);
-    await endResponsesStream(sse);
+    const full = isStorageFull(error) ? storageFull() : undefined;
+    try {
+      const failed = await builder.finish(
+        {
+          kind: 'failed',
+          code: full?.code ?? 'server_error',
+          message: full?.message ?? 'The response could not be stored.',
+          usage: zeroUsage(),
+        },
+        Math.floor(Date.now() / 1000),
+      );
+      await builder.sendTerminal(failed);
+      await sse.send('[DONE]');
+    } finally {
+      // Whatever happens, the stream ends: a hijacked reply left open would only send heartbeats.
+      sse.end();
+    }
     return reply;
   }
   if (sse) {

@@ -70,7 +70,8 @@ export class UnsafeBindError extends Error {
   }
 }
 
-function isPublicPath(request: FastifyRequest): boolean {
+/** Paths anyone may call without a key (the health check). */
+export function isPublicPath(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0] ?? '';
   return path === '/health' || path === '/v1/health';
 }
