@@ -6,12 +6,12 @@ import { Agent } from '../agent/index.ts';
 import type { HeraldConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
-import { createToolRegistry } from '../tools/index.ts';
+import { createToolRegistry, setUpToolIsolation } from '../tools/index.ts';
 
 export function buildAgent(config: HeraldConfig, logger: Logger): Agent {
   return new Agent({
     model: createModelClient(config.model, { logger }),
-    tools: createToolRegistry(config),
+    tools: createToolRegistry(config, { toolUser: setUpToolIsolation(config, logger).user }),
     config,
     logger,
   });

@@ -32,6 +32,7 @@ async function context(t: TestContext, maxResults = 200): Promise<ToolContext> {
   const config = configSchema.parse({}).tools;
   return {
     cwd,
+    home: '/nonexistent/herald-home',
     signal: new AbortController().signal,
     config: { ...config, files: { ...config.files, max_search_results: maxResults } },
   };

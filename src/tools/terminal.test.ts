@@ -19,7 +19,7 @@ async function context(
   const cwd = await mkdtemp(path.join(tmpdir(), 'herald-terminal-'));
   t.after(() => rm(cwd, { recursive: true, force: true }));
   const config = configSchema.parse({}).tools;
-  return { cwd, signal, config: { ...config, terminal: { ...config.terminal, ...limits } } };
+  return { cwd, home: '/nonexistent/herald-home', signal, config: { ...config, terminal: { ...config.terminal, ...limits } } };
 }
 
 /** A process counts as gone once it no longer exists or is a zombie awaiting its reaper. */

@@ -15,7 +15,7 @@ async function context(t: TestContext): Promise<ToolContext> {
   t.after(() => rm(dir, { recursive: true, force: true }));
   const cwd = path.join(dir, 'workspace');
   await mkdir(cwd);
-  return { cwd, signal: new AbortController().signal, config: configSchema.parse({}).tools };
+  return { cwd, home: '/nonexistent/herald-home', signal: new AbortController().signal, config: configSchema.parse({}).tools };
 }
 
 test('creates a file and its parent directories, reporting bytes written', async (t) => {

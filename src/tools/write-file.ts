@@ -27,7 +27,7 @@ export function createWriteFileTool(): Tool<WriteFileArgs> {
     schema: writeFileArgs,
     label: (args) => `write_file: ${args.path}`,
     async execute(args, ctx) {
-      const file = await resolveWorkspacePath(ctx.cwd, args.path);
+      const file = await resolveWorkspacePath(ctx.cwd, args.path, ctx.home);
       const existed = await stat(file.absolute).then(
         (stats) => {
           if (stats.isDirectory()) throw new ToolError('not_a_file', `${file.display} is a directory.`);
