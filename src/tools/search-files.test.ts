@@ -110,3 +110,20 @@ test('refuses bad input clearly', async (t) => {
     assert.match(result.output, message);
   }
 });
+
+test('a workspace holding HERALD_HOME never lists or searches HERALD_HOME', async (t) => {
+  const ctx = await context(t);
+  const home = path.join(ctx.cwd, 'herald-home');
+  await mkdir(path.join(home, 'workspace'), { recursive: true });
+  await writeFile(path.join(home, '.env'), 'TODO HERALD_API_KEY=sk-secret\n');
+  await writeFile(path.join(home, 'config.yaml'), 'TODO: secret config\n');
+  const withHome = { ...ctx, home };
+  const listed = await run(withHome, { pattern: '**/*' });
+  assert.ok(!listed.includes('herald-home'), listed);
+  const found = await run(withHome, { pattern: '**/*', content: 'TODO' });
+  assert.match(found, /README\.md:2/);
+  assert.ok(!found.includes('secret'), found);
+  const refused = await invokeTool(searchFiles, JSON.stringify({ path: 'herald-home', content: 'TODO' }), withHome);
+  assert.equal(refused.isError, true);
+  assert.match(refused.output, /is in HERALD_HOME/);
+});

@@ -93,3 +93,52 @@ test('a missing workspace is a clear error', async () => {
     message: /workspace directory/,
   });
 });
+
+/** A HERALD_HOME with its secret files, inside a temp dir that also holds an unrelated project. */
+async function heraldHome(t: TestContext): Promise<{ dir: string; home: string }> {
+  const dir = await realpath(await mkdtemp(path.join(tmpdir(), 'herald-home-guard-')));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const home = path.join(dir, 'home');
+  await mkdir(path.join(home, 'workspace'), { recursive: true });
+  await mkdir(path.join(home, 'whatsapp-auth'));
+  await mkdir(path.join(dir, 'project'));
+  for (const name of ['.env', 'config.yaml', 'herald.db', 'herald.db-wal', 'whatsapp-auth/creds.json']) {
+    await writeFile(path.join(home, name), 'secret');
+  }
+  return { dir, home };
+}
+
+const inHeraldHome = { code: 'path_in_herald_home', message: /is in HERALD_HOME/ };
+
+test('refuses HERALD_HOME files even when the workspace is HERALD_HOME itself', async (t) => {
+  const { home } = await heraldHome(t);
+  for (const file of ['.env', 'config.yaml', 'herald.db', 'herald.db-wal', 'whatsapp-auth/creds.json', '.']) {
+    await assert.rejects(resolveWorkspacePath(home, file, home), inHeraldHome, file);
+  }
+  await assert.rejects(resolveWorkspacePath(home, 'new-file', home), inHeraldHome);
+});
+
+test('refuses HERALD_HOME files when the workspace is a parent of HERALD_HOME', async (t) => {
+  const { dir, home } = await heraldHome(t);
+  await assert.rejects(resolveWorkspacePath(dir, 'home/.env', home), inHeraldHome);
+  await assert.rejects(resolveWorkspacePath(dir, 'home/workspace/a.txt', home), inHeraldHome);
+  await assert.rejects(resolveWorkspacePath(path.dirname(dir), path.join(home, 'herald.db'), home), inHeraldHome);
+  assert.equal((await resolveWorkspacePath(dir, 'project/a.txt', home)).display, path.join('project', 'a.txt'));
+});
+
+test('the default workspace inside HERALD_HOME is open, its secrets are not, even through a symlink', async (t) => {
+  const { home } = await heraldHome(t);
+  const workspace = path.join(home, 'workspace');
+  assert.equal((await resolveWorkspacePath(workspace, 'notes.md', home)).display, 'notes.md');
+  await symlink(path.join(home, '.env'), path.join(workspace, 'env-link'));
+  await assert.rejects(resolveWorkspacePath(workspace, 'env-link', home), PathOutsideWorkspaceError);
+  await assert.rejects(resolveWorkspacePath(workspace, '../.env', home), PathOutsideWorkspaceError);
+});
+
+test('HERALD_HOME reached through a symlink is refused all the same', async (t) => {
+  const { dir, home } = await heraldHome(t);
+  const link = path.join(dir, 'home-link');
+  await symlink(home, link);
+  await assert.rejects(resolveWorkspacePath(dir, 'home-link/.env', link), inHeraldHome);
+  await assert.rejects(resolveWorkspacePath(dir, 'home/.env', link), inHeraldHome);
+});
