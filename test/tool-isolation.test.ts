@@ -79,9 +79,9 @@ test('an injected tool call cannot read the keys or the database of the Herald r
   });
   assert.equal(run.stdout, 'done\n');
 
-  const toolResults: string[] = upstream.requests[1]!.body.messages
-    .filter((message: { role: string }) => message.role === 'tool')
-    .map((message: { content: string }) => message.content);
+  const toolResults: string[] = upstream.requests[1]!.body.messages.filter(
+    (message: { role: string }) => message.role === 'tool',
+  ).map((message: { content: string }) => message.content);
   assert.equal(toolResults.length, 4);
   const [terminal, readEnv, readDb, search] = toolResults;
   for (const [name, value] of Object.entries(secrets)) {

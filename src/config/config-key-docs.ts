@@ -36,7 +36,7 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'tools.terminal.env':
     'Variables passed to tool commands on purpose, beyond the allow-list (PATH, HOME, LANG, LC_*, TERM, TZ, TMPDIR, USER, LOGNAME, SHELL).',
   'tools.run_as':
-    'User tool commands run as: auto (nobody when Herald is root, else Herald\'s own user), off, a user name, a uid or uid:gid.',
+    "User tool commands run as: auto (nobody when Herald is root, else Herald's own user), off, a user name, a uid or uid:gid.",
   'tools.files.max_read_bytes': 'Largest file read_file will read.',
   'tools.files.max_read_lines': 'Lines returned by one read_file call.',
   'tools.files.max_search_results': 'Matches returned by one search_files call.',

@@ -79,7 +79,10 @@ export const configSchema = z
           .default({ timeout_s: 20, max_bytes: 5_000_000, max_chars: 100_000, allow_private: false }),
         /** Who tool commands run as: `auto` (`nobody` when Herald is root), `off`, a user name, a uid or uid:gid. */
         run_as: z
-          .union([z.string().regex(/^(?:[A-Za-z_][A-Za-z0-9_.-]*\$?|\d+(?::\d+)?)$/), nonNegativeInt.transform(String)])
+          .union([
+            z.string().regex(/^(?:[A-Za-z_][A-Za-z0-9_.-]*\$?|\d+(?::\d+)?)$/),
+            nonNegativeInt.transform(String),
+          ])
           .default('auto'),
       })
       .strict()

@@ -6,7 +6,7 @@
  */
 export { invokeTool } from './invoke-tool.ts';
 export { createToolRegistry, type ToolRegistryOptions } from './registry.ts';
-export { type ToolIsolation, setUpToolIsolation } from './tool-isolation.ts';
+export { setUpToolIsolation, type ToolIsolation } from './tool-isolation.ts';
 export { toolSpec } from './tool-spec.ts';
 export type { ToolUser } from './tool-user.ts';
 export type * from './types.ts';

@@ -32,7 +32,7 @@ function builtinTools(options: ToolRegistryOptions): AnyTool[] {
   return [
     createTerminalTool({ user: options.toolUser }),
     createReadFileTool(),
-    createWriteFileTool(),
+    createWriteFileTool({ owner: options.toolUser }),
     createEditFileTool(),
     createSearchFilesTool(),
     createWebFetchTool(options.webFetch),

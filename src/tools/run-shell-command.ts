@@ -66,7 +66,13 @@ export function runShellCommand(command: string, options: ShellOptions): Promise
       cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: toolEnv({ source: process.env, extra: options.extraEnv ?? {}, shell: shell(), workspace: cwd, user }),
+      env: toolEnv({
+        source: process.env,
+        extra: options.extraEnv ?? {},
+        shell: shell(),
+        workspace: cwd,
+        user,
+      }),
       ...(user && { uid: user.uid, gid: user.gid }),
     });
     const buffer = new HeadTailBuffer(maxOutputChars);

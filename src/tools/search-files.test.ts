@@ -123,7 +123,11 @@ test('a workspace holding HERALD_HOME never lists or searches HERALD_HOME', asyn
   const found = await run(withHome, { pattern: '**/*', content: 'TODO' });
   assert.match(found, /README\.md:2/);
   assert.ok(!found.includes('secret'), found);
-  const refused = await invokeTool(searchFiles, JSON.stringify({ path: 'herald-home', content: 'TODO' }), withHome);
+  const refused = await invokeTool(
+    searchFiles,
+    JSON.stringify({ path: 'herald-home', content: 'TODO' }),
+    withHome,
+  );
   assert.equal(refused.isError, true);
   assert.match(refused.output, /is in HERALD_HOME/);
 });

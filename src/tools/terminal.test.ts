@@ -20,7 +20,12 @@ async function context(
   const cwd = await mkdtemp(path.join(tmpdir(), 'herald-terminal-'));
   t.after(() => rm(cwd, { recursive: true, force: true }));
   const config = configSchema.parse({}).tools;
-  return { cwd, home: '/nonexistent/herald-home', signal, config: { ...config, terminal: { ...config.terminal, ...limits } } };
+  return {
+    cwd,
+    home: '/nonexistent/herald-home',
+    signal,
+    config: { ...config, terminal: { ...config.terminal, ...limits } },
+  };
 }
 
 /** A process counts as gone once it no longer exists or is a zombie awaiting its reaper. */
@@ -118,7 +123,8 @@ test('the command sees only allow-listed variables plus tools.terminal.env, what
   const out = await terminal.execute({ command: 'env' }, ctx);
   for (const value of Object.values(planted)) assert.ok(!out.includes(value), `${value} leaked:\n${out}`);
   const names = out.split('\n').flatMap((line) => /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line)?.[1] ?? []);
-  const expected = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TERM|TZ|TMPDIR|LC_\w+|PAGER|GIT_PAGER|GIT_TERMINAL_PROMPT|GIT_AUTHOR_NAME|PWD|SHLVL|OLDPWD|_)$/;
+  const expected =
+    /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|TERM|TZ|TMPDIR|LC_\w+|PAGER|GIT_PAGER|GIT_TERMINAL_PROMPT|GIT_AUTHOR_NAME|PWD|SHLVL|OLDPWD|_)$/;
   assert.deepEqual(
     names.filter((name) => !expected.test(name)),
     [],
@@ -222,7 +228,10 @@ describe('as root with tools.run_as: auto', { skip: notRoot }, () => {
   test('runs the command as the tool user with no supplementary groups, in the workspace', async (t) => {
     const ctx = await ownedContext(t);
     const out = await asNobody.execute(
-      { command: "id -u; id -g; grep '^Groups:' /proc/self/status; pwd; echo $HOME; touch made-here && echo wrote" },
+      {
+        command:
+          "id -u; id -g; grep '^Groups:' /proc/self/status; pwd; echo $HOME; touch made-here && echo wrote",
+      },
       ctx,
     );
     const [uid, gid, groups, pwd, home] = out.split('\n');

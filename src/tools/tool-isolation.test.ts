@@ -71,7 +71,12 @@ describe('as root (CI)', { skip: notRoot }, () => {
     const f = await fixture(t);
     const { user } = setUpToolIsolation(f.config, f.logger);
     const terminal = createTerminalTool({ user });
-    const ctx = { cwd: f.workspace, home: f.home, signal: new AbortController().signal, config: f.config.tools };
+    const ctx = {
+      cwd: f.workspace,
+      home: f.home,
+      signal: new AbortController().signal,
+      config: f.config.tools,
+    };
     const command = [
       'cat ../.env ../config.yaml ../herald.db ../herald.db-wal ../whatsapp-auth/creds.json',
       `cat ${f.home}/.env`,
@@ -92,7 +97,10 @@ describe('as root (CI)', { skip: notRoot }, () => {
     const [warning, ...rest] = f.warnings();
     assert.equal(rest.length, 0);
     assert.equal(warning?.event, 'tools.workspace_unusable');
-    assert.match(warning?.msg ?? '', /run as nobody .* cannot enter or write .*root-owned.*chown 65534:65534/);
+    assert.match(
+      warning?.msg ?? '',
+      /run as nobody .* cannot enter or write .*root-owned.*chown 65534:65534/,
+    );
     // The workspace is outside HERALD_HOME, so nothing needs to pass through the home.
     assert.equal(await modeOf(f.home), 0o700);
   });
@@ -123,10 +131,10 @@ describe('when Herald is not root', () => {
   });
 
   test('naming another user is a startup error, not a silent no-op', async (t) => {
-    const f = await fixture(t, { run_as: 'nobody' });
+    const f = await fixture(t, { run_as: '4242' });
     assert.throws(() => setUpToolIsolation(f.config, f.logger, { heraldUid }), {
       code: 'config_invalid',
-      message: /tools\.run_as = "nobody" needs Herald to run as root/,
+      message: /tools\.run_as = "4242" needs Herald to run as root/,
     });
   });
 });

@@ -80,12 +80,16 @@ function dirsBetween(from: string, to: string): string[] {
 
 /** Asks the tool user's own shell, so group membership, ACLs and every parent directory count. */
 function canWorkIn(workspace: string, user: ToolUser): boolean {
-  const probe = spawnSync('/bin/sh', ['-c', 'test -d "$1" && test -w "$1" && test -x "$1"', 'sh', workspace], {
-    uid: user.uid,
-    gid: user.gid,
-    cwd: '/',
-    env: {},
-    stdio: 'ignore',
-  });
+  const probe = spawnSync(
+    '/bin/sh',
+    ['-c', 'test -d "$1" && test -w "$1" && test -x "$1"', 'sh', workspace],
+    {
+      uid: user.uid,
+      gid: user.gid,
+      cwd: '/',
+      env: {},
+      stdio: 'ignore',
+    },
+  );
   return probe.status === 0;
 }

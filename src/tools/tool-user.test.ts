@@ -16,7 +16,11 @@ test('auto as root runs tools as nobody, without a warning', () => {
 });
 
 test('auto as root falls back to uid 65534 when passwd has no nobody', () => {
-  assert.deepEqual(resolveToolUser('auto', 0, () => undefined).user, { name: 'nobody', uid: 65534, gid: 65534 });
+  assert.deepEqual(resolveToolUser('auto', 0, () => undefined).user, {
+    name: 'nobody',
+    uid: 65534,
+    gid: 65534,
+  });
 });
 
 test('auto when not root keeps Herald’s user and says tools can read what Herald can', () => {
@@ -46,16 +50,22 @@ test('run_as naming root is the same as off', () => {
 });
 
 test('an unknown user name is a config error naming the key', () => {
-  assert.throws(() => resolveToolUser('ghost', 0, lookup), (error: unknown) => {
-    assert.ok(error instanceof ConfigError);
-    assert.equal(error.key, 'tools.run_as');
-    assert.match(error.message, /tools\.run_as = "ghost": no such user/);
-    return true;
-  });
+  assert.throws(
+    () => resolveToolUser('ghost', 0, lookup),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.key, 'tools.run_as');
+      assert.match(error.message, /tools\.run_as = "ghost": no such user/);
+      return true;
+    },
+  );
 });
 
 test('another user when Herald is not root is a config error, not a silent no-op', () => {
-  assert.throws(() => resolveToolUser('builder', 1000, lookup), /needs Herald to run as root to switch users/);
+  assert.throws(
+    () => resolveToolUser('builder', 1000, lookup),
+    /needs Herald to run as root to switch users/,
+  );
   // Naming Herald's own user is allowed and warned about like auto.
   assert.match(resolveToolUser('herald', 1000, lookup).warning ?? '', /Herald's own user/);
 });

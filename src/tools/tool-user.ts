@@ -52,10 +52,7 @@ export function resolveToolUser(
   if (runAs === 'off') {
     return {
       user: undefined,
-      warning:
-        heraldUid === 0
-          ? rootWarning('tools.run_as is off')
-          : sameUserWarning(heraldUid),
+      warning: heraldUid === 0 ? rootWarning('tools.run_as is off') : sameUserWarning(heraldUid),
     };
   }
   if (runAs === 'auto') {
@@ -66,7 +63,9 @@ export function resolveToolUser(
 
   const user = explicitUser(runAs, lookup);
   if (heraldUid === 0) {
-    return user.uid === 0 ? { user: undefined, warning: rootWarning(`tools.run_as = "${runAs}" is root`) } : { user };
+    return user.uid === 0
+      ? { user: undefined, warning: rootWarning(`tools.run_as = "${runAs}" is root`) }
+      : { user };
   }
   if (user.uid === heraldUid) return { user: undefined, warning: sameUserWarning(heraldUid) };
   throw new ConfigError(

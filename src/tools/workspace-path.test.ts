@@ -40,8 +40,14 @@ test('accepts an absolute path that lies inside the workspace', async (t) => {
 
 test('refuses .. escapes', async (t) => {
   const { workspace } = await layout(t);
-  await assert.rejects(resolveWorkspacePath(workspace, '../outside/secret.txt', noHome), PathOutsideWorkspaceError);
-  await assert.rejects(resolveWorkspacePath(workspace, 'src/../../outside', noHome), PathOutsideWorkspaceError);
+  await assert.rejects(
+    resolveWorkspacePath(workspace, '../outside/secret.txt', noHome),
+    PathOutsideWorkspaceError,
+  );
+  await assert.rejects(
+    resolveWorkspacePath(workspace, 'src/../../outside', noHome),
+    PathOutsideWorkspaceError,
+  );
 });
 
 test('refuses absolute paths elsewhere', async (t) => {
@@ -59,7 +65,10 @@ test('refuses symlinks that point out, to files, to directories and through new 
   await symlink(outside, path.join(workspace, 'out'));
   await assert.rejects(resolveWorkspacePath(workspace, 'leak.txt', noHome), PathOutsideWorkspaceError);
   await assert.rejects(resolveWorkspacePath(workspace, 'out/secret.txt', noHome), PathOutsideWorkspaceError);
-  await assert.rejects(resolveWorkspacePath(workspace, 'out/new-dir/new.txt', noHome), PathOutsideWorkspaceError);
+  await assert.rejects(
+    resolveWorkspacePath(workspace, 'out/new-dir/new.txt', noHome),
+    PathOutsideWorkspaceError,
+  );
 });
 
 test('refuses a dangling symlink, whose target could be created anywhere', async (t) => {
@@ -122,8 +131,14 @@ test('refuses HERALD_HOME files when the workspace is a parent of HERALD_HOME', 
   const { dir, home } = await heraldHome(t);
   await assert.rejects(resolveWorkspacePath(dir, 'home/.env', home), inHeraldHome);
   await assert.rejects(resolveWorkspacePath(dir, 'home/workspace/a.txt', home), inHeraldHome);
-  await assert.rejects(resolveWorkspacePath(path.dirname(dir), path.join(home, 'herald.db'), home), inHeraldHome);
-  assert.equal((await resolveWorkspacePath(dir, 'project/a.txt', home)).display, path.join('project', 'a.txt'));
+  await assert.rejects(
+    resolveWorkspacePath(path.dirname(dir), path.join(home, 'herald.db'), home),
+    inHeraldHome,
+  );
+  assert.equal(
+    (await resolveWorkspacePath(dir, 'project/a.txt', home)).display,
+    path.join('project', 'a.txt'),
+  );
 });
 
 test('the default workspace inside HERALD_HOME is open, its secrets are not, even through a symlink', async (t) => {
