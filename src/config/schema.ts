@@ -249,4 +249,6 @@ export const secretKeys = [
   'platforms.discord.token',
   'platforms.slack.bot_token',
   'platforms.slack.app_token',
+  /** Operators pass tokens to tool commands here on purpose; still never printed. */
+  'tools.terminal.env',
 ] as const;
