@@ -34,7 +34,10 @@ test('config show masks secrets and prints the source of each value', () => {
 test('config show masks tools.terminal.env, where operators hand tokens to tool commands', () => {
   const home = mkdtempSync(join(tmpdir(), 'herald-show-env-'));
   after(() => rmSync(home, { recursive: true, force: true }));
-  writeFileSync(join(home, 'config.yaml'), 'tools:\n  terminal:\n    env:\n      NPM_TOKEN: npm-canary-token\n');
+  writeFileSync(
+    join(home, 'config.yaml'),
+    'tools:\n  terminal:\n    env:\n      NPM_TOKEN: npm-canary-token\n',
+  );
   const text = formatConfig(loadConfig({ home, env: {} }));
   assert.doesNotMatch(text, /npm-canary-token/);
   assert.match(text, /^ {4}env: \(set\) /m);

@@ -74,7 +74,7 @@ function contentMatcher(args: SearchFilesArgs): ((line: string) => boolean) | un
   return (line) => line.includes(content);
 }
 
-/** Yields workspace-relative paths of entries under `base` that match, staying inside the workspace and out of HERALD_HOME. */
+/** Yields workspace-relative paths of matching entries under `base`, inside the workspace and out of HERALD_HOME. */
 async function* confinedEntries(
   { root, home, absolute: base }: WorkspacePath,
   pattern: string,

@@ -138,3 +138,9 @@ describe('when Herald is not root', () => {
     });
   });
 });
+
+test('quiet (herald chat) tells the person at the terminal at info level, not as a warning', async (t) => {
+  const f = await fixture(t);
+  setUpToolIsolation(f.config, f.logger, { heraldUid: isRoot ? 1000 : undefined, quiet: true });
+  assert.deepEqual(f.warnings(), []);
+});

@@ -24,6 +24,11 @@ export interface ToolIsolation {
 export interface ToolIsolationOptions {
   /** Herald's effective uid; default `process.geteuid()` (tests pretend not to be root). */
   heraldUid?: number;
+  /**
+   * Log that tools share Herald's user at info rather than warn: `herald chat`, where the person at the
+   * terminal is the one the tools work for. A workspace the tool user cannot use is still a warning.
+   */
+  quiet?: boolean;
 }
 
 export function setUpToolIsolation(
@@ -33,7 +38,12 @@ export function setUpToolIsolation(
 ): ToolIsolation {
   const heraldUid = options.heraldUid ?? process.geteuid?.() ?? -1;
   const { user, warning } = resolveToolUser(config.tools.run_as, heraldUid);
-  if (warning) logger.warn({ event: 'tools.not_isolated', run_as: config.tools.run_as }, warning);
+  if (warning) {
+    logger[options.quiet ? 'info' : 'warn'](
+      { event: 'tools.not_isolated', run_as: config.tools.run_as },
+      warning,
+    );
+  }
 
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const workspace = config.agent.workspace ?? heraldPaths(config.home).workspace;
@@ -41,7 +51,15 @@ export function setUpToolIsolation(
     mkdirSync(workspace, { recursive: true });
     if (user) chownSync(workspace, user.uid, user.gid);
   }
-  closeHome(realpathSync(config.home), realpathSync(workspace), user);
+  try {
+    closeHome(realpathSync(config.home), realpathSync(workspace), user);
+  } catch (error) {
+    // A home owned by another user or on a filesystem without modes: tools still work, say what is open.
+    logger.warn(
+      { event: 'tools.home_not_closed', home: config.home, error: String(error) },
+      'could not take group and other permissions off HERALD_HOME; check its modes by hand (docs/security.md)',
+    );
+  }
 
   if (user && !canWorkIn(workspace, user)) {
     logger.warn(

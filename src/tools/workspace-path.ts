@@ -4,8 +4,9 @@
  * elsewhere and symlinks pointing out are all caught by one rule: the real location must lie inside
  * the workspace's real location. A second rule keeps them out of HERALD_HOME (config.yaml, .env,
  * herald.db…) even when the operator points the workspace at HERALD_HOME or a parent of it: only a
- * workspace strictly inside HERALD_HOME opens its own subtree there. It does not guard against the filesystem changing between this
- * check and the tool's use of the path (a race only something already inside the workspace can run).
+ * workspace strictly inside HERALD_HOME opens its own subtree there. It does not guard against the
+ * filesystem changing between this check and the tool's use of the path (a race only something
+ * already inside the workspace can run).
  */
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
