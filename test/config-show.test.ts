@@ -30,3 +30,15 @@ test('config show masks secrets and prints the source of each value', () => {
   assert.match(text, /^ {2}base_url: ~ {2}# not set$/m);
   assert.match(text, new RegExp(`^# HERALD_HOME: ${dir}$`, 'm'));
 });
+
+test('config show masks tools.terminal.env, where operators hand tokens to tool commands', () => {
+  const home = mkdtempSync(join(tmpdir(), 'herald-show-env-'));
+  after(() => rmSync(home, { recursive: true, force: true }));
+  writeFileSync(
+    join(home, 'config.yaml'),
+    'tools:\n  terminal:\n    env:\n      NPM_TOKEN: npm-canary-token\n',
+  );
+  const text = formatConfig(loadConfig({ home, env: {} }));
+  assert.doesNotMatch(text, /npm-canary-token/);
+  assert.match(text, /^ {4}env: \(set\) /m);
+});

@@ -304,5 +304,5 @@ async function ensureWorkspace(cwd: string): Promise<void> {
 }
 
 function toolContext(config: HeraldConfig, setup: RunSetup, signal: AbortSignal): ToolContext {
-  return { signal, cwd: setup.cwd, config: config.tools };
+  return { signal, cwd: setup.cwd, home: config.home, config: config.tools };
 }

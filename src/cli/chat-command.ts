@@ -25,7 +25,7 @@ export async function runChat(
     throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
   const explicitLevel = sources['logging.level'] !== 'default';
   const logger = createLogger(options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn');
-  const agent = buildAgent(config, logger);
+  const agent = buildAgent(config, logger, { interactive: true });
 
   if (options.query === undefined) {
     await chatRepl({

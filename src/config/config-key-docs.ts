@@ -7,7 +7,7 @@
 export const sectionDocs: Readonly<Record<string, string>> = {
   model: 'The upstream OpenAI-compatible model (OpenRouter, OpenAI, Ollama, llama.cpp, vLLM, LM Studio…).',
   agent: 'The agent loop.',
-  tools: 'Limits of the built-in tools.',
+  tools: 'Limits of the built-in tools and who their commands run as.',
   toolsets:
     'Named groups of tool names. `api`, `chat` and `cli` are the default toolsets of the API server, chat platforms and `herald chat`.',
   profiles: 'Agent profiles the API server offers as models (GET /v1/models); `herald` always exists.',
@@ -33,6 +33,10 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'agent.system_prompt': 'Extra text appended to the core system prompt of every run.',
   'tools.terminal.timeout_s': 'Seconds before a shell command is killed.',
   'tools.terminal.max_output_chars': 'Characters of command output kept (the rest is cut with a note).',
+  'tools.terminal.env':
+    'Variables passed to tool commands on purpose, beyond the allow-list (PATH, HOME, LANG, LC_*, TERM, TZ, TMPDIR, USER, LOGNAME, SHELL).',
+  'tools.run_as':
+    "User tool commands run as: auto (nobody when Herald is root, else Herald's own user), off, a user name, a uid or uid:gid.",
   'tools.files.max_read_bytes': 'Largest file read_file will read.',
   'tools.files.max_read_lines': 'Lines returned by one read_file call.',
   'tools.files.max_search_results': 'Matches returned by one search_files call.',
@@ -114,6 +118,7 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'model.max_tokens': '8192',
   'agent.workspace': 'workspace',
   'agent.system_prompt': 'Answer briefly.',
+  'tools.terminal.env': '{ GIT_AUTHOR_NAME: Herald, HTTPS_PROXY: "http://proxy:3128" }',
   'api_server.cors_origins': '["https://chat.example.com"]',
   'streaming.edit_interval_ms': '1000',
   'streaming.group_edit_interval_ms': '3000',

@@ -52,9 +52,14 @@ export const configSchema = z
     tools: z
       .object({
         terminal: z
-          .object({ timeout_s: positiveInt.default(120), max_output_chars: positiveInt.default(50_000) })
+          .object({
+            timeout_s: positiveInt.default(120),
+            max_output_chars: positiveInt.default(50_000),
+            /** Variables added to the tools' allow-listed environment; the only way Herald's own reach them. */
+            env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+          })
           .strict()
-          .default({ timeout_s: 120, max_output_chars: 50_000 }),
+          .default({ timeout_s: 120, max_output_chars: 50_000, env: {} }),
         files: z
           .object({
             max_read_bytes: positiveInt.default(1_000_000),
@@ -72,10 +77,18 @@ export const configSchema = z
           })
           .strict()
           .default({ timeout_s: 20, max_bytes: 5_000_000, max_chars: 100_000, allow_private: false }),
+        /** Who tool commands run as: `auto` (`nobody` when Herald is root), `off`, a user name, a uid or uid:gid. */
+        run_as: z
+          .union([
+            z.string().regex(/^(?:[A-Za-z_][A-Za-z0-9_.-]*\$?|\d+(?::\d+)?)$/),
+            nonNegativeInt.transform(String),
+          ])
+          .default('auto'),
       })
       .strict()
       .default({
-        terminal: { timeout_s: 120, max_output_chars: 50_000 },
+        run_as: 'auto',
+        terminal: { timeout_s: 120, max_output_chars: 50_000, env: {} },
         files: { max_read_bytes: 1_000_000, max_read_lines: 2_000, max_search_results: 200 },
         web_fetch: { timeout_s: 20, max_bytes: 5_000_000, max_chars: 100_000, allow_private: false },
       }),
@@ -265,4 +278,6 @@ export const secretKeys = [
   'platforms.discord.token',
   'platforms.slack.bot_token',
   'platforms.slack.app_token',
+  /** Operators pass tokens to tool commands here on purpose; still never printed. */
+  'tools.terminal.env',
 ] as const;

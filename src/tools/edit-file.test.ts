@@ -14,7 +14,12 @@ async function context(t: TestContext, files: Record<string, string> = {}): Prom
   const cwd = await mkdtemp(path.join(tmpdir(), 'herald-edit-'));
   t.after(() => rm(cwd, { recursive: true, force: true }));
   for (const [name, content] of Object.entries(files)) await writeFile(path.join(cwd, name), content);
-  return { cwd, signal: new AbortController().signal, config: configSchema.parse({}).tools };
+  return {
+    cwd,
+    home: '/nonexistent/herald-home',
+    signal: new AbortController().signal,
+    config: configSchema.parse({}).tools,
+  };
 }
 
 const contentOf = (ctx: ToolContext, name: string): Promise<string> =>

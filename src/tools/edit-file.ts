@@ -38,7 +38,7 @@ export function createEditFileTool(): Tool<EditFileArgs> {
     schema: editFileArgs,
     label: (args) => `edit_file: ${args.path}`,
     async execute(args, ctx) {
-      const file = await resolveWorkspacePath(ctx.cwd, args.path);
+      const file = await resolveWorkspacePath(ctx.cwd, args.path, ctx.home);
       await statRegularFile(file);
       const raw = await readFile(file.absolute, { signal: ctx.signal });
       if (looksBinary(raw)) throw new ToolError('binary_file', `${file.display} looks like a binary file.`);

@@ -8,6 +8,7 @@
 
 export type ToolErrorCode =
   | 'path_outside_workspace'
+  | 'path_in_herald_home'
   | 'not_found'
   | 'not_a_file'
   | 'binary_file'

@@ -6,6 +6,8 @@
  */
 export { invokeTool } from './invoke-tool.ts';
 export { createToolRegistry, type ToolRegistryOptions } from './registry.ts';
+export { setUpToolIsolation, type ToolIsolation } from './tool-isolation.ts';
 export { toolSpec } from './tool-spec.ts';
+export type { ToolUser } from './tool-user.ts';
 export type * from './types.ts';
 export type { WebFetchOptions } from './web-fetch.ts';

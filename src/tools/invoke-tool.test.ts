@@ -25,6 +25,7 @@ function echoTool(execute?: Tool<z.infer<typeof echoArgs>>['execute']): Tool<z.i
 
 const context = (signal: AbortSignal = new AbortController().signal): ToolContext => ({
   cwd: '/',
+  home: '/nonexistent/herald-home',
   signal,
   config: configSchema.parse({}).tools,
 });

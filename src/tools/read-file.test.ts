@@ -19,6 +19,7 @@ async function context(
   const config = configSchema.parse({}).tools;
   return {
     cwd,
+    home: '/nonexistent/herald-home',
     signal: new AbortController().signal,
     config: { ...config, files: { ...config.files, ...files } },
   };

@@ -39,7 +39,7 @@ export function createReadFileTool(): Tool<ReadFileArgs> {
       `read_file: ${args.path}${args.start_line || args.end_line ? `:${args.start_line ?? 1}-${args.end_line ?? ''}` : ''}`,
     async execute(args, ctx) {
       const { max_read_bytes: maxBytes, max_read_lines: maxLines } = ctx.config.files;
-      const file = await resolveWorkspacePath(ctx.cwd, args.path);
+      const file = await resolveWorkspacePath(ctx.cwd, args.path, ctx.home);
       const stats = await statRegularFile(file);
       if (await fileLooksBinary(file.absolute)) {
         throw new ToolError(

@@ -11,6 +11,7 @@ import { DuplicateToolError, UnknownToolError, UnknownToolsetError } from './err
 import { createReadFileTool } from './read-file.ts';
 import { createSearchFilesTool } from './search-files.ts';
 import { createTerminalTool } from './terminal.ts';
+import type { ToolUser } from './tool-user.ts';
 import type { AnyTool, ToolRegistry } from './types.ts';
 import { createWebFetchTool, type WebFetchOptions } from './web-fetch.ts';
 import { createWriteFileTool } from './write-file.ts';
@@ -20,16 +21,18 @@ export interface ToolRegistryOptions {
   extraTools?: AnyTool[];
   /** Injected into the built-in `web_fetch` (tests: DNS lookup and fetch routed to loopback). */
   webFetch?: WebFetchOptions;
+  /** The user tool commands run as (`setUpToolIsolation`); undefined = Herald's own user. */
+  toolUser?: ToolUser;
 }
 
 /** Every platform's default toolset; config may redefine each. */
 const defaultToolsetNames = ['api', 'chat', 'cli'] as const;
 
-function builtinTools(options: { webFetch?: WebFetchOptions } = {}): AnyTool[] {
+function builtinTools(options: ToolRegistryOptions): AnyTool[] {
   return [
-    createTerminalTool(),
+    createTerminalTool({ user: options.toolUser }),
     createReadFileTool(),
-    createWriteFileTool(),
+    createWriteFileTool({ owner: options.toolUser }),
     createEditFileTool(),
     createSearchFilesTool(),
     createWebFetchTool(options.webFetch),
@@ -38,7 +41,7 @@ function builtinTools(options: { webFetch?: WebFetchOptions } = {}): AnyTool[] {
 
 export function createToolRegistry(config: HeraldConfig, options: ToolRegistryOptions = {}): ToolRegistry {
   const byName = new Map<string, AnyTool>();
-  for (const tool of [...builtinTools({ webFetch: options.webFetch }), ...(options.extraTools ?? [])]) {
+  for (const tool of [...builtinTools(options), ...(options.extraTools ?? [])]) {
     if (byName.has(tool.name)) throw new DuplicateToolError(tool.name);
     byName.set(tool.name, tool);
   }

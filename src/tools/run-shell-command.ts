@@ -3,11 +3,14 @@
  * whole group (the shell and everything it started) gets SIGTERM, then SIGKILL after a short grace, so
  * a runaway grandchild cannot outlive the tool call. Output (stdout and stderr interleaved as they
  * arrive) is kept within a character budget, head and tail. It does not interpret the command or its
- * exit status; the terminal tool formats the result for the model.
+ * exit status; the terminal tool formats the result for the model. The child gets an allow-listed
+ * environment (tool-env.ts) and, when Herald is root, another user (tool-user.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { HeadTailBuffer } from './head-tail-buffer.ts';
+import { toolEnv } from './tool-env.ts';
+import type { ToolUser } from './tool-user.ts';
 
 export interface ShellResult {
   /** Combined stdout+stderr, truncated in the middle with a note past `maxOutputChars`. */
@@ -28,19 +31,11 @@ export interface ShellOptions {
   signal: AbortSignal;
   /** Time between SIGTERM and SIGKILL to the process group. */
   killGraceMs?: number;
+  /** Variables added to the allow-listed environment (`tools.terminal.env`). */
+  extraEnv?: Record<string, string>;
+  /** Run as this user (uid, gid, no supplementary groups); undefined = Herald's own user. */
+  user?: ToolUser;
 }
-
-/** Env vars holding Herald's own credentials; a command the model writes has no business reading them. */
-const heraldSecretEnv = [
-  'HERALD_API_KEY',
-  'OPENAI_API_KEY',
-  'OPENROUTER_API_KEY',
-  'API_SERVER_KEY',
-  'TELEGRAM_BOT_TOKEN',
-  'DISCORD_BOT_TOKEN',
-  'SLACK_BOT_TOKEN',
-  'SLACK_APP_TOKEN',
-];
 
 /** How long output may keep arriving after the shell exits before background holders are ignored. */
 const drainAfterExitMs = 250;
@@ -51,14 +46,8 @@ function shell(): string {
   return shellPath;
 }
 
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PAGER: 'cat', GIT_PAGER: 'cat', GIT_TERMINAL_PROMPT: '0' };
-  for (const name of heraldSecretEnv) delete env[name];
-  return env;
-}
-
 export function runShellCommand(command: string, options: ShellOptions): Promise<ShellResult> {
-  const { cwd, timeoutMs, maxOutputChars, signal } = options;
+  const { cwd, timeoutMs, maxOutputChars, signal, user } = options;
   const killGraceMs = options.killGraceMs ?? 500;
   if (signal.aborted) {
     return Promise.resolve({
@@ -72,11 +61,19 @@ export function runShellCommand(command: string, options: ShellOptions): Promise
 
   return new Promise((resolve, reject) => {
     // detached: the child leads a new process group, so `kill(-pid)` reaches its descendants too.
+    // With uid/gid, libuv also drops the supplementary groups (setgroups(0)) before switching.
     const child = spawn(shell(), ['-c', command], {
       cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: childEnv(),
+      env: toolEnv({
+        source: process.env,
+        extra: options.extraEnv ?? {},
+        shell: shell(),
+        workspace: cwd,
+        user,
+      }),
+      ...(user && { uid: user.uid, gid: user.gid }),
     });
     const buffer = new HeadTailBuffer(maxOutputChars);
     child.stdout.setEncoding('utf8');

@@ -32,6 +32,7 @@ async function context(t: TestContext, maxResults = 200): Promise<ToolContext> {
   const config = configSchema.parse({}).tools;
   return {
     cwd,
+    home: '/nonexistent/herald-home',
     signal: new AbortController().signal,
     config: { ...config, files: { ...config.files, max_search_results: maxResults } },
   };
@@ -108,4 +109,25 @@ test('refuses bad input clearly', async (t) => {
     assert.equal(result.isError, true, JSON.stringify(args));
     assert.match(result.output, message);
   }
+});
+
+test('a workspace holding HERALD_HOME never lists or searches HERALD_HOME', async (t) => {
+  const ctx = await context(t);
+  const home = path.join(ctx.cwd, 'herald-home');
+  await mkdir(path.join(home, 'workspace'), { recursive: true });
+  await writeFile(path.join(home, '.env'), 'TODO HERALD_API_KEY=sk-secret\n');
+  await writeFile(path.join(home, 'config.yaml'), 'TODO: secret config\n');
+  const withHome = { ...ctx, home };
+  const listed = await run(withHome, { pattern: '**/*' });
+  assert.ok(!listed.includes('herald-home'), listed);
+  const found = await run(withHome, { pattern: '**/*', content: 'TODO' });
+  assert.match(found, /README\.md:2/);
+  assert.ok(!found.includes('secret'), found);
+  const refused = await invokeTool(
+    searchFiles,
+    JSON.stringify({ path: 'herald-home', content: 'TODO' }),
+    withHome,
+  );
+  assert.equal(refused.isError, true);
+  assert.match(refused.output, /is in HERALD_HOME/);
 });

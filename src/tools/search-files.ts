@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ToolError } from './errors.ts';
 import { looksBinary } from './looks-binary.ts';
 import type { Tool, ToolContext } from './types.ts';
-import { isInside, resolveWorkspacePath } from './workspace-path.ts';
+import { isInHeraldHome, isInside, resolveWorkspacePath, type WorkspacePath } from './workspace-path.ts';
 
 const searchFilesArgs = z
   .object({
@@ -74,10 +74,9 @@ function contentMatcher(args: SearchFilesArgs): ((line: string) => boolean) | un
   return (line) => line.includes(content);
 }
 
-/** Yields workspace-relative paths of entries under `base` that match, staying inside the workspace. */
+/** Yields workspace-relative paths of matching entries under `base`, inside the workspace and out of HERALD_HOME. */
 async function* confinedEntries(
-  root: string,
-  base: string,
+  { root, home, absolute: base }: WorkspacePath,
   pattern: string,
   signal: AbortSignal,
 ): AsyncGenerator<{ entry: Dirent; absolute: string; display: string }> {
@@ -110,7 +109,7 @@ async function* confinedEntries(
     } catch {
       continue; // a dangling symlink or an entry removed mid-search
     }
-    if (!isInside(root, real)) continue;
+    if (!isInside(root, real) || isInHeraldHome(real, root, home)) continue;
     yield { entry, absolute: real, display: path.relative(root, real) };
   }
 }
@@ -146,7 +145,7 @@ export function createSearchFilesTool(): Tool<SearchFilesArgs> {
     label: (args) => `search_files: ${[args.pattern, args.content].filter(Boolean).join(' ')}`,
     async execute(args, ctx) {
       const max = ctx.config.files.max_search_results;
-      const base = await resolveWorkspacePath(ctx.cwd, args.path);
+      const base = await resolveWorkspacePath(ctx.cwd, args.path, ctx.home);
       const baseStats = await stat(base.absolute).catch(() => undefined);
       if (!baseStats?.isDirectory()) {
         throw new ToolError('not_found', `${base.display} is not a directory in the workspace.`);
@@ -156,12 +155,7 @@ export function createSearchFilesTool(): Tool<SearchFilesArgs> {
 
       const results: string[] = [];
       let capped = false;
-      for await (const { entry, absolute, display } of confinedEntries(
-        base.root,
-        base.absolute,
-        pattern,
-        ctx.signal,
-      )) {
+      for await (const { entry, absolute, display } of confinedEntries(base, pattern, ctx.signal)) {
         if (matches === undefined) {
           results.push(entry.isDirectory() ? `${display}/` : display);
         } else if (!entry.isDirectory()) {

@@ -2,12 +2,14 @@
  * The `terminal` tool: runs a shell command in the workspace and reports its output and how it ended.
  * A non-zero exit is an ordinary result the model should read, not an error. Process-group killing,
  * timeouts and output capping live in `runShellCommand`; this file is the model-facing contract.
- * It does not sandbox the command: the workspace is its working directory, not a jail.
+ * It does not sandbox the command: the workspace is its working directory, not a jail; what keeps it
+ * from Herald's secrets is its environment allow-list and, when Herald is root, another user.
  */
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { ToolError } from './errors.ts';
 import { runShellCommand, type ShellResult } from './run-shell-command.ts';
+import type { ToolUser } from './tool-user.ts';
 import type { Tool } from './types.ts';
 
 const terminalArgs = z.object({
@@ -40,7 +42,12 @@ function describeEnd(result: ShellResult, timeoutS: number): string {
     : end;
 }
 
-export function createTerminalTool(): Tool<TerminalArgs> {
+export interface TerminalToolOptions {
+  /** The user commands run as (from `tools.run_as`, resolved at startup); undefined = Herald's own. */
+  user?: ToolUser;
+}
+
+export function createTerminalTool(options: TerminalToolOptions = {}): Tool<TerminalArgs> {
   return {
     name: 'terminal',
     description:
@@ -65,6 +72,8 @@ export function createTerminalTool(): Tool<TerminalArgs> {
         timeoutMs: timeoutS * 1000,
         maxOutputChars: limits.max_output_chars,
         signal: ctx.signal,
+        extraEnv: limits.env,
+        user: options.user,
       });
       const output = result.output === '' ? '(no output)\n' : result.output;
       return `${output}${output.endsWith('\n') ? '' : '\n'}${describeEnd(result, timeoutS)}`;

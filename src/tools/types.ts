@@ -11,6 +11,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** The workspace directory the tool works in (`agent.workspace`). */
   cwd: string;
+  /** HERALD_HOME: the file tools refuse every path in it outside the workspace, even one the workspace holds. */
+  home: string;
   /** Tool limits and switches from config (`tools:` section). */
   config: HeraldConfig['tools'];
 }

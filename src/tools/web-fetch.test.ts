@@ -101,6 +101,7 @@ function context(webFetch: Partial<ToolContext['config']['web_fetch']> = {}): To
   const config = configSchema.parse({}).tools;
   return {
     cwd: '/',
+    home: '/nonexistent/herald-home',
     signal: new AbortController().signal,
     config: { ...config, web_fetch: { ...config.web_fetch, ...webFetch } },
   };

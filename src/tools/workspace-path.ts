@@ -2,8 +2,11 @@
  * Confines the file tools to the workspace. A path from the model is resolved against the workspace
  * and then through the filesystem (realpath of its deepest existing part), so `..`, absolute paths
  * elsewhere and symlinks pointing out are all caught by one rule: the real location must lie inside
- * the workspace's real location. It does not guard against the filesystem changing between this
- * check and the tool's use of the path (a race only something already inside the workspace can run).
+ * the workspace's real location. A second rule keeps them out of HERALD_HOME (config.yaml, .env,
+ * herald.db…) even when the operator points the workspace at HERALD_HOME or a parent of it: only a
+ * workspace strictly inside HERALD_HOME opens its own subtree there. It does not guard against the
+ * filesystem changing between this check and the tool's use of the path (a race only something
+ * already inside the workspace can run).
  */
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +19,8 @@ export interface WorkspacePath {
   display: string;
   /** The workspace's real absolute path. */
   root: string;
+  /** HERALD_HOME's real absolute path, for tools that walk directories (`isInHeraldHome`). */
+  home: string;
 }
 
 /** The filesystem's "no such entry" errors (ENOTDIR: a path component is a file). */
@@ -39,8 +44,24 @@ async function workspaceRoot(workspace: string): Promise<string> {
   }
 }
 
-/** Resolves `requested` inside `workspace`, or throws `PathOutsideWorkspaceError`. The path need not exist. */
-export async function resolveWorkspacePath(workspace: string, requested: string): Promise<WorkspacePath> {
+/** True when `absolute` lies in HERALD_HOME outside a workspace that is itself strictly inside it. */
+export function isInHeraldHome(absolute: string, root: string, home: string): boolean {
+  if (!isInside(home, absolute)) return false;
+  return !(root !== home && isInside(home, root) && isInside(root, absolute));
+}
+
+/** HERALD_HOME's real path; one that does not exist yet holds nothing to protect but is still refused. */
+const realHome = (home: string): Promise<string> => realpath(home).catch(() => path.resolve(home));
+
+/**
+ * Resolves `requested` inside `workspace`, or throws `PathOutsideWorkspaceError` (or `path_in_herald_home`
+ * for a path into `home`, HERALD_HOME). The path need not exist.
+ */
+export async function resolveWorkspacePath(
+  workspace: string,
+  requested: string,
+  home: string,
+): Promise<WorkspacePath> {
   const root = await workspaceRoot(workspace);
   const lexical = path.resolve(root, requested);
 
@@ -74,5 +95,12 @@ export async function resolveWorkspacePath(workspace: string, requested: string)
   }
   const absolute = path.join(real, ...missing);
   if (!isInside(root, absolute)) throw new PathOutsideWorkspaceError(requested);
-  return { absolute, display: path.relative(root, absolute) || '.', root };
+  const heraldHome = await realHome(home);
+  if (isInHeraldHome(absolute, root, heraldHome)) {
+    throw new ToolError(
+      'path_in_herald_home',
+      `Refused: "${requested}" is in HERALD_HOME, where Herald keeps its configuration, keys and database. File tools never read or write there.`,
+    );
+  }
+  return { absolute, display: path.relative(root, absolute) || '.', root, home: heraldHome };
 }

@@ -15,7 +15,12 @@ async function context(t: TestContext): Promise<ToolContext> {
   t.after(() => rm(dir, { recursive: true, force: true }));
   const cwd = path.join(dir, 'workspace');
   await mkdir(cwd);
-  return { cwd, signal: new AbortController().signal, config: configSchema.parse({}).tools };
+  return {
+    cwd,
+    home: '/nonexistent/herald-home',
+    signal: new AbortController().signal,
+    config: configSchema.parse({}).tools,
+  };
 }
 
 test('creates a file and its parent directories, reporting bytes written', async (t) => {
@@ -60,4 +65,19 @@ test('refuses paths outside the workspace, writing nothing', async (t) => {
   );
   await assert.rejects(stat(path.join(path.dirname(ctx.cwd), 'escaped.txt')), { code: 'ENOENT' });
   await assert.rejects(stat(path.join(outside, 'sub')), { code: 'ENOENT' });
+});
+
+test('as root with a tool user, hands new files and directories to that user so commands can change them', {
+  skip: process.geteuid?.() === 0 ? false : 'needs root to chown to another user',
+}, async (t) => {
+  const ctx = await context(t);
+  const owner = { uid: 65534, gid: 65534, name: 'nobody' };
+  await mkdir(path.join(ctx.cwd, 'existing'));
+  const out = await createWriteFileTool({ owner }).execute({ path: 'existing/a/b/c.txt', content: 'x' }, ctx);
+  assert.match(out, /new file/);
+  for (const made of ['existing/a', 'existing/a/b', 'existing/a/b/c.txt']) {
+    assert.equal((await stat(path.join(ctx.cwd, made))).uid, owner.uid, made);
+  }
+  // Only what it created: a directory that was there keeps its owner.
+  assert.equal((await stat(path.join(ctx.cwd, 'existing'))).uid, 0);
 });
