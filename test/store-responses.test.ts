@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import {
   type Database,
   openDatabase,
+  LOCAL_OWNER,
   type ResponseItem,
   SqliteResponseStore,
   SqliteSessionStore,
@@ -46,6 +47,7 @@ function response(id: string, over: Partial<StoredResponse> = {}): StoredRespons
     previousResponseId: null,
     conversationId: null,
     createdAt: 1_700_000_000,
+    owner: LOCAL_OWNER,
     ...over,
   };
 }
@@ -63,7 +65,7 @@ describe('SqliteResponseStore', () => {
     assert.equal(await store.delete('resp_a'), true);
     assert.equal(await store.get('resp_a'), undefined);
     assert.equal(await store.delete('resp_a'), false);
-    assert.equal(await store.getItem('msg_out_resp_a'), undefined);
+    assert.equal(await store.getItem('msg_out_resp_a', LOCAL_OWNER), undefined);
   });
 
   it('resolves a previous_response_id chain oldest first, inputs before outputs', async () => {
@@ -90,12 +92,12 @@ describe('SqliteResponseStore', () => {
   it('finds input and output items by id for item_reference', async () => {
     const store = new SqliteResponseStore(openDb(freshFile()));
     await store.put(response('resp_x'));
-    assert.deepEqual(await store.getItem('msg_in_resp_x'), msg('msg_in_resp_x', 'user', 'question resp_x'));
+    assert.deepEqual(await store.getItem('msg_in_resp_x', LOCAL_OWNER), msg('msg_in_resp_x', 'user', 'question resp_x'));
     assert.deepEqual(
-      await store.getItem('msg_out_resp_x'),
+      await store.getItem('msg_out_resp_x', LOCAL_OWNER),
       msg('msg_out_resp_x', 'assistant', 'answer resp_x'),
     );
-    assert.equal(await store.getItem('msg_nope'), undefined);
+    assert.equal(await store.getItem('msg_nope', LOCAL_OWNER), undefined);
   });
 
   it('pages input items with limit, order and after', async () => {
@@ -127,10 +129,10 @@ describe('SqliteResponseStore', () => {
 
   it('keeps named and id conversations with their items in order', async () => {
     const store = new SqliteResponseStore(openDb(freshFile()));
-    const work = await store.conversationByName('work');
+    const work = await store.conversationByName('work', LOCAL_OWNER);
     assert.match(work.id, /^conv_/);
-    assert.equal((await store.conversationByName('work')).id, work.id);
-    assert.notEqual((await store.conversationByName('home')).id, work.id);
+    assert.equal((await store.conversationByName('work', LOCAL_OWNER)).id, work.id);
+    assert.notEqual((await store.conversationByName('home', LOCAL_OWNER)).id, work.id);
     await store.appendConversationItems(work.id, [msg('msg_a', 'user', 'a'), msg('msg_b', 'assistant', 'b')]);
     await store.appendConversationItems(work.id, [msg('msg_c', 'user', 'c')]);
     assert.deepEqual(
@@ -149,9 +151,10 @@ describe('SqliteResponseStore', () => {
       ['msg_a'],
     );
     assert.equal(rest?.hasMore, false);
-    assert.deepEqual(await store.getItem('msg_b'), msg('msg_b', 'assistant', 'b'));
+    assert.deepEqual(await store.getItem('msg_b', LOCAL_OWNER), msg('msg_b', 'assistant', 'b'));
 
     const created = await store.createConversation({
+      owner: LOCAL_OWNER,
       metadata: { topic: 'x' },
       items: [msg('msg_z', 'user', 'z')],
     });
@@ -198,7 +201,7 @@ describe('SqliteResponseStore', () => {
     const store = new SqliteResponseStore(db);
     await store.put(response('resp_keep'));
     await store.put(response('resp_next', { previousResponseId: 'resp_keep' }));
-    const conv = await store.conversationByName('work');
+    const conv = await store.conversationByName('work', LOCAL_OWNER);
     await store.appendConversationItems(conv.id, [msg('msg_k', 'user', 'k')]);
     const sessions = new SqliteSessionStore(db);
     await sessions.append('tg:1', [{ role: 'user', content: 'hi' }]);
@@ -208,7 +211,7 @@ describe('SqliteResponseStore', () => {
     const reopened = new SqliteResponseStore(db2);
     assert.equal((await reopened.get('resp_keep'))?.status, 'completed');
     assert.equal((await reopened.chainItems('resp_next'))?.length, 4);
-    assert.equal((await reopened.conversationByName('work')).id, conv.id);
+    assert.equal((await reopened.conversationByName('work', LOCAL_OWNER)).id, conv.id);
     assert.deepEqual(
       (await reopened.conversationItems(conv.id))?.map((i) => i.id),
       ['msg_k'],

@@ -17,6 +17,7 @@ import {
   newCompletionIdentity,
   type ToolCallEvent,
 } from './chat-completion-chunks.ts';
+import { callerOf } from './api-caller.ts';
 import { type ParsedChatCompletionRequest, parseChatCompletionRequest } from './chat-completions-request.ts';
 import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope } from './chat-sessions.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -57,7 +58,8 @@ async function handleChatCompletion(
   reply: FastifyReply,
 ): Promise<unknown> {
   const parsed = parseChatCompletionRequest(request.body);
-  const profile = deps.profiles.resolve(parsed.model);
+  const caller = callerOf(request);
+  const profile = deps.profiles.resolve(parsed.model, caller.profiles);
   const releaseSlot = deps.limiter.acquire();
   // The client going away (Stop button, timeout) cancels the run: the raw response closes unfinished.
   const disconnect = new AbortController();
@@ -70,7 +72,7 @@ async function handleChatCompletion(
   try {
     run = deps.runs.register(disconnect.signal);
     const scope = sessionScope({
-      authorization: request.headers.authorization,
+      owner: caller.owner,
       profileId: profile.id,
       systemPrompts: parsed.systemPrompts,
       endUser: parsed.endUser,

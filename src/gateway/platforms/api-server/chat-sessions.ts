@@ -14,39 +14,16 @@ export const SESSION_HEADER = 'x-herald-session-id';
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-/**
- * Digests of recent Authorization headers. A server sees a handful of keys, each on every request, so
- * a small map saves one hash per request; it is bounded (least recently used out) because in
- * unauthenticated mode the header is whatever the client sends.
- */
-const authorizationDigests = new Map<string, string>();
-const AUTHORIZATION_DIGESTS_MAX = 64;
-
-function authorizationDigest(authorization: string): string {
-  let digest = authorizationDigests.get(authorization);
-  if (digest === undefined) {
-    digest = sha256(authorization);
-    if (authorizationDigests.size >= AUTHORIZATION_DIGESTS_MAX) {
-      authorizationDigests.delete(authorizationDigests.keys().next().value as string);
-    }
-  } else {
-    // Re-inserting moves the entry to the end: Map iteration order is insertion order.
-    authorizationDigests.delete(authorization);
-  }
-  authorizationDigests.set(authorization, digest);
-  return digest;
-}
-
-/** Who may share transcripts: same key, same profile, same caller system prompts, same end user. */
+/** Who may share transcripts: same owner (API key), same profile, same caller system prompts, same end user. */
 export function sessionScope(parts: {
-  authorization: string | undefined;
+  owner: string;
   profileId: string;
   systemPrompts: string[];
   endUser: string | undefined;
 }): string {
   return sha256(
     JSON.stringify([
-      authorizationDigest(parts.authorization ?? ''),
+      parts.owner,
       parts.profileId,
       parts.systemPrompts,
       parts.endUser ?? null,

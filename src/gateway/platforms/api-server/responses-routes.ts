@@ -6,7 +6,7 @@
  * Item conversion lives in responses-input.ts, event/Response building in responses-stream.ts; this
  * file decides order: validate, resolve, queue, run, store, answer.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentEvent } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
 import { ModelError, RunAbortedError, zeroUsage } from '../../../model/index.ts';
@@ -17,6 +17,7 @@ import {
   type StoredConversation,
   type StoredResponse,
 } from '../../../store/index.ts';
+import { type ApiCaller, callerOf } from './api-caller.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
@@ -50,6 +51,7 @@ interface TurnControl {
 
 /** A response being generated right now, so `/cancel` and `DELETE` can reach it. */
 interface RunningResponse {
+  owner: string;
   cancel: AbortController;
   control: TurnControl;
   finished: Promise<FinishedResponse>;
@@ -72,6 +74,7 @@ interface PreparedTurn {
   conversation: StoredConversation | undefined;
   queueKey: string;
   profile: AgentProfile;
+  owner: string;
 }
 
 export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
@@ -85,46 +88,65 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
       code: 'response_not_found',
     });
 
+  type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+  // Another key's response answers exactly like a missing one: its existence is not revealed.
+  const liveOf = (request: IdRequest) => {
+    const live = running.get(request.params.id);
+    return live?.owner === callerOf(request).owner ? live : undefined;
+  };
+  const storedOf = async (request: IdRequest) => {
+    const stored = await store.get(request.params.id);
+    return stored?.owner === callerOf(request).owner ? stored : undefined;
+  };
+  const ownStored = async (request: IdRequest) => {
+    const stored = await storedOf(request);
+    if (!stored) throw notFound(request.params.id);
+    return stored;
+  };
+
   for (const prefix of API_PREFIXES) {
     app.post(`${prefix}/responses`, async (request, reply) => {
-      const turn = await prepareTurn(request.body, deps);
+      const turn = await prepareTurn(request.body, deps, callerOf(request));
       return runTurn(turn, reply, deps, running);
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
-      const stored = await store.get(request.params.id);
-      if (!stored) throw notFound(request.params.id);
-      return stored.body;
+      return (await ownStored(request)).body;
     });
 
     app.delete<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
       const { id } = request.params;
-      const live = running.get(id);
+      const live = liveOf(request);
+      const stored = await storedOf(request);
+      if (!live && !stored) throw notFound(id);
       if (live) {
         live.control.deleted = true;
         live.cancel.abort(new RunAbortedError('The response was deleted.'));
       }
-      if (!(await store.delete(id)) && !live) throw notFound(id);
+      if (stored) await store.delete(id);
       return { id, object: 'response', deleted: true };
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id/input_items`, async (request) => {
       const query = parseOrThrow(listItemsQuerySchema, request.query);
+      await ownStored(request);
       const page = await store.listInputItems(request.params.id, query);
       if (!page) throw notFound(request.params.id);
       return itemListBody(page);
     });
 
     app.post<{ Params: { id: string } }>(`${prefix}/responses/:id/cancel`, async (request) => {
-      const { id } = request.params;
-      const live = running.get(id);
+      const live = liveOf(request);
       if (live) {
         live.cancel.abort(new RunAbortedError('The response was cancelled.'));
         return (await live.finished).body;
       }
-      const stored = await store.get(id);
-      if (!stored) throw notFound(id);
-      return stored.body;
+      const stored = await ownStored(request);
+      throw new ApiError(
+        409,
+        `Cannot cancel response '${stored.id}': its status is '${stored.status}'. Only a running response can be cancelled.`,
+        { type: 'invalid_request_error', param: 'response_id', code: 'response_not_cancellable' },
+      );
     });
   }
 
@@ -132,8 +154,13 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
 }
 
 /** Validates the body and resolves everything that can fail with a 4xx before any work starts. */
-async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<PreparedTurn> {
+async function prepareTurn(
+  rawBody: unknown,
+  deps: ResponsesRouteDeps,
+  caller: ApiCaller,
+): Promise<PreparedTurn> {
   const store = deps.responseStore;
+  const { owner } = caller;
   const body = parseOrThrow(createResponseSchema, rawBody);
   if (body.background) {
     throw new ApiError(400, 'Background responses are not supported by this server; omit `background`.', {
@@ -148,20 +175,31 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
       { param: 'conversation', code: 'mutually_exclusive_parameters' },
     );
   }
-  const profile = deps.profiles.resolve(body.model);
+  const profile = deps.profiles.resolve(body.model, caller.profiles);
 
   let previous: StoredResponse | undefined;
   if (body.previous_response_id) {
     previous = await store.get(body.previous_response_id);
-    if (!previous) {
+    if (previous?.owner !== owner) {
       throw new ApiError(404, `Previous response with id '${body.previous_response_id}' not found.`, {
         type: 'invalid_request_error',
         param: 'previous_response_id',
         code: 'previous_response_not_found',
       });
     }
+    if (previous.status === 'in_progress' || previous.status === 'queued') {
+      throw new ApiError(
+        409,
+        `Previous response with id '${previous.id}' is still ${previous.status}: wait for it to finish (or cancel it) before continuing from it.`,
+        {
+          type: 'invalid_request_error',
+          param: 'previous_response_id',
+          code: 'previous_response_not_finished',
+        },
+      );
+    }
   }
-  const inputItems = body.input == null ? [] : await normalizeInputItems(body.input, store);
+  const inputItems = body.input == null ? [] : await normalizeInputItems(body.input, store, owner);
   if (inputItems.length === 0) {
     throw new ApiError(400, "Missing required parameter: 'input'.", {
       param: 'input',
@@ -174,6 +212,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     ? await resolveConversation(
         store,
         typeof body.conversation === 'string' ? body.conversation : body.conversation.id,
+        owner,
       )
     : undefined;
 
@@ -203,7 +242,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     truncation: body.truncation ?? 'disabled',
     user: body.user ?? null,
   };
-  return { body, settings, inputItems, previous, conversation, queueKey, profile };
+  return { body, settings, inputItems, previous, conversation, queueKey, profile, owner };
 }
 
 /** Runs an accepted turn: slot, queue, agent, store, answer (JSON or SSE). */
@@ -255,7 +294,7 @@ async function runTurn(
   const finished = result.then((r) => r.finished);
   // A view for `/cancel`; a rejection of `result` itself is handled below.
   finished.catch(() => {});
-  running.set(settings.id, { cancel, control, finished });
+  running.set(settings.id, { owner: turn.owner, cancel, control, finished });
 
   let outcome: TurnResult;
   try {
@@ -327,6 +366,7 @@ async function executeTurn(
       previousResponseId: settings.previousResponseId,
       conversationId: settings.conversationId,
       createdAt: settings.createdAt,
+      owner: turn.owner,
     });
   if (settings.store && !control.deleted) await record('in_progress', builder.snapshot('in_progress'), []);
 
