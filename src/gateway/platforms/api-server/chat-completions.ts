@@ -80,11 +80,7 @@ async function handleChatCompletion(
     const headerValue = request.headers[SESSION_HEADER];
     const headerSessionId =
       typeof headerValue === 'string' && sessionIdPattern.test(headerValue) ? headerValue : undefined;
-    const { sessionId, followLatest } = await sessions.sessionIdFor({
-      headerSessionId,
-      scope,
-      messages: parsed.messages,
-    });
+    const sessionId = await sessions.sessionIdFor({ headerSessionId, scope, messages: parsed.messages });
     reply.header(SESSION_HEADER, sessionId);
     const ctx: RunContext = {
       deps,
@@ -106,7 +102,6 @@ async function handleChatCompletion(
         const conversation = await sessions.resolve({
           sessionId,
           viaHeader,
-          followLatest,
           scope,
           messages: parsed.messages,
         });

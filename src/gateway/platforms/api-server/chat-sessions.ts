@@ -80,34 +80,25 @@ export class ChatSessions {
   }
 
   /**
-   * The session a request belongs to, decided before queueing: the header's if that session exists in
+   * The session id a request belongs to, decided before queueing: the header's if that session exists in
    * this scope (another key's session counts as unknown), else the session whose stored visible history
-   * matches the request's, else a new id. `followLatest` is decided on arrival too: a header request
-   * whose history is the session's latest state (or empty) continues whatever the latest state is when
-   * its turn runs, so concurrent turns sent from the same point all land, one after the other; only a
-   * history matching an older state (a regenerated or edited turn) branches from that state.
+   * matches the request's, else a new id.
    */
   async sessionIdFor(request: {
     headerSessionId: string | undefined;
     scope: string;
     messages: ChatMessage[];
-  }): Promise<{ sessionId: string; followLatest: boolean }> {
-    const { history } = splitRequest(request.messages);
-    const hash = history.length > 0 ? visibleHash(visibleTurns(history)) : undefined;
+  }) {
     if (request.headerSessionId) {
-      const latest = await this.#store.getSession(request.headerSessionId, request.scope);
-      if (latest) {
-        return {
-          sessionId: request.headerSessionId,
-          followLatest: hash === undefined || latest.visibleHash === hash,
-        };
-      }
+      const known = await this.#store.getSession(request.headerSessionId, request.scope);
+      if (known) return request.headerSessionId;
     }
-    if (hash !== undefined) {
-      const match = await this.#store.findByVisibleHash(request.scope, hash);
-      if (match) return { sessionId: match.sessionId, followLatest: false };
+    const { history } = splitRequest(request.messages);
+    if (history.length > 0) {
+      const match = await this.#store.findByVisibleHash(request.scope, visibleHash(visibleTurns(history)));
+      if (match) return match.sessionId;
     }
-    return { sessionId: this.#store.newSessionId(), followLatest: false };
+    return this.#store.newSessionId();
   }
 
   /**
@@ -117,8 +108,6 @@ export class ChatSessions {
   async resolve(request: {
     sessionId: string;
     viaHeader: boolean;
-    /** From `sessionIdFor`: continue the latest state rather than the one matching the history. */
-    followLatest: boolean;
     scope: string;
     messages: ChatMessage[];
   }): Promise<ResolvedConversation> {
@@ -127,13 +116,11 @@ export class ChatSessions {
     const hash = visibleHash(historyTurns);
     let state: TranscriptState | undefined;
     if (request.viaHeader) {
-      // The header continues the session: its latest state, or the state matching the client's history
-      // when that was an older one on arrival (a regenerated turn).
-      state = await this.#store.getSession(
-        request.sessionId,
-        request.scope,
-        request.followLatest || history.length === 0 ? undefined : hash,
-      );
+      // The header continues the session as one linear log: its latest state, whatever history the
+      // client shows, so turns sent concurrently from the same point all land (one after the other, in
+      // the session's queue). Regenerating an earlier turn is the no-header path: the visible history
+      // finds the earlier state.
+      state = await this.#store.getSession(request.sessionId, request.scope);
     } else if (history.length > 0) {
       const match = await this.#store.findByVisibleHash(request.scope, hash);
       if (match?.sessionId === request.sessionId) state = match;
