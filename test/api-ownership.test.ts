@@ -34,7 +34,8 @@ before(async () => {
     },
     logger: createLogger('info', sink),
   });
-  const client = (apiKey: string) => new OpenAI({ baseURL: h.baseURL, apiKey, maxRetries: 0, timeout: 20_000 });
+  const client = (apiKey: string) =>
+    new OpenAI({ baseURL: h.baseURL, apiKey, maxRetries: 0, timeout: 20_000 });
   a = client(keyA);
   b = client(keyB);
 });
@@ -80,9 +81,13 @@ describe('ownership', () => {
     assert.equal((await a.responses.retrieve(mine.id)).output_text, 'ok');
   });
 
-  test('a conversation name is per key; key B cannot reach key A\'s conversation by id', async () => {
+  test("a conversation name is per key; key B cannot reach key A's conversation by id", async () => {
     h.upstream.enqueue({ text: 'A remembers' });
-    const first = await a.responses.create({ model: 'herald', input: 'A private note', conversation: 'work' });
+    const first = await a.responses.create({
+      model: 'herald',
+      input: 'A private note',
+      conversation: 'work',
+    });
     h.upstream.enqueue({ text: 'B answers' });
     const n = h.upstream.requests.length;
     const other = await b.responses.create({ model: 'herald', input: 'hello', conversation: 'work' });
@@ -98,7 +103,9 @@ describe('ownership', () => {
       b.conversations.items.create(id, { items: [{ type: 'message', role: 'user', content: 'x' }] }),
     );
     const itemId = (await a.conversations.items.list(convA)).data[0]!.id!;
-    await assertHidden(convA, missing, (id) => b.conversations.items.retrieve(itemId, { conversation_id: id }));
+    await assertHidden(convA, missing, (id) =>
+      b.conversations.items.retrieve(itemId, { conversation_id: id }),
+    );
     await assertHidden(convA, missing, (id) =>
       b.responses.create({ model: 'herald', input: 'x', conversation: id }),
     );
@@ -122,7 +129,7 @@ describe('ownership', () => {
     assert.doesNotMatch(JSON.stringify(h.upstream.requests[n]!.body.messages), /A-ONLY-SECRET/);
   });
 
-  test("an Idempotency-Key replays only to the key that used it", async () => {
+  test('an Idempotency-Key replays only to the key that used it', async () => {
     const body = { model: 'herald', input: 'same body' };
     const options = { headers: { 'idempotency-key': 'idem-shared-1' } };
     const runs = h.upstream.requests.length;

@@ -48,7 +48,11 @@ function serve(): Promise<{ child: ChildProcess; client: OpenAI; exited: Promise
       const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
       if (url) {
         clearTimeout(guard);
-        resolve({ child, exited, client: new OpenAI({ baseURL: url, apiKey: 'x', maxRetries: 0, timeout: 20_000 }) });
+        resolve({
+          child,
+          exited,
+          client: new OpenAI({ baseURL: url, apiKey: 'x', maxRetries: 0, timeout: 20_000 }),
+        });
       }
     });
     child.once('exit', () => reject(new Error(`herald serve exited: ${stderr}`)));
@@ -77,7 +81,9 @@ async function failure(call: Promise<unknown>): Promise<APIError> {
   assert.fail('expected the call to fail');
 }
 
-test('a response cut by kill -9 is incomplete/interrupted after restart, and not cancellable', { timeout: 60_000 }, async () => {
+test('a response cut by kill -9 is incomplete/interrupted after restart, and not cancellable', {
+  timeout: 60_000,
+}, async () => {
   const one = await serve();
   const id = await startHangingResponse(one.client);
   assert.equal((await one.client.responses.retrieve(id)).status, 'in_progress');

@@ -3,15 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { migrate } from '../src/store/database.ts';
 import {
   type Database,
-  openDatabase,
   LOCAL_OWNER,
+  openDatabase,
   type ResponseItem,
   SqliteResponseStore,
   SqliteSessionStore,
   type StoredResponse,
 } from '../src/store/index.ts';
+import { responseStoreMigrations } from '../src/store/sqlite-response-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
 const open: Database[] = [];
@@ -92,7 +94,10 @@ describe('SqliteResponseStore', () => {
   it('finds input and output items by id for item_reference', async () => {
     const store = new SqliteResponseStore(openDb(freshFile()));
     await store.put(response('resp_x'));
-    assert.deepEqual(await store.getItem('msg_in_resp_x', LOCAL_OWNER), msg('msg_in_resp_x', 'user', 'question resp_x'));
+    assert.deepEqual(
+      await store.getItem('msg_in_resp_x', LOCAL_OWNER),
+      msg('msg_in_resp_x', 'user', 'question resp_x'),
+    );
     assert.deepEqual(
       await store.getItem('msg_out_resp_x', LOCAL_OWNER),
       msg('msg_out_resp_x', 'assistant', 'answer resp_x'),
@@ -217,6 +222,68 @@ describe('SqliteResponseStore', () => {
       ['msg_k'],
     );
     assert.deepEqual(await new SqliteSessionStore(db2).load('tg:1'), [{ role: 'user', content: 'hi' }]);
+  });
+});
+
+describe('SqliteResponseStore ownership and recovery', () => {
+  it('upgrades a database from before ownership: old rows belong to the keyless owner, items kept', async () => {
+    const file = freshFile();
+    const old = openDb(file);
+    migrate(old, 'responses', responseStoreMigrations.slice(0, 1));
+    old.exec(`INSERT INTO conversations (id, name, metadata, created_at) VALUES ('conv_old', 'work', '{}', 1);
+      INSERT INTO conversation_items (conversation_id, item_id, item) VALUES ('conv_old', 'msg_o', '{"id":"msg_o","type":"message"}');
+      INSERT INTO responses (id, status, body, previous_response_id, root_id, conversation_id, created_at)
+        VALUES ('resp_old', 'completed', '{}', NULL, 'resp_old', NULL, 1);`);
+    old.close();
+    const store = new SqliteResponseStore(openDb(file));
+    assert.equal((await store.get('resp_old'))?.owner, LOCAL_OWNER);
+    assert.equal((await store.conversationByName('work', LOCAL_OWNER)).id, 'conv_old');
+    assert.deepEqual(
+      (await store.conversationItems('conv_old'))?.map((i) => i.id),
+      ['msg_o'],
+    );
+    assert.notEqual((await store.conversationByName('work', 'key:bob')).id, 'conv_old');
+  });
+
+  it("finds items by reference only among the owner's responses and conversations", async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    await store.put(response('resp_o', { owner: 'key:alice' }));
+    assert.ok(await store.getItem('msg_in_resp_o', 'key:alice'));
+    assert.equal(await store.getItem('msg_in_resp_o', 'key:bob'), undefined);
+  });
+
+  it('gives every connection the same conversation for a name, first use racing on two connections', async () => {
+    const file = freshFile();
+    const one = new SqliteResponseStore(openDb(file));
+    const two = new SqliteResponseStore(openDb(file));
+    const [a, b] = await Promise.all([
+      one.conversationByName('race', 'o'),
+      two.conversationByName('race', 'o'),
+    ]);
+    assert.equal(a.id, b.id);
+  });
+
+  it('marks responses left in progress as incomplete (interrupted), keeping their output', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    await store.put(
+      response('resp_run', {
+        status: 'in_progress',
+        body: { id: 'resp_run', status: 'in_progress', output: [1] },
+      }),
+    );
+    await store.put(response('resp_done'));
+    assert.equal(await store.markInterrupted(), 1);
+    const marked = await store.get('resp_run');
+    assert.equal(marked?.status, 'incomplete');
+    assert.deepEqual(marked?.body, {
+      id: 'resp_run',
+      status: 'incomplete',
+      output: [1],
+      incomplete_details: { reason: 'interrupted' },
+    });
+    assert.equal(marked?.outputItems.length, 1);
+    assert.equal((await store.get('resp_done'))?.status, 'completed');
+    assert.equal(await store.markInterrupted(), 0);
   });
 });
 

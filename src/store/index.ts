@@ -7,5 +7,5 @@ export { newId } from './new-id.ts';
 export { SqliteResponseStore, type SqliteResponseStoreOptions } from './sqlite-response-store.ts';
 export { SqliteSessionStore } from './sqlite-session-store.ts';
 export * from './sqlite-transcript-store.ts';
-export { LOCAL_OWNER } from './types.ts';
 export type * from './types.ts';
+export { LOCAL_OWNER } from './types.ts';

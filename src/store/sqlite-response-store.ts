@@ -18,7 +18,8 @@ import {
   type StoredResponse,
 } from './types.ts';
 
-const steps = [
+/** Schema steps, exported so tests can build a database as an older release left it. */
+export const responseStoreMigrations = [
   `CREATE TABLE responses (
      id TEXT PRIMARY KEY,
      status TEXT NOT NULL,
@@ -113,7 +114,7 @@ export class SqliteResponseStore implements ResponseStore {
     this.#retention = options.retention;
     this.#pruneEveryPuts = options.pruneEveryPuts ?? 50;
     this.#now = options.now ?? Date.now;
-    migrate(db, 'responses', steps);
+    migrate(db, 'responses', responseStoreMigrations);
     if (this.#retention) this.#pruneSync(this.#retention);
   }
 

@@ -40,7 +40,10 @@ export function apiKeyEntries(keys: HeraldConfig['api_server']['keys']): ApiKeyE
             profiles: undefined,
           },
         }
-      : { key: entry.key, caller: { owner: `key:${entry.name}`, keyName: entry.name, profiles: entry.profiles } },
+      : {
+          key: entry.key,
+          caller: { owner: `key:${entry.name}`, keyName: entry.name, profiles: entry.profiles },
+        },
   );
 }
 

@@ -10,6 +10,7 @@ import type { AgentEvent, AgentInput } from '../../../agent/index.ts';
 import { RunAbortedError } from '../../../model/errors.ts';
 import { type Usage, zeroUsage } from '../../../model/types.ts';
 import type { TranscriptStore } from '../../../store/index.ts';
+import { callerOf } from './api-caller.ts';
 import {
   ChunkBuilder,
   type CompletionIdentity,
@@ -17,7 +18,6 @@ import {
   newCompletionIdentity,
   type ToolCallEvent,
 } from './chat-completion-chunks.ts';
-import { callerOf } from './api-caller.ts';
 import { type ParsedChatCompletionRequest, parseChatCompletionRequest } from './chat-completions-request.ts';
 import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope } from './chat-sessions.ts';
 import { ApiError, toApiError } from './errors.ts';

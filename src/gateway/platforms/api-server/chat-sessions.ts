@@ -21,14 +21,7 @@ export function sessionScope(parts: {
   systemPrompts: string[];
   endUser: string | undefined;
 }): string {
-  return sha256(
-    JSON.stringify([
-      parts.owner,
-      parts.profileId,
-      parts.systemPrompts,
-      parts.endUser ?? null,
-    ]),
-  );
+  return sha256(JSON.stringify([parts.owner, parts.profileId, parts.systemPrompts, parts.endUser ?? null]));
 }
 
 /** The visible form of messages: user texts (images by URL digest) and non-empty assistant replies. */
