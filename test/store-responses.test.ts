@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { migrate } from '../src/store/database.ts';
 import {
   type Database,
@@ -252,15 +253,31 @@ describe('SqliteResponseStore ownership and recovery', () => {
     assert.equal(await store.getItem('msg_in_resp_o', 'key:bob'), undefined);
   });
 
-  it('gives every connection the same conversation for a name, first use racing on two connections', async () => {
+  it('gives every connection the same conversation for a name when first uses race on two threads', async () => {
     const file = freshFile();
-    const one = new SqliteResponseStore(openDb(file));
-    const two = new SqliteResponseStore(openDb(file));
-    const [a, b] = await Promise.all([
-      one.conversationByName('race', 'o'),
-      two.conversationByName('race', 'o'),
-    ]);
-    assert.equal(a.id, b.id);
+    new SqliteResponseStore(openDb(file));
+    const names = Array.from({ length: 2000 }, (_, i) => `race-${i}`);
+    const start = new Int32Array(new SharedArrayBuffer(4));
+    const workers = [0, 1].map(
+      () =>
+        new Worker(new URL('./support/conversation-name-worker.ts', import.meta.url), {
+          workerData: { file, names, start },
+        }),
+    );
+    const results = workers.map(
+      (worker) =>
+        new Promise<{ ids?: string[]; error?: string }>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    );
+    Atomics.store(start, 0, 1);
+    Atomics.notify(start, 0);
+    const [one, two] = await Promise.all(results);
+    await Promise.all(workers.map((w) => w.terminate()));
+    assert.equal(one?.error, undefined);
+    assert.equal(two?.error, undefined);
+    assert.deepEqual(one?.ids, two?.ids);
   });
 
   it('marks responses left in progress as incomplete (interrupted), keeping their output', async () => {
