@@ -1,6 +1,7 @@
 /**
  * A response whose process died mid-run (kill -9) does not stay `in_progress` for ever: the next
- * `herald serve` on the same HERALD_HOME marks it `incomplete` (reason `interrupted`) at start; cancel
+ * `herald serve` on the same HERALD_HOME marks it `incomplete` (reason `interrupted`) at start, with the
+ * partial output checkpointed while it ran; cancel
  * answers 409 since nothing runs it; chaining onto a response still running is a 409 too, while cancel
  * of a running one still works.
  */
@@ -16,6 +17,8 @@ import { ScriptedUpstream } from './support/scripted-upstream.ts';
 const herald = new URL('../bin/herald.js', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'herald-interrupted-'));
 const upstream = await ScriptedUpstream.start({ responder: () => ({ hang: true }) });
+/** Streams its first words, then stalls for far longer than any test runs. */
+const stallAfterFirstWords = { text: ['The first words', ' never arrive'], stallAfterChunks: 2 };
 const children = new Set<ChildProcess>();
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
@@ -85,8 +88,15 @@ test('a response cut by kill -9 is incomplete/interrupted after restart, and not
   timeout: 60_000,
 }, async () => {
   const one = await serve();
+  upstream.enqueue(stallAfterFirstWords);
   const id = await startHangingResponse(one.client);
-  assert.equal((await one.client.responses.retrieve(id)).status, 'in_progress');
+  // The partial output is checkpointed while the run goes on.
+  for (;;) {
+    const running = await one.client.responses.retrieve(id);
+    assert.equal(running.status, 'in_progress');
+    if (running.output_text === 'The first words') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   one.child.kill('SIGKILL');
   await one.exited;
 
@@ -95,7 +105,8 @@ test('a response cut by kill -9 is incomplete/interrupted after restart, and not
     const after = await two.client.responses.retrieve(id);
     assert.equal(after.status, 'incomplete');
     assert.deepEqual(after.incomplete_details, { reason: 'interrupted' });
-    assert.deepEqual(after.output, []);
+    assert.equal(after.output_text, 'The first words');
+    assert.equal((after.output[0] as { status?: string } | undefined)?.status, 'incomplete');
 
     const cancel = await failure(two.client.responses.cancel(id));
     assert.equal(cancel.status, 409);

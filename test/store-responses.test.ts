@@ -280,25 +280,28 @@ describe('SqliteResponseStore ownership and recovery', () => {
     assert.deepEqual(one?.ids, two?.ids);
   });
 
-  it('marks responses left in progress as incomplete (interrupted), keeping their output', async () => {
+  it('marks responses left in progress as incomplete (interrupted), keeping their partial output', async () => {
     const store = new SqliteResponseStore(openDb(freshFile()));
+    const partial = { ...msg('msg_part', 'assistant', 'half an ans'), status: 'in_progress' };
     await store.put(
       response('resp_run', {
         status: 'in_progress',
-        body: { id: 'resp_run', status: 'in_progress', output: [1] },
+        body: { id: 'resp_run', status: 'in_progress', output: [partial] },
+        outputItems: [partial],
       }),
     );
     await store.put(response('resp_done'));
     assert.equal(await store.markInterrupted(), 1);
     const marked = await store.get('resp_run');
     assert.equal(marked?.status, 'incomplete');
+    const closed = { ...partial, status: 'incomplete' };
     assert.deepEqual(marked?.body, {
       id: 'resp_run',
       status: 'incomplete',
-      output: [1],
+      output: [closed],
       incomplete_details: { reason: 'interrupted' },
     });
-    assert.equal(marked?.outputItems.length, 1);
+    assert.deepEqual(marked?.outputItems, [closed]);
     assert.equal((await store.get('resp_done'))?.status, 'completed');
     assert.equal(await store.markInterrupted(), 0);
   });

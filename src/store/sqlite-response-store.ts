@@ -351,15 +351,32 @@ export class SqliteResponseStore implements ResponseStore {
   }
 
   async markInterrupted(): Promise<number> {
-    const result = this.#db
-      .prepare(
-        `UPDATE responses
-            SET status = 'incomplete',
-                body = json_set(body, '$.status', 'incomplete', '$.incomplete_details', json('{"reason":"interrupted"}'))
-          WHERE status IN ('in_progress', 'queued')`,
-      )
-      .run();
-    return Number(result.changes);
+    const rows = this.#db
+      .prepare("SELECT id, body FROM responses WHERE status IN ('in_progress', 'queued')")
+      .all() as { id: string; body: string }[];
+    if (rows.length === 0) return 0;
+    writeTransaction(this.#db, () => {
+      const updateResponse = this.#db.prepare(
+        "UPDATE responses SET status = 'incomplete', body = ? WHERE id = ?",
+      );
+      const outputRows = this.#db.prepare(
+        "SELECT position, item FROM response_items WHERE response_id = ? AND kind = 'output'",
+      );
+      const updateItem = this.#db.prepare(
+        "UPDATE response_items SET item = ? WHERE response_id = ? AND kind = 'output' AND position = ?",
+      );
+      for (const row of rows) {
+        const body = JSON.parse(row.body) as Record<string, unknown>;
+        body['status'] = 'incomplete';
+        body['incomplete_details'] = { reason: 'interrupted' };
+        if (Array.isArray(body['output'])) body['output'] = body['output'].map(closeItem);
+        updateResponse.run(JSON.stringify(body), row.id);
+        for (const item of outputRows.all(row.id) as { position: number; item: string }[]) {
+          updateItem.run(JSON.stringify(closeItem(parseItem(item.item))), row.id, item.position);
+        }
+      }
+    });
+    return rows.length;
   }
 
   async prune(policy: RetentionPolicy): Promise<number> {
@@ -402,6 +419,13 @@ export class SqliteResponseStore implements ResponseStore {
     );
     for (const item of items) insert.run(conversationId, item.id, JSON.stringify(item));
   }
+}
+
+/** An output item cut off mid-run (a message being written, a tool call without its result) ends `incomplete`. */
+function closeItem<T>(item: T): T {
+  const open =
+    typeof item === 'object' && item !== null && (item as { status?: unknown }).status === 'in_progress';
+  return open ? { ...item, status: 'incomplete' } : item;
 }
 
 function parseItem(json: string): ResponseItem {

@@ -20,6 +20,7 @@ import {
 import { type ApiCaller, callerOf } from './api-caller.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
+import { OutputCheckpoints } from './output-checkpoints.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
 import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
@@ -38,6 +39,9 @@ import {
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 import { openSse } from './sse-reply.ts';
 import { resolveToolItemStyle } from './tool-item-style.ts';
+
+/** How often a running response's partial output is stored (what a killed process leaves behind). */
+const CHECKPOINT_INTERVAL_MS = 1_000;
 
 export type ResponsesRouteDeps = ApiRouteDeps & { responseStore: ResponseStore };
 
@@ -369,6 +373,20 @@ async function executeTurn(
       owner: turn.owner,
     });
   if (settings.store && !control.deleted) await record('in_progress', builder.snapshot('in_progress'), []);
+  const checkpoints = settings.store
+    ? new OutputCheckpoints({
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        snapshot: () => builder.snapshot('in_progress'),
+        write: async (snapshot) => {
+          if (!control.deleted) await record('in_progress', snapshot, snapshot['output'] as ResponseItem[]);
+        },
+        onError: (err) =>
+          deps.logger.warn(
+            { event: 'responses.checkpoint_failed', responseId: settings.id, err },
+            'checkpoint failed',
+          ),
+      })
+    : undefined;
 
   const { outcome, error } = await consumeRun(
     deps.agent.run({
@@ -386,7 +404,7 @@ async function executeTurn(
     }),
     builder,
     control,
-  );
+  ).finally(() => checkpoints?.stop());
   const finished = await builder.finish(outcome, Math.floor(Date.now() / 1000));
 
   if (settings.store && !control.deleted) {
