@@ -542,6 +542,18 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
 });
 
 describe('/v1/conversations', { timeout: 30_000 }, () => {
+  it('concurrent first uses of a conversation name all get the same conversation and keep every turn', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        t.client.responses.create({ model: 'herald', input: `race turn ${i}`, conversation: 'race-name' }),
+      ),
+    );
+    const ids = new Set(results.map((r) => (r.conversation as { id: string }).id));
+    assert.equal(ids.size, 1);
+    const items = await t.client.conversations.items.list([...ids][0]!, { limit: 100 });
+    assert.equal(items.data.length, 16);
+  });
+
   it('creates, retrieves, updates and deletes conversations and their items with the SDK', async () => {
     const conversation = await t.client.conversations.create({
       metadata: { topic: 'demo' },

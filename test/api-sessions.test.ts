@@ -129,6 +129,37 @@ describe('sessions', () => {
     assert.match(sent, /first answer/);
     assert.match(sent, /second follow-up/);
   });
+
+  test('12 concurrent turns sent from the same point of one session all land in its transcript', async () => {
+    h.upstream.enqueue({ text: 'base reply' });
+    const base = await chat(h.client, [user('base turn')]);
+    // Each client sends the visible history it has (as frontends do) plus its own new turn.
+    const turns = Array.from({ length: 12 }, (_, i) => `concurrent turn ${i}.`);
+    const replies = await Promise.all(
+      turns.map((turn, i) =>
+        i % 2 === 0
+          ? chat(h.client, [user('base turn'), assistant('base reply'), user(turn)], base.sessionId)
+          : h.client.chat.completions
+              .create(
+                {
+                  model: 'herald',
+                  stream: true,
+                  messages: [user('base turn'), assistant('base reply'), user(turn)],
+                },
+                { headers: { 'x-herald-session-id': base.sessionId } },
+              )
+              .then(async (stream) => {
+                for await (const _ of stream);
+              }),
+      ),
+    );
+    assert.equal(replies.length, 12);
+    h.upstream.enqueue({ text: 'final' });
+    const n = h.upstream.requests.length;
+    await chat(h.client, [user('and now?')], base.sessionId);
+    const sent = sentText(h, n);
+    for (const turn of turns) assert.ok(sent.includes(turn), `${turn} is in the transcript`);
+  });
 });
 
 describe('sessions across credentials', () => {

@@ -93,7 +93,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const url = server.url;
   const client = new OpenAI({
     baseURL: `${url}/v1`,
-    apiKey: options.apiKey ?? config.api_server.keys[0] ?? 'not-needed',
+    apiKey: options.apiKey ?? firstKey(config) ?? 'not-needed',
     maxRetries: 0,
     timeout: 20_000,
   });
@@ -116,6 +116,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+function firstKey(config: HeraldConfig): string | undefined {
+  const key = config.api_server.keys[0];
+  return typeof key === 'object' ? key.key : key;
 }
 
 /** Parses a raw SSE body into frames `{ event, data }` (comments dropped). */

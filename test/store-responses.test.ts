@@ -3,14 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { migrate } from '../src/store/database.ts';
 import {
   type Database,
+  LOCAL_OWNER,
   openDatabase,
   type ResponseItem,
   SqliteResponseStore,
   SqliteSessionStore,
   type StoredResponse,
 } from '../src/store/index.ts';
+import { responseStoreMigrations } from '../src/store/sqlite-response-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
 const open: Database[] = [];
@@ -46,6 +50,7 @@ function response(id: string, over: Partial<StoredResponse> = {}): StoredRespons
     previousResponseId: null,
     conversationId: null,
     createdAt: 1_700_000_000,
+    owner: LOCAL_OWNER,
     ...over,
   };
 }
@@ -63,7 +68,7 @@ describe('SqliteResponseStore', () => {
     assert.equal(await store.delete('resp_a'), true);
     assert.equal(await store.get('resp_a'), undefined);
     assert.equal(await store.delete('resp_a'), false);
-    assert.equal(await store.getItem('msg_out_resp_a'), undefined);
+    assert.equal(await store.getItem('msg_out_resp_a', LOCAL_OWNER), undefined);
   });
 
   it('resolves a previous_response_id chain oldest first, inputs before outputs', async () => {
@@ -90,12 +95,15 @@ describe('SqliteResponseStore', () => {
   it('finds input and output items by id for item_reference', async () => {
     const store = new SqliteResponseStore(openDb(freshFile()));
     await store.put(response('resp_x'));
-    assert.deepEqual(await store.getItem('msg_in_resp_x'), msg('msg_in_resp_x', 'user', 'question resp_x'));
     assert.deepEqual(
-      await store.getItem('msg_out_resp_x'),
+      await store.getItem('msg_in_resp_x', LOCAL_OWNER),
+      msg('msg_in_resp_x', 'user', 'question resp_x'),
+    );
+    assert.deepEqual(
+      await store.getItem('msg_out_resp_x', LOCAL_OWNER),
       msg('msg_out_resp_x', 'assistant', 'answer resp_x'),
     );
-    assert.equal(await store.getItem('msg_nope'), undefined);
+    assert.equal(await store.getItem('msg_nope', LOCAL_OWNER), undefined);
   });
 
   it('pages input items with limit, order and after', async () => {
@@ -127,10 +135,10 @@ describe('SqliteResponseStore', () => {
 
   it('keeps named and id conversations with their items in order', async () => {
     const store = new SqliteResponseStore(openDb(freshFile()));
-    const work = await store.conversationByName('work');
+    const work = await store.conversationByName('work', LOCAL_OWNER);
     assert.match(work.id, /^conv_/);
-    assert.equal((await store.conversationByName('work')).id, work.id);
-    assert.notEqual((await store.conversationByName('home')).id, work.id);
+    assert.equal((await store.conversationByName('work', LOCAL_OWNER)).id, work.id);
+    assert.notEqual((await store.conversationByName('home', LOCAL_OWNER)).id, work.id);
     await store.appendConversationItems(work.id, [msg('msg_a', 'user', 'a'), msg('msg_b', 'assistant', 'b')]);
     await store.appendConversationItems(work.id, [msg('msg_c', 'user', 'c')]);
     assert.deepEqual(
@@ -149,9 +157,10 @@ describe('SqliteResponseStore', () => {
       ['msg_a'],
     );
     assert.equal(rest?.hasMore, false);
-    assert.deepEqual(await store.getItem('msg_b'), msg('msg_b', 'assistant', 'b'));
+    assert.deepEqual(await store.getItem('msg_b', LOCAL_OWNER), msg('msg_b', 'assistant', 'b'));
 
     const created = await store.createConversation({
+      owner: LOCAL_OWNER,
       metadata: { topic: 'x' },
       items: [msg('msg_z', 'user', 'z')],
     });
@@ -198,7 +207,7 @@ describe('SqliteResponseStore', () => {
     const store = new SqliteResponseStore(db);
     await store.put(response('resp_keep'));
     await store.put(response('resp_next', { previousResponseId: 'resp_keep' }));
-    const conv = await store.conversationByName('work');
+    const conv = await store.conversationByName('work', LOCAL_OWNER);
     await store.appendConversationItems(conv.id, [msg('msg_k', 'user', 'k')]);
     const sessions = new SqliteSessionStore(db);
     await sessions.append('tg:1', [{ role: 'user', content: 'hi' }]);
@@ -208,12 +217,93 @@ describe('SqliteResponseStore', () => {
     const reopened = new SqliteResponseStore(db2);
     assert.equal((await reopened.get('resp_keep'))?.status, 'completed');
     assert.equal((await reopened.chainItems('resp_next'))?.length, 4);
-    assert.equal((await reopened.conversationByName('work')).id, conv.id);
+    assert.equal((await reopened.conversationByName('work', LOCAL_OWNER)).id, conv.id);
     assert.deepEqual(
       (await reopened.conversationItems(conv.id))?.map((i) => i.id),
       ['msg_k'],
     );
     assert.deepEqual(await new SqliteSessionStore(db2).load('tg:1'), [{ role: 'user', content: 'hi' }]);
+  });
+});
+
+describe('SqliteResponseStore ownership and recovery', () => {
+  it('upgrades a database from before ownership: old rows belong to the keyless owner, items kept', async () => {
+    const file = freshFile();
+    const old = openDb(file);
+    migrate(old, 'responses', responseStoreMigrations.slice(0, 1));
+    old.exec(`INSERT INTO conversations (id, name, metadata, created_at) VALUES ('conv_old', 'work', '{}', 1);
+      INSERT INTO conversation_items (conversation_id, item_id, item) VALUES ('conv_old', 'msg_o', '{"id":"msg_o","type":"message"}');
+      INSERT INTO responses (id, status, body, previous_response_id, root_id, conversation_id, created_at)
+        VALUES ('resp_old', 'completed', '{}', NULL, 'resp_old', NULL, 1);`);
+    old.close();
+    const store = new SqliteResponseStore(openDb(file));
+    assert.equal((await store.get('resp_old'))?.owner, LOCAL_OWNER);
+    assert.equal((await store.conversationByName('work', LOCAL_OWNER)).id, 'conv_old');
+    assert.deepEqual(
+      (await store.conversationItems('conv_old'))?.map((i) => i.id),
+      ['msg_o'],
+    );
+    assert.notEqual((await store.conversationByName('work', 'key:bob')).id, 'conv_old');
+  });
+
+  it("finds items by reference only among the owner's responses and conversations", async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    await store.put(response('resp_o', { owner: 'key:alice' }));
+    assert.ok(await store.getItem('msg_in_resp_o', 'key:alice'));
+    assert.equal(await store.getItem('msg_in_resp_o', 'key:bob'), undefined);
+  });
+
+  it('gives every connection the same conversation for a name when first uses race on two threads', async () => {
+    const file = freshFile();
+    new SqliteResponseStore(openDb(file));
+    const names = Array.from({ length: 2000 }, (_, i) => `race-${i}`);
+    const start = new Int32Array(new SharedArrayBuffer(4));
+    const workers = [0, 1].map(
+      () =>
+        new Worker(new URL('./support/conversation-name-worker.ts', import.meta.url), {
+          workerData: { file, names, start },
+        }),
+    );
+    const results = workers.map(
+      (worker) =>
+        new Promise<{ ids?: string[]; error?: string }>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    );
+    Atomics.store(start, 0, 1);
+    Atomics.notify(start, 0);
+    const [one, two] = await Promise.all(results);
+    await Promise.all(workers.map((w) => w.terminate()));
+    assert.equal(one?.error, undefined);
+    assert.equal(two?.error, undefined);
+    assert.deepEqual(one?.ids, two?.ids);
+  });
+
+  it('marks responses left in progress as incomplete (interrupted), keeping their partial output', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    const partial = { ...msg('msg_part', 'assistant', 'half an ans'), status: 'in_progress' };
+    await store.put(
+      response('resp_run', {
+        status: 'in_progress',
+        body: { id: 'resp_run', status: 'in_progress', output: [partial] },
+        outputItems: [partial],
+      }),
+    );
+    await store.put(response('resp_done'));
+    assert.equal(await store.markInterrupted(), 1);
+    const marked = await store.get('resp_run');
+    assert.equal(marked?.status, 'incomplete');
+    const closed = { ...partial, status: 'incomplete' };
+    assert.deepEqual(marked?.body, {
+      id: 'resp_run',
+      status: 'incomplete',
+      output: [closed],
+      incomplete_details: { reason: 'interrupted' },
+    });
+    assert.deepEqual(marked?.outputItems, [closed]);
+    assert.equal((await store.get('resp_done'))?.status, 'completed');
+    assert.equal(await store.markInterrupted(), 0);
   });
 });
 

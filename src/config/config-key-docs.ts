@@ -48,7 +48,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.enabled': 'Serve the HTTP API with `herald serve`.',
   'api_server.host': 'Address to bind. Beyond loopback a key is required unless allow_unauthenticated.',
   'api_server.port': 'TCP port.',
-  'api_server.keys': 'Bearer keys clients must send; empty = no auth (loopback only).',
+  'api_server.keys':
+    'Bearer keys clients must send: strings, or {name, key, profiles} (the name owns the data and shows in logs; profiles limits the models); empty = no auth (loopback only).',
   'api_server.cors_origins': 'Allowed browser origins; default * with a key, loopback origins without one.',
   'api_server.allow_unauthenticated': 'Allow binding beyond loopback without a key (warns at every start).',
   'api_server.max_body_bytes': 'Largest request body accepted.',

@@ -21,6 +21,21 @@ const streamingOverrides = z
   .strict()
   .default({});
 
+/**
+ * An API server key: a plain string, or a named key whose name is its stable owner id (rotate the key,
+ * keep the name, keep the data) and shows in logs; `profiles` limits the models it may use.
+ */
+const apiKey = z.union([
+  z.string().min(1),
+  z
+    .object({
+      name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+      key: z.string().min(1),
+      profiles: z.array(z.string().min(1)).optional(),
+    })
+    .strict(),
+]);
+
 const allowedUsers = z.array(z.union([z.string(), z.number()]).transform(String)).default([]);
 
 export const configSchema = z
@@ -112,8 +127,17 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8642),
-        /** Bearer keys; several allowed. Empty = no auth, loopback only. */
-        keys: z.array(z.string().min(1)).default([]),
+        /** Bearer keys (strings or `{name, key, profiles?}`); several allowed. Empty = no auth, loopback only. */
+        keys: z
+          .array(apiKey)
+          .default([])
+          .refine(
+            (keys) => {
+              const names = keys.flatMap((k) => (typeof k === 'string' ? [] : [k.name]));
+              return new Set(names).size === names.length;
+            },
+            { message: 'key names must be unique' },
+          ),
         cors_origins: z.array(z.string()).optional(),
         allow_unauthenticated: z.boolean().default(false),
         max_body_bytes: positiveInt.default(10 * 1024 * 1024),

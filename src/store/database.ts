@@ -22,24 +22,38 @@ export function openDatabase(file: string): Database {
 
 /**
  * Brings one store's tables up to date: runs `steps[i]` for every version above the stored one, in a
- * transaction each. Steps are append-only: never edit a released step, add a new one.
+ * transaction each. Steps are append-only: never edit a released step, add a new one. Steps run with
+ * foreign keys off (SQLite's table-rebuild procedure: dropping a rebuilt parent table must not cascade
+ * to its children) and are checked with `foreign_key_check` before they commit.
  */
 export function migrate(db: Database, store: string, steps: readonly string[]): void {
   const row = db.prepare('SELECT version FROM schema_versions WHERE store = ?').get(store) as
     | { version: number }
     | undefined;
-  for (let version = row?.version ?? 0; version < steps.length; version++) {
-    db.exec('BEGIN');
-    try {
-      db.exec(steps[version]!);
-      db.prepare(
-        'INSERT INTO schema_versions (store, version) VALUES (?, ?) ON CONFLICT(store) DO UPDATE SET version = excluded.version',
-      ).run(store, version + 1);
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
+  const from = row?.version ?? 0;
+  if (from >= steps.length) return;
+  // A no-op inside a transaction, so it is switched around the steps, not in them.
+  db.exec('PRAGMA foreign_keys = OFF');
+  try {
+    for (let version = from; version < steps.length; version++) {
+      db.exec('BEGIN');
+      try {
+        db.exec(steps[version]!);
+        const broken = db.prepare('PRAGMA foreign_key_check').all();
+        if (broken.length > 0) {
+          throw new Error(`Migration ${store} v${version + 1} broke ${broken.length} foreign key(s).`);
+        }
+        db.prepare(
+          'INSERT INTO schema_versions (store, version) VALUES (?, ?) ON CONFLICT(store) DO UPDATE SET version = excluded.version',
+        ).run(store, version + 1);
+        db.exec('COMMIT');
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
     }
+  } finally {
+    db.exec('PRAGMA foreign_keys = ON');
   }
 }
 

@@ -8,3 +8,4 @@ export { SqliteResponseStore, type SqliteResponseStoreOptions } from './sqlite-r
 export { SqliteSessionStore } from './sqlite-session-store.ts';
 export * from './sqlite-transcript-store.ts';
 export type * from './types.ts';
+export { LOCAL_OWNER } from './types.ts';

@@ -6,18 +6,20 @@
  */
 import { type Database, migrate, writeTransaction } from './database.ts';
 import { newId } from './new-id.ts';
-import type {
-  ItemPage,
-  ItemPageQuery,
-  ResponseItem,
-  ResponseStatus,
-  ResponseStore,
-  RetentionPolicy,
-  StoredConversation,
-  StoredResponse,
+import {
+  type ItemPage,
+  type ItemPageQuery,
+  LOCAL_OWNER,
+  type ResponseItem,
+  type ResponseStatus,
+  type ResponseStore,
+  type RetentionPolicy,
+  type StoredConversation,
+  type StoredResponse,
 } from './types.ts';
 
-const steps = [
+/** Schema steps, exported so tests can build a database as an older release left it. */
+export const responseStoreMigrations = [
   `CREATE TABLE responses (
      id TEXT PRIMARY KEY,
      status TEXT NOT NULL,
@@ -51,6 +53,23 @@ const steps = [
    );
    CREATE INDEX conversation_items_by_conversation ON conversation_items (conversation_id, seq);
    CREATE INDEX conversation_items_item_id ON conversation_items (item_id);`,
+  // Ownership: rows from before it belong to the keyless owner. Conversation names become unique per
+  // owner, which needs a table rebuild (SQLite cannot drop a column's UNIQUE); migrate() runs steps
+  // with foreign keys off so dropping the old table does not cascade to conversation_items.
+  `ALTER TABLE responses ADD COLUMN owner TEXT NOT NULL DEFAULT '${LOCAL_OWNER}';
+   CREATE TABLE conversations_owned (
+     id TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     name TEXT,
+     metadata TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     UNIQUE (owner, name)
+   );
+   INSERT INTO conversations_owned (id, owner, name, metadata, created_at)
+     SELECT id, '${LOCAL_OWNER}', name, metadata, created_at FROM conversations;
+   DROP TABLE conversations;
+   ALTER TABLE conversations_owned RENAME TO conversations;
+   CREATE INDEX responses_unfinished ON responses (status) WHERE status IN ('in_progress', 'queued');`,
 ];
 
 /** Guards chain walks against a (corrupt) cycle; real chains are far shorter. */
@@ -67,6 +86,7 @@ export interface SqliteResponseStoreOptions {
 
 interface ResponseRow {
   id: string;
+  owner: string;
   status: string;
   body: string;
   previous_response_id: string | null;
@@ -76,6 +96,7 @@ interface ResponseRow {
 
 interface ConversationRow {
   id: string;
+  owner: string;
   name: string | null;
   metadata: string;
   created_at: number;
@@ -93,7 +114,7 @@ export class SqliteResponseStore implements ResponseStore {
     this.#retention = options.retention;
     this.#pruneEveryPuts = options.pruneEveryPuts ?? 50;
     this.#now = options.now ?? Date.now;
-    migrate(db, 'responses', steps);
+    migrate(db, 'responses', responseStoreMigrations);
     if (this.#retention) this.#pruneSync(this.#retention);
   }
 
@@ -106,8 +127,8 @@ export class SqliteResponseStore implements ResponseStore {
         : undefined;
       this.#db
         .prepare(
-          `INSERT INTO responses (id, status, body, previous_response_id, root_id, conversation_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO responses (id, status, body, previous_response_id, root_id, conversation_id, created_at, owner)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body`,
         )
         .run(
@@ -118,6 +139,7 @@ export class SqliteResponseStore implements ResponseStore {
           previous?.root_id ?? response.id,
           response.conversationId,
           response.createdAt,
+          response.owner,
         );
       this.#db.prepare('DELETE FROM response_items WHERE response_id = ?').run(response.id);
       const insert = this.#db.prepare(
@@ -151,6 +173,7 @@ export class SqliteResponseStore implements ResponseStore {
       previousResponseId: row.previous_response_id,
       conversationId: row.conversation_id,
       createdAt: row.created_at,
+      owner: row.owner,
     };
   }
 
@@ -158,13 +181,19 @@ export class SqliteResponseStore implements ResponseStore {
     return Number(this.#db.prepare('DELETE FROM responses WHERE id = ?').run(id).changes) > 0;
   }
 
-  async getItem(id: string): Promise<ResponseItem | undefined> {
+  async getItem(id: string, owner: string): Promise<ResponseItem | undefined> {
     const row = (this.#db
-      .prepare('SELECT item FROM response_items WHERE item_id = ? ORDER BY rowid LIMIT 1')
-      .get(id) ??
+      .prepare(
+        `SELECT ri.item FROM response_items ri JOIN responses r ON r.id = ri.response_id
+          WHERE ri.item_id = ? AND r.owner = ? ORDER BY ri.rowid LIMIT 1`,
+      )
+      .get(id, owner) ??
       this.#db
-        .prepare('SELECT item FROM conversation_items WHERE item_id = ? ORDER BY seq LIMIT 1')
-        .get(id)) as { item: string } | undefined;
+        .prepare(
+          `SELECT ci.item FROM conversation_items ci JOIN conversations c ON c.id = ci.conversation_id
+            WHERE ci.item_id = ? AND c.owner = ? ORDER BY ci.seq LIMIT 1`,
+        )
+        .get(id, owner)) as { item: string } | undefined;
     return row ? parseItem(row.item) : undefined;
   }
 
@@ -213,24 +242,21 @@ export class SqliteResponseStore implements ResponseStore {
     );
   }
 
-  async createConversation(
-    init: { metadata?: Record<string, string>; items?: ResponseItem[]; name?: string } = {},
-  ): Promise<StoredConversation> {
+  async createConversation(init: {
+    owner: string;
+    metadata?: Record<string, string>;
+    items?: ResponseItem[];
+    name?: string;
+  }): Promise<StoredConversation> {
     const conversation: StoredConversation = {
       id: newId('conv'),
       name: init.name ?? null,
       createdAt: Math.floor(this.#now() / 1000),
       metadata: init.metadata ?? {},
+      owner: init.owner,
     };
     writeTransaction(this.#db, () => {
-      this.#db
-        .prepare('INSERT INTO conversations (id, name, metadata, created_at) VALUES (?, ?, ?, ?)')
-        .run(
-          conversation.id,
-          conversation.name,
-          JSON.stringify(conversation.metadata),
-          conversation.createdAt,
-        );
+      this.#insertConversationSync(conversation, '');
       this.#appendItemsSync(conversation.id, init.items ?? []);
     });
     return conversation;
@@ -243,11 +269,16 @@ export class SqliteResponseStore implements ResponseStore {
     return row ? toConversation(row) : undefined;
   }
 
-  async conversationByName(name: string): Promise<StoredConversation> {
-    const row = this.#db.prepare('SELECT * FROM conversations WHERE name = ?').get(name) as
-      | ConversationRow
-      | undefined;
-    return row ? toConversation(row) : this.createConversation({ name });
+  async conversationByName(name: string, owner: string): Promise<StoredConversation> {
+    // Insert-if-absent then read: whoever loses a race (another connection or process) reads the winner's.
+    this.#insertConversationSync(
+      { id: newId('conv'), name, createdAt: Math.floor(this.#now() / 1000), metadata: {}, owner },
+      'ON CONFLICT (owner, name) DO NOTHING',
+    );
+    const row = this.#db
+      .prepare('SELECT * FROM conversations WHERE owner = ? AND name = ?')
+      .get(owner, name) as unknown as ConversationRow;
+    return toConversation(row);
   }
 
   async updateConversation(
@@ -319,6 +350,35 @@ export class SqliteResponseStore implements ResponseStore {
     return Number(result.changes) > 0;
   }
 
+  async markInterrupted(): Promise<number> {
+    const rows = this.#db
+      .prepare("SELECT id, body FROM responses WHERE status IN ('in_progress', 'queued')")
+      .all() as { id: string; body: string }[];
+    if (rows.length === 0) return 0;
+    writeTransaction(this.#db, () => {
+      const updateResponse = this.#db.prepare(
+        "UPDATE responses SET status = 'incomplete', body = ? WHERE id = ?",
+      );
+      const outputRows = this.#db.prepare(
+        "SELECT position, item FROM response_items WHERE response_id = ? AND kind = 'output'",
+      );
+      const updateItem = this.#db.prepare(
+        "UPDATE response_items SET item = ? WHERE response_id = ? AND kind = 'output' AND position = ?",
+      );
+      for (const row of rows) {
+        const body = JSON.parse(row.body) as Record<string, unknown>;
+        body['status'] = 'incomplete';
+        body['incomplete_details'] = { reason: 'interrupted' };
+        if (Array.isArray(body['output'])) body['output'] = body['output'].map(closeItem);
+        updateResponse.run(JSON.stringify(body), row.id);
+        for (const item of outputRows.all(row.id) as { position: number; item: string }[]) {
+          updateItem.run(JSON.stringify(closeItem(parseItem(item.item))), row.id, item.position);
+        }
+      }
+    });
+    return rows.length;
+  }
+
   async prune(policy: RetentionPolicy): Promise<number> {
     return this.#pruneSync(policy);
   }
@@ -339,12 +399,33 @@ export class SqliteResponseStore implements ResponseStore {
     return deleted;
   }
 
+  #insertConversationSync(conversation: StoredConversation, onConflict: string): void {
+    this.#db
+      .prepare(
+        `INSERT INTO conversations (id, owner, name, metadata, created_at) VALUES (?, ?, ?, ?, ?) ${onConflict}`,
+      )
+      .run(
+        conversation.id,
+        conversation.owner,
+        conversation.name,
+        JSON.stringify(conversation.metadata),
+        conversation.createdAt,
+      );
+  }
+
   #appendItemsSync(conversationId: string, items: ResponseItem[]): void {
     const insert = this.#db.prepare(
       'INSERT INTO conversation_items (conversation_id, item_id, item) VALUES (?, ?, ?)',
     );
     for (const item of items) insert.run(conversationId, item.id, JSON.stringify(item));
   }
+}
+
+/** An output item cut off mid-run (a message being written, a tool call without its result) ends `incomplete`. */
+function closeItem<T>(item: T): T {
+  const open =
+    typeof item === 'object' && item !== null && (item as { status?: unknown }).status === 'in_progress';
+  return open ? { ...item, status: 'incomplete' } : item;
 }
 
 function parseItem(json: string): ResponseItem {
@@ -357,6 +438,7 @@ function toConversation(row: ConversationRow): StoredConversation {
     name: row.name,
     createdAt: row.created_at,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
+    owner: row.owner,
   };
 }
 

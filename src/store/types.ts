@@ -25,6 +25,13 @@ export interface ResponseItem {
   [field: string]: unknown;
 }
 
+/**
+ * Who a stored object belongs to: the API key that created it (`key:<name>` for a named key,
+ * `sha256:<prefix>` of an unnamed one) or, on a server without keys, `LOCAL_OWNER`. Rows from before
+ * ownership existed belong to `LOCAL_OWNER`.
+ */
+export const LOCAL_OWNER = 'local';
+
 export type ResponseStatus = 'completed' | 'failed' | 'in_progress' | 'cancelled' | 'queued' | 'incomplete';
 
 /** A stored `/v1/responses` result: the Response JSON as served, plus what chains and listings need. */
@@ -41,6 +48,8 @@ export interface StoredResponse {
   conversationId: string | null;
   /** Unix seconds, as in the Response's `created_at`. */
   createdAt: number;
+  /** The owner id of the caller that created it (see `LOCAL_OWNER`). */
+  owner: string;
 }
 
 /** A Conversations API object (`conv_…`); `name` is Herald's addition for `conversation: "work"`. */
@@ -50,6 +59,7 @@ export interface StoredConversation {
   /** Unix seconds. */
   createdAt: number;
   metadata: Record<string, string>;
+  owner: string;
 }
 
 export interface ItemPageQuery {
@@ -78,6 +88,9 @@ export interface RetentionPolicy {
 /**
  * Responses API state: stored responses with their items, `previous_response_id` chains, and
  * conversations. It stores and resolves items; turning items into model messages is the caller's job.
+ * Lookups by id return objects of any owner (callers compare `owner` and answer 404 for another's);
+ * lookups that find objects by something a client names (an item id, a conversation name) take the
+ * owner and only find that owner's objects.
  */
 export interface ResponseStore {
   /** Inserts or replaces a response (a running one is put as `in_progress`, then again when it ends). */
@@ -85,8 +98,8 @@ export interface ResponseStore {
   get(id: string): Promise<StoredResponse | undefined>;
   /** True when something was deleted. */
   delete(id: string): Promise<boolean>;
-  /** An input or output item of any stored response or conversation, by item id (`item_reference`). */
-  getItem(id: string): Promise<ResponseItem | undefined>;
+  /** An input or output item of `owner`'s stored responses or conversations, by item id (`item_reference`). */
+  getItem(id: string, owner: string): Promise<ResponseItem | undefined>;
   /**
    * The items of the chain ending at response `id`, oldest response first, each response's input
    * items then its output items; undefined when `id` is not stored. Instructions are not items, so
@@ -99,13 +112,17 @@ export interface ResponseStore {
   listInputItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined>;
 
   createConversation(init: {
+    owner: string;
     metadata?: Record<string, string>;
     items?: ResponseItem[];
     name?: string;
   }): Promise<StoredConversation>;
   getConversation(id: string): Promise<StoredConversation | undefined>;
-  /** The conversation named `name` (`conversation: "work"`), created on first use. */
-  conversationByName(name: string): Promise<StoredConversation>;
+  /**
+   * `owner`'s conversation named `name` (`conversation: "work"`), created on first use; concurrent
+   * first uses all get the same conversation.
+   */
+  conversationByName(name: string, owner: string): Promise<StoredConversation>;
   updateConversation(id: string, metadata: Record<string, string>): Promise<StoredConversation | undefined>;
   deleteConversation(id: string): Promise<boolean>;
   /** Appends items in order; false when the conversation does not exist. */
@@ -115,6 +132,13 @@ export interface ResponseStore {
   listConversationItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined>;
   getConversationItem(conversationId: string, itemId: string): Promise<ResponseItem | undefined>;
   deleteConversationItem(conversationId: string, itemId: string): Promise<boolean>;
+
+  /**
+   * Marks responses left `in_progress` or `queued` by a previous process (killed, crashed, disk full)
+   * as `incomplete` with reason `interrupted`, keeping the output stored so far. Call once at start,
+   * before serving. Returns how many were marked.
+   */
+  markInterrupted(): Promise<number>;
 
   /** Applies retention, oldest first; returns how many responses were deleted. */
   prune(policy: RetentionPolicy): Promise<number>;

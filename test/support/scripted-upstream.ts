@@ -48,6 +48,8 @@ export interface ScriptedTurn {
   omitFinish?: boolean;
   /** Never answer (until the client aborts). */
   hang?: boolean;
+  /** Send the first N stream chunks, then nothing more, keeping the connection open (a stalled stream). */
+  stallAfterChunks?: number;
 }
 
 export interface RecordedRequest {
@@ -239,6 +241,10 @@ export class ScriptedUpstream {
       connection: 'keep-alive',
     });
     const cutAt = turn.cutAfterChunks;
+    if (turn.stallAfterChunks !== undefined) {
+      res.write(events.slice(0, turn.stallAfterChunks).join(''));
+      return;
+    }
     const delay = turn.chunkDelayMs ?? 0;
     let sent = 0;
     const cut = (): void => {

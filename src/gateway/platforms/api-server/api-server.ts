@@ -94,6 +94,14 @@ export class ApiServer implements PlatformAdapter {
         `${MODEL_NOT_CONFIGURED_MESSAGE} Until then agent endpoints answer 503.`,
       );
     }
+    // Runs a previous process left unfinished (kill -9, crash, full disk) can never finish now.
+    const interrupted = await this.#options.responseStore.markInterrupted();
+    if (interrupted > 0) {
+      logger.warn(
+        { event: 'api.responses_interrupted', count: interrupted },
+        'marked responses left in progress by a previous run as incomplete (interrupted)',
+      );
+    }
     const removed = await this.#options.transcripts.prune({ maxAgeDays: api.responses.max_age_days });
     if (removed > 0)
       logger.debug({ event: 'api.transcripts_pruned', removed }, 'pruned old chat transcripts');

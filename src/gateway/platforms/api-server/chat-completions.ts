@@ -10,6 +10,7 @@ import type { AgentEvent, AgentInput } from '../../../agent/index.ts';
 import { RunAbortedError } from '../../../model/errors.ts';
 import { type Usage, zeroUsage } from '../../../model/types.ts';
 import type { TranscriptStore } from '../../../store/index.ts';
+import { callerOf } from './api-caller.ts';
 import {
   ChunkBuilder,
   type CompletionIdentity,
@@ -57,7 +58,8 @@ async function handleChatCompletion(
   reply: FastifyReply,
 ): Promise<unknown> {
   const parsed = parseChatCompletionRequest(request.body);
-  const profile = deps.profiles.resolve(parsed.model);
+  const caller = callerOf(request);
+  const profile = deps.profiles.resolve(parsed.model, caller.profiles);
   // The client going away (Stop button, timeout) cancels the run: the raw response closes unfinished.
   const disconnect = new AbortController();
   reply.raw.once('close', () => {
@@ -71,7 +73,7 @@ async function handleChatCompletion(
   try {
     run = deps.runs.register(disconnect.signal);
     const scope = sessionScope({
-      authorization: request.headers.authorization,
+      owner: caller.owner,
       profileId: profile.id,
       systemPrompts: parsed.systemPrompts,
       endUser: parsed.endUser,

@@ -14,44 +14,14 @@ export const SESSION_HEADER = 'x-herald-session-id';
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-/**
- * Digests of recent Authorization headers. A server sees a handful of keys, each on every request, so
- * a small map saves one hash per request; it is bounded (least recently used out) because in
- * unauthenticated mode the header is whatever the client sends.
- */
-const authorizationDigests = new Map<string, string>();
-const AUTHORIZATION_DIGESTS_MAX = 64;
-
-function authorizationDigest(authorization: string): string {
-  let digest = authorizationDigests.get(authorization);
-  if (digest === undefined) {
-    digest = sha256(authorization);
-    if (authorizationDigests.size >= AUTHORIZATION_DIGESTS_MAX) {
-      authorizationDigests.delete(authorizationDigests.keys().next().value as string);
-    }
-  } else {
-    // Re-inserting moves the entry to the end: Map iteration order is insertion order.
-    authorizationDigests.delete(authorization);
-  }
-  authorizationDigests.set(authorization, digest);
-  return digest;
-}
-
-/** Who may share transcripts: same key, same profile, same caller system prompts, same end user. */
+/** Who may share transcripts: same owner (API key), same profile, same caller system prompts, same end user. */
 export function sessionScope(parts: {
-  authorization: string | undefined;
+  owner: string;
   profileId: string;
   systemPrompts: string[];
   endUser: string | undefined;
 }): string {
-  return sha256(
-    JSON.stringify([
-      authorizationDigest(parts.authorization ?? ''),
-      parts.profileId,
-      parts.systemPrompts,
-      parts.endUser ?? null,
-    ]),
-  );
+  return sha256(JSON.stringify([parts.owner, parts.profileId, parts.systemPrompts, parts.endUser ?? null]));
 }
 
 /** The visible form of messages: user texts (images by URL digest) and non-empty assistant replies. */
@@ -104,7 +74,8 @@ export class ChatSessions {
 
   /**
    * The session id a request belongs to, decided before queueing: the header's if that session exists in
-   * this scope, else the session whose stored visible history matches the request's, else a new id.
+   * this scope (another key's session counts as unknown), else the session whose stored visible history
+   * matches the request's, else a new id.
    */
   async sessionIdFor(request: {
     headerSessionId: string | undefined;
@@ -138,13 +109,11 @@ export class ChatSessions {
     const hash = visibleHash(historyTurns);
     let state: TranscriptState | undefined;
     if (request.viaHeader) {
-      // The header continues the session: the state matching the client's history if there is one
-      // (a regenerated turn), else its latest state.
-      state = await this.#store.getSession(
-        request.sessionId,
-        request.scope,
-        history.length > 0 ? hash : undefined,
-      );
+      // The header continues the session as one linear log: its latest state, whatever history the
+      // client shows, so turns sent concurrently from the same point all land (one after the other, in
+      // the session's queue). Regenerating an earlier turn is the no-header path: the visible history
+      // finds the earlier state.
+      state = await this.#store.getSession(request.sessionId, request.scope);
     } else if (history.length > 0) {
       const match = await this.#store.findByVisibleHash(request.scope, hash);
       if (match?.sessionId === request.sessionId) state = match;

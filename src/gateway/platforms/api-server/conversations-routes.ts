@@ -5,8 +5,9 @@
  * a `conv_…` id, or a name like `"work"` that Herald creates on first use. Turns themselves append
  * their items in responses-routes.ts; this file never runs the agent.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ItemPage, ResponseStore, StoredConversation } from '../../../store/index.ts';
+import { callerOf } from './api-caller.ts';
 import { ApiError } from './errors.ts';
 import { normalizeInputItems } from './responses-input.ts';
 import {
@@ -33,11 +34,18 @@ function itemNotFound(itemId: string): ApiError {
   });
 }
 
-/** `conv_…` must exist; any other string names a conversation, created the first time it is used. */
-export async function resolveConversation(store: ResponseStore, ref: string): Promise<StoredConversation> {
-  if (!ref.startsWith('conv_')) return store.conversationByName(ref);
+/**
+ * `conv_…` must exist and be `owner`'s (another's answers as missing); any other string names one of
+ * `owner`'s conversations, created the first time it is used.
+ */
+export async function resolveConversation(
+  store: ResponseStore,
+  ref: string,
+  owner: string,
+): Promise<StoredConversation> {
+  if (!ref.startsWith('conv_')) return store.conversationByName(ref, owner);
   const found = await store.getConversation(ref);
-  if (!found) throw notFound(ref, 'conversation');
+  if (found?.owner !== owner) throw notFound(ref, 'conversation');
   return found;
 }
 
@@ -69,9 +77,10 @@ export function registerConversationsRoutes(
   type IdParams = { Params: { id: string } };
   type ItemParams = { Params: { id: string; itemId: string } };
 
-  const existing = async (id: string) => {
-    const found = await store.getConversation(id);
-    if (!found) throw notFound(id);
+  /** The caller's conversation; another key's answers exactly like a missing one. */
+  const existing = async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    const found = await store.getConversation(request.params.id);
+    if (found?.owner !== callerOf(request).owner) throw notFound(request.params.id);
     return found;
   };
 
@@ -80,28 +89,31 @@ export function registerConversationsRoutes(
 
     app.post(base, async (request) => {
       const body = parseOrThrow(createConversationSchema, request.body);
-      const items = body.items ? await normalizeInputItems(body.items, store) : [];
-      return toWire(await store.createConversation({ metadata: body.metadata ?? {}, items }));
+      const { owner } = callerOf(request);
+      const items = body.items ? await normalizeInputItems(body.items, store, owner) : [];
+      return toWire(await store.createConversation({ owner, metadata: body.metadata ?? {}, items }));
     });
 
-    app.get<IdParams>(`${base}/:id`, async (request) => toWire(await existing(request.params.id)));
+    app.get<IdParams>(`${base}/:id`, async (request) => toWire(await existing(request)));
 
     app.post<IdParams>(`${base}/:id`, async (request) => {
       const body = parseOrThrow(updateConversationSchema, request.body);
+      await existing(request);
       const updated = await store.updateConversation(request.params.id, body.metadata);
       if (!updated) throw notFound(request.params.id);
       return toWire(updated);
     });
 
     app.delete<IdParams>(`${base}/:id`, async (request) => {
+      await existing(request);
       if (!(await store.deleteConversation(request.params.id))) throw notFound(request.params.id);
       return { id: request.params.id, object: 'conversation.deleted', deleted: true };
     });
 
     app.post<IdParams>(`${base}/:id/items`, async (request) => {
-      await existing(request.params.id);
+      await existing(request);
       const body = parseOrThrow(addConversationItemsSchema, request.body);
-      const items = await normalizeInputItems(body.items, store);
+      const items = await normalizeInputItems(body.items, store, callerOf(request).owner);
       await store.appendConversationItems(request.params.id, items);
       return itemListBody({
         data: items,
@@ -113,20 +125,21 @@ export function registerConversationsRoutes(
 
     app.get<IdParams>(`${base}/:id/items`, async (request) => {
       const query = parseOrThrow(listItemsQuerySchema, request.query);
+      await existing(request);
       const page = await store.listConversationItems(request.params.id, query);
       if (!page) throw notFound(request.params.id);
       return itemListBody(page);
     });
 
     app.get<ItemParams>(`${base}/:id/items/:itemId`, async (request) => {
-      await existing(request.params.id);
+      await existing(request);
       const item = await store.getConversationItem(request.params.id, request.params.itemId);
       if (!item) throw itemNotFound(request.params.itemId);
       return item;
     });
 
     app.delete<ItemParams>(`${base}/:id/items/:itemId`, async (request) => {
-      const conversation = await existing(request.params.id);
+      const conversation = await existing(request);
       if (!(await store.deleteConversationItem(conversation.id, request.params.itemId))) {
         throw itemNotFound(request.params.itemId);
       }

@@ -2,12 +2,13 @@
  * `Idempotency-Key` for non-streamed POSTs: a retry with the same key and the same body gets the first
  * result (status, body) without a second agent run; the same key with a different body is a 409; a
  * duplicate arriving while the first is still running waits for it. Results live in memory for a day
- * (bounded count), scoped by the caller's credentials so one client cannot read another's result.
+ * (bounded count), scoped by the caller's owner id (its API key) so one key cannot replay another's result.
  * Failures (5xx, or a first request that never completed) are not kept, so a retry runs again.
  * Streamed requests are not covered: a stream cannot be replayed faithfully.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { callerOf } from './api-caller.ts';
 import { ApiError } from './errors.ts';
 
 interface StoredResult {
@@ -51,7 +52,7 @@ export function installIdempotency(app: FastifyInstance, options: IdempotencyOpt
     const now = Date.now();
     prune(now);
     const key = hash(
-      `${request.headers.authorization ?? ''}\n${request.routeOptions.url ?? request.url}\n${idempotencyKey}`,
+      `${callerOf(request).owner}\n${request.routeOptions.url ?? request.url}\n${idempotencyKey}`,
     );
     const bodyHash = hash(JSON.stringify(request.body ?? null));
     const existing = entries.get(key);

@@ -4,6 +4,7 @@
  * this server supports, for UIs that adapt to it). Each answers with and without the `/v1` prefix.
  */
 import type { FastifyInstance } from 'fastify';
+import { callerOf } from './api-caller.ts';
 import { DEFAULT_PROFILE_ID, modelNotFound } from './profiles.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 
@@ -25,15 +26,18 @@ export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): vo
       runs: { running: deps.limiter.active, queued: deps.limiter.queued },
     }));
 
-    app.get(`${prefix}/models`, async () => ({
-      object: 'list',
-      data: deps.profiles.list().map((p) => toModel(p.id)),
-    }));
+    // A key limited to some profiles sees only those.
+    app.get(`${prefix}/models`, async (request) => {
+      const allowed = callerOf(request).profiles;
+      const profiles = deps.profiles.list().filter((p) => !allowed || allowed.includes(p.id));
+      return { object: 'list', data: profiles.map((p) => toModel(p.id)) };
+    });
 
     app.get<{ Params: { id: string } }>(`${prefix}/models/*`, async (request) => {
       // A wildcard, because profile ids may contain `/` (`team/coder`).
       const id = decodeURIComponent((request.params as Record<string, string>)['*'] ?? '');
-      if (!deps.profiles.get(id)) throw modelNotFound(id);
+      const allowed = callerOf(request).profiles;
+      if (!deps.profiles.get(id) || (allowed && !allowed.includes(id))) throw modelNotFound(id);
       return toModel(id);
     });
 

@@ -64,11 +64,14 @@ export class ProfileResolver {
   /**
    * The profile a request's `model` names. Unknown or missing ids get the default profile, because
    * frontends send fixed ids for side requests; with strict_models they are a 404 `model_not_found`.
+   * `allowed` is the calling key's profile list: a profile outside it is a 404 `model_not_found`
+   * (OpenAI's answer for a model you cannot access).
    */
-  resolve(id: string | undefined | null): AgentProfile {
+  resolve(id: string | undefined | null, allowed?: readonly string[]): AgentProfile {
     const found = id ? this.#profiles.get(id) : undefined;
-    if (found) return found;
-    if (this.#strict && id) throw modelNotFound(id);
-    return this.#profiles.get(DEFAULT_PROFILE_ID)!;
+    if (!found && this.#strict && id) throw modelNotFound(id);
+    const profile = found ?? this.#profiles.get(DEFAULT_PROFILE_ID)!;
+    if (allowed && !allowed.includes(profile.id)) throw modelNotFound(id || profile.id);
+    return profile;
   }
 }

@@ -1,11 +1,12 @@
 /**
  * One structured log line per HTTP request (`api.request`): request id, method, route, status,
- * duration and, for agent routes, token counts. It hooks the raw response's close so streamed
+ * duration, the API key's configured name (never the key) and, for agent routes, token counts. It hooks the raw response's close so streamed
  * (hijacked) replies are logged like ordinary ones. Never logs keys, headers or message content.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from '../../../logger.ts';
 import type { Usage } from '../../../model/types.ts';
+import { callerOf } from './api-caller.ts';
 
 const usageByRequest = new WeakMap<FastifyRequest, Usage>();
 
@@ -21,6 +22,7 @@ export function installRequestLog(app: FastifyInstance, logger: Logger): void {
     response.once('close', () => {
       const usage = usageByRequest.get(request);
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const { keyName } = callerOf(request);
       logger.info(
         {
           event: 'api.request',
@@ -28,6 +30,7 @@ export function installRequestLog(app: FastifyInstance, logger: Logger): void {
           method: request.method,
           route: request.routeOptions.url ?? 'unmatched',
           status: response.statusCode,
+          ...(keyName ? { keyName } : {}),
           // A response closed before it finished: the client went away (Stop button, timeout).
           clientClosed: !response.writableFinished,
           durationMs: Math.round(durationMs * 10) / 10,

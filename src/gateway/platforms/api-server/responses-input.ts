@@ -72,6 +72,8 @@ function parseAt<T extends z.ZodType>(schema: T, value: unknown, path: (string |
 export async function normalizeInputItems(
   input: string | Record<string, unknown>[],
   store: ResponseStore,
+  /** Only this owner's items can be referenced. */
+  owner: string,
 ): Promise<ResponseItem[]> {
   if (typeof input === 'string') return [userTextItem(input)];
   const items: ResponseItem[] = [];
@@ -80,7 +82,7 @@ export async function normalizeInputItems(
     const type = typeof raw.type === 'string' ? raw.type : undefined;
     if (type === 'item_reference' || (type === undefined && raw.role === undefined && 'id' in raw)) {
       const ref = parseAt(itemReference, raw, path);
-      const found = await store.getItem(ref.id);
+      const found = await store.getItem(ref.id, owner);
       if (!found) {
         throw new ApiError(400, `Item with id '${ref.id}' not found.`, {
           param: formatParam([...path, 'id']),

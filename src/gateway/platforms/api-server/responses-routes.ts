@@ -6,7 +6,7 @@
  * Item conversion lives in responses-input.ts, event/Response building in responses-stream.ts; this
  * file decides order: validate, resolve, queue, run, store, answer.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentEvent } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
 import { ModelError, RunAbortedError, zeroUsage } from '../../../model/index.ts';
@@ -17,9 +17,11 @@ import {
   type StoredConversation,
   type StoredResponse,
 } from '../../../store/index.ts';
+import { type ApiCaller, callerOf } from './api-caller.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { echoedTools } from './echoed-tools.ts';
 import { ApiError, isStorageFull, ServerShutdownError, storageFull, toApiError } from './errors.ts';
+import { OutputCheckpoints } from './output-checkpoints.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
 import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
@@ -41,6 +43,9 @@ import { openSse } from './sse-reply.ts';
 import type { SseWriter } from './sse-writer.ts';
 import { resolveToolItemStyle } from './tool-item-style.ts';
 
+/** How often a running response's partial output is stored (what a killed process leaves behind). */
+const CHECKPOINT_INTERVAL_MS = 1_000;
+
 export type ResponsesRouteDeps = ApiRouteDeps & { responseStore: ResponseStore };
 
 /** How a running turn is steered from outside: its abort signal, deletion, and why it was aborted. */
@@ -53,6 +58,7 @@ interface TurnControl {
 
 /** A response being generated right now, so `/cancel` and `DELETE` can reach it. */
 interface RunningResponse {
+  owner: string;
   cancel: AbortController;
   control: TurnControl;
   finished: Promise<FinishedResponse>;
@@ -75,6 +81,7 @@ interface PreparedTurn {
   conversation: StoredConversation | undefined;
   queueKey: string;
   profile: AgentProfile;
+  owner: string;
 }
 
 export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
@@ -88,46 +95,65 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
       code: 'response_not_found',
     });
 
+  type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+  // Another key's response answers exactly like a missing one: its existence is not revealed.
+  const liveOf = (request: IdRequest) => {
+    const live = running.get(request.params.id);
+    return live?.owner === callerOf(request).owner ? live : undefined;
+  };
+  const storedOf = async (request: IdRequest) => {
+    const stored = await store.get(request.params.id);
+    return stored?.owner === callerOf(request).owner ? stored : undefined;
+  };
+  const ownStored = async (request: IdRequest) => {
+    const stored = await storedOf(request);
+    if (!stored) throw notFound(request.params.id);
+    return stored;
+  };
+
   for (const prefix of API_PREFIXES) {
     app.post(`${prefix}/responses`, async (request, reply) => {
-      const turn = await prepareTurn(request.body, deps);
+      const turn = await prepareTurn(request.body, deps, callerOf(request));
       return runTurn(turn, reply, deps, running);
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
-      const stored = await store.get(request.params.id);
-      if (!stored) throw notFound(request.params.id);
-      return stored.body;
+      return (await ownStored(request)).body;
     });
 
     app.delete<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
       const { id } = request.params;
-      const live = running.get(id);
+      const live = liveOf(request);
+      const stored = await storedOf(request);
+      if (!live && !stored) throw notFound(id);
       if (live) {
         live.control.deleted = true;
         live.cancel.abort(new RunAbortedError('The response was deleted.'));
       }
-      if (!(await store.delete(id)) && !live) throw notFound(id);
+      if (stored) await store.delete(id);
       return { id, object: 'response', deleted: true };
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id/input_items`, async (request) => {
       const query = parseOrThrow(listItemsQuerySchema, request.query);
+      await ownStored(request);
       const page = await store.listInputItems(request.params.id, query);
       if (!page) throw notFound(request.params.id);
       return itemListBody(page);
     });
 
     app.post<{ Params: { id: string } }>(`${prefix}/responses/:id/cancel`, async (request) => {
-      const { id } = request.params;
-      const live = running.get(id);
+      const live = liveOf(request);
       if (live) {
         live.cancel.abort(new RunAbortedError('The response was cancelled.'));
         return (await live.finished).body;
       }
-      const stored = await store.get(id);
-      if (!stored) throw notFound(id);
-      return stored.body;
+      const stored = await ownStored(request);
+      throw new ApiError(
+        409,
+        `Cannot cancel response '${stored.id}': its status is '${stored.status}'. Only a running response can be cancelled.`,
+        { type: 'invalid_request_error', param: 'response_id', code: 'response_not_cancellable' },
+      );
     });
   }
 
@@ -135,8 +161,13 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
 }
 
 /** Validates the body and resolves everything that can fail with a 4xx before any work starts. */
-async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<PreparedTurn> {
+async function prepareTurn(
+  rawBody: unknown,
+  deps: ResponsesRouteDeps,
+  caller: ApiCaller,
+): Promise<PreparedTurn> {
   const store = deps.responseStore;
+  const { owner } = caller;
   const body = parseOrThrow(createResponseSchema, rawBody);
   if (body.background) {
     throw new ApiError(400, 'Background responses are not supported by this server; omit `background`.', {
@@ -151,20 +182,31 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
       { param: 'conversation', code: 'mutually_exclusive_parameters' },
     );
   }
-  const profile = deps.profiles.resolve(body.model);
+  const profile = deps.profiles.resolve(body.model, caller.profiles);
 
   let previous: StoredResponse | undefined;
   if (body.previous_response_id) {
     previous = await store.get(body.previous_response_id);
-    if (!previous) {
+    if (previous?.owner !== owner) {
       throw new ApiError(404, `Previous response with id '${body.previous_response_id}' not found.`, {
         type: 'invalid_request_error',
         param: 'previous_response_id',
         code: 'previous_response_not_found',
       });
     }
+    if (previous.status === 'in_progress' || previous.status === 'queued') {
+      throw new ApiError(
+        409,
+        `Previous response with id '${previous.id}' is still ${previous.status}: wait for it to finish (or cancel it) before continuing from it.`,
+        {
+          type: 'invalid_request_error',
+          param: 'previous_response_id',
+          code: 'previous_response_not_finished',
+        },
+      );
+    }
   }
-  const inputItems = body.input == null ? [] : await normalizeInputItems(body.input, store);
+  const inputItems = body.input == null ? [] : await normalizeInputItems(body.input, store, owner);
   if (inputItems.length === 0) {
     throw new ApiError(400, "Missing required parameter: 'input'.", {
       param: 'input',
@@ -177,6 +219,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     ? await resolveConversation(
         store,
         typeof body.conversation === 'string' ? body.conversation : body.conversation.id,
+        owner,
       )
     : undefined;
 
@@ -213,7 +256,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     safetyIdentifier: body.safety_identifier ?? null,
     promptCacheKey: body.prompt_cache_key ?? null,
   };
-  return { body, settings, inputItems, previous, conversation, queueKey, profile };
+  return { body, settings, inputItems, previous, conversation, queueKey, profile, owner };
 }
 
 /**
@@ -286,7 +329,7 @@ async function runTurn(
   const finished = result.then((r) => r.finished);
   // A view for `/cancel`; a rejection of `result` itself is handled below.
   finished.catch(() => {});
-  running.set(settings.id, { cancel, control, finished });
+  running.set(settings.id, { owner: turn.owner, cancel, control, finished });
 
   let outcome: TurnResult;
   try {
@@ -370,8 +413,23 @@ async function executeTurn(
       previousResponseId: settings.previousResponseId,
       conversationId: settings.conversationId,
       createdAt: settings.createdAt,
+      owner: turn.owner,
     });
   if (settings.store && !control.deleted) await record('in_progress', builder.snapshot('in_progress'), []);
+  const checkpoints = settings.store
+    ? new OutputCheckpoints({
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        snapshot: () => builder.snapshot('in_progress'),
+        write: async (snapshot) => {
+          if (!control.deleted) await record('in_progress', snapshot, snapshot['output'] as ResponseItem[]);
+        },
+        onError: (err) =>
+          deps.logger.warn(
+            { event: 'responses.checkpoint_failed', responseId: settings.id, err },
+            'checkpoint failed',
+          ),
+      })
+    : undefined;
 
   const { outcome, error } = await consumeRun(
     deps.agent.run({
@@ -384,7 +442,7 @@ async function executeTurn(
     }),
     builder,
     control,
-  );
+  ).finally(() => checkpoints?.stop());
   const finished = await builder.finish(outcome, Math.floor(Date.now() / 1000));
 
   if (settings.store && !control.deleted) {

@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
+import { apiKeyEntries, setCaller } from './api-caller.ts';
 import { ApiError } from './errors.ts';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -78,17 +79,17 @@ export function isPublicPath(request: FastifyRequest): boolean {
 
 /** Installs the auth / loopback guard as an onRequest hook (after CORS, so preflights are answered). */
 export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_server']): void {
-  const keyDigests = config.keys.map(digest);
+  const keys = apiKeyEntries(config.keys).map((entry) => ({ ...entry, digest: digest(entry.key) }));
   app.addHook('onRequest', async (request) => {
-    if (keyDigests.length > 0) {
+    if (keys.length > 0) {
       if (request.method === 'OPTIONS' || isPublicPath(request)) return;
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(.+)$/i.exec(header);
       const given = digest(match?.[1]?.trim() ?? '');
       // Compare against every key so the time taken does not reveal which (or whether one) matched.
-      let ok = false;
-      for (const key of keyDigests) ok = timingSafeEqual(given, key) || ok;
-      if (!ok || !match) {
+      let matched: (typeof keys)[number] | undefined;
+      for (const key of keys) if (timingSafeEqual(given, key.digest)) matched ??= key;
+      if (!matched || !match) {
         throw new ApiError(
           401,
           match
@@ -97,6 +98,7 @@ export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_
           { type: 'invalid_request_error', code: 'invalid_api_key' },
         );
       }
+      setCaller(request, matched.caller);
       return;
     }
     // allow_unauthenticated exists to expose a keyless server on a trusted network; on a loopback bind
