@@ -218,8 +218,10 @@ describe('empty JSON bodies', { timeout: 30_000 }, () => {
   it('DELETE and POST …/cancel with Content-Type: application/json and no body work', async () => {
     t.upstream.enqueue({ text: 'stored' });
     const response = await t.client.responses.create({ model: 'herald', input: 'hi' });
+    // The body is accepted as none: a finished response is then not cancellable (409), not `invalid_json`.
     const cancelled = await empty('POST', `/responses/${response.id}/cancel`);
-    assert.equal(cancelled.status, 200);
+    assert.equal(cancelled.status, 409);
+    assert.equal((await json(cancelled)).error.code, 'response_not_cancellable');
     const deleted = await empty('DELETE', `/responses/${response.id}`);
     assert.equal(deleted.status, 200);
     assert.deepEqual(await json(deleted), { id: response.id, object: 'response', deleted: true });
