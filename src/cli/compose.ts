@@ -6,12 +6,16 @@ import { Agent } from '../agent/index.ts';
 import type { HeraldConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
-import { createToolRegistry } from '../tools/index.ts';
+import { createToolRegistry, type ToolRegistry } from '../tools/index.ts';
 
-export function buildAgent(config: HeraldConfig, logger: Logger): Agent {
+export function buildAgent(
+  config: HeraldConfig,
+  logger: Logger,
+  tools: ToolRegistry = createToolRegistry(config),
+): Agent {
   return new Agent({
     model: createModelClient(config.model, { logger }),
-    tools: createToolRegistry(config),
+    tools,
     config,
     logger,
   });

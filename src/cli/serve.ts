@@ -18,6 +18,7 @@ import {
   SqliteSessionStore,
   SqliteTranscriptStore,
 } from '../store/index.ts';
+import { createToolRegistry } from '../tools/index.ts';
 import { buildAgent } from './compose.ts';
 import { packageVersion } from './package-version.ts';
 
@@ -33,12 +34,14 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
       maxAgeDays: config.api_server.responses.max_age_days,
     },
   });
-  const agent = buildAgent(config, logger);
+  const tools = createToolRegistry(config);
+  const agent = buildAgent(config, logger, tools);
 
   const apiServer = config.api_server.enabled
     ? createApiServer({
         config,
         agent,
+        tools,
         responseStore,
         transcripts: new SqliteTranscriptStore(db),
         logger,

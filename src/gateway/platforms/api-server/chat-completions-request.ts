@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { ChatMessage, ContentPart, ToolCall } from '../../../model/types.ts';
+import type { ClientToolFields } from './client-tools.ts';
 import { ApiError, fromZodIssues } from './errors.ts';
 
 const nullishInt = z.number().int().nullish();
@@ -71,6 +72,8 @@ export interface ParsedChatCompletionRequest {
   endUser: string | undefined;
   systemPrompts: string[];
   messages: ChatMessage[];
+  /** `tools`, `tool_choice`, `parallel_tool_calls` as sent; client-tools.ts validates them per profile. */
+  clientToolFields: ClientToolFields;
 }
 
 /** Validates a request body; throws `ApiError` 400 naming the offending `param`. */
@@ -109,6 +112,11 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
     endUser: request.safety_identifier ?? request.user ?? undefined,
     systemPrompts,
     messages,
+    clientToolFields: {
+      tools: request['tools'],
+      tool_choice: request['tool_choice'],
+      parallel_tool_calls: request['parallel_tool_calls'],
+    },
   };
 }
 

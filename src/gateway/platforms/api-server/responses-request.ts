@@ -27,7 +27,7 @@ export const createResponseSchema = z.looseObject({
   max_output_tokens: z.number().int().positive().nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
-  // Accepted and echoed, not honoured: the agent's own tools run server-side.
+  // The client's function tools; client-tools.ts validates them against the profile's own tools.
   tools: z.array(z.unknown()).nullish(),
   tool_choice: z.unknown().optional(),
   parallel_tool_calls: z.boolean().nullish(),

@@ -17,6 +17,7 @@ import {
   type StoredConversation,
   type StoredResponse,
 } from '../../../store/index.ts';
+import { type ClientTools, parseClientTools } from './client-tools.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
@@ -36,7 +37,6 @@ import {
 } from './responses-stream.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 import { openSse } from './sse-reply.ts';
-import { resolveToolItemStyle } from './tool-item-style.ts';
 
 export type ResponsesRouteDeps = ApiRouteDeps & { responseStore: ResponseStore };
 
@@ -72,6 +72,7 @@ interface PreparedTurn {
   conversation: StoredConversation | undefined;
   queueKey: string;
   profile: AgentProfile;
+  clientTools: ClientTools;
 }
 
 export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
@@ -149,6 +150,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     );
   }
   const profile = deps.profiles.resolve(body.model);
+  const clientTools = parseClientTools(body, 'responses', deps.profiles.toolNames(profile));
 
   let previous: StoredResponse | undefined;
   if (body.previous_response_id) {
@@ -203,7 +205,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     truncation: body.truncation ?? 'disabled',
     user: body.user ?? null,
   };
-  return { body, settings, inputItems, previous, conversation, queueKey, profile };
+  return { body, settings, inputItems, previous, conversation, queueKey, profile, clientTools };
 }
 
 /** Runs an accepted turn: slot, queue, agent, store, answer (JSON or SSE). */
@@ -231,10 +233,6 @@ async function runTurn(
   const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
   const builder = new ResponseBuilder(settings, {
     sink: sse ? (event) => sse.send(event, event.type) : undefined,
-    toolItems: resolveToolItemStyle(
-      deps.config.api_server.responses.tool_items,
-      reply.request.headers['user-agent'],
-    ),
   });
   const control: TurnControl = {
     signal: activeRun.signal,
@@ -302,7 +300,7 @@ async function executeTurn(
   control: TurnControl,
 ): Promise<TurnResult> {
   const store = deps.responseStore;
-  const { settings, inputItems, previous, conversation, profile, body } = turn;
+  const { settings, inputItems, previous, conversation, profile, body, clientTools } = turn;
   const history = previous
     ? ((await store.chainItems(previous.id)) ?? [])
     : conversation
@@ -342,6 +340,9 @@ async function executeTurn(
         temperature: body.temperature ?? undefined,
         topP: body.top_p ?? undefined,
       },
+      clientTools: clientTools.tools,
+      toolChoice: clientTools.toolChoice,
+      parallelToolCalls: clientTools.parallelToolCalls,
       signal: control.signal,
     }),
     builder,
