@@ -37,7 +37,8 @@ export const chatCompletionRequestSchema = z.looseObject({
 
 const textContent = z.union([
   z.string(),
-  z.array(z.looseObject({ type: z.string(), text: z.string().optional(), refusal: z.string().optional() })),
+  // The OpenAI Agents SDK replays assistant text parts with `refusal: null` (and extra keys).
+  z.array(z.looseObject({ type: z.string(), text: z.string().optional(), refusal: z.string().nullish() })),
 ]);
 
 const toolCallSchema = z.looseObject({
