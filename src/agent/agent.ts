@@ -173,7 +173,8 @@ export class Agent implements AgentRunner {
     const clientTools = input.toolChoice === 'none' ? [] : (input.clientTools ?? []);
     const clash = clientTools.find((tool) => tools.has(tool.name));
     // Callers reject clashes with a 400; one reaching the loop could not be told apart from our own tool.
-    if (clash) throw new Error(`The client tool "${clash.name}" has the name of a tool in toolset ${toolset}.`);
+    if (clash)
+      throw new Error(`The client tool "${clash.name}" has the name of a tool in toolset ${toolset}.`);
     const specs = [...[...tools.values()].map(toolSpec), ...clientTools];
     // An empty id falls back to config in the model client, which reports a missing model itself.
     const model = input.model?.id ?? this.#config.model.model ?? '';

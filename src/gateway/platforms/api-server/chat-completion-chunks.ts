@@ -135,8 +135,15 @@ export class ChunkBuilder {
     const delta = (fragment: Record<string, unknown>) =>
       this.#chunk([{ index: 0, delta: { tool_calls: [fragment] }, logprobs: null, finish_reason: null }]);
     return calls.flatMap((call, index) => {
-      const head = delta({ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } });
-      return call.arguments === '' ? [head] : [head, delta({ index, function: { arguments: call.arguments } })];
+      const head = delta({
+        index,
+        id: call.id,
+        type: 'function',
+        function: { name: call.name, arguments: '' },
+      });
+      return call.arguments === ''
+        ? [head]
+        : [head, delta({ index, function: { arguments: call.arguments } })];
     });
   }
 

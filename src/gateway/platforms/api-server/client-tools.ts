@@ -89,7 +89,8 @@ function parseTool(raw: unknown, index: number, shape: ToolShape): ToolSpec {
     spec.parameters = fn.parameters;
   }
   if (fn.strict !== undefined) {
-    if (fn.strict !== null && typeof fn.strict !== 'boolean') throw invalid(`${at}.strict`, 'must be a boolean.');
+    if (fn.strict !== null && typeof fn.strict !== 'boolean')
+      throw invalid(`${at}.strict`, 'must be a boolean.');
     spec.strict = fn.strict;
   }
   return spec;
@@ -103,18 +104,19 @@ function parseToolChoice(raw: unknown, tools: ToolSpec[]): ToolChoice | undefine
   if (raw == null) return undefined;
   if (raw === 'none' || raw === 'auto' || raw === 'required') return raw;
   if (isObject(raw) && raw.type === 'function') {
-    const name = typeof raw.name === 'string' ? raw.name : isObject(raw.function) ? raw.function.name : undefined;
-    if (typeof name !== 'string') throw invalid('tool_choice', 'A function tool_choice needs the name of the function.');
+    const name =
+      typeof raw.name === 'string' ? raw.name : isObject(raw.function) ? raw.function.name : undefined;
+    if (typeof name !== 'string')
+      throw invalid('tool_choice', 'A function tool_choice needs the name of the function.');
     if (!tools.some((tool) => tool.name === name)) {
       throw invalid('tool_choice', `tool_choice names the function '${name}', which is not in tools.`);
     }
     return { type: 'function', name };
   }
-  throw new ApiError(
-    400,
-    "Unsupported tool_choice: use 'none', 'auto', 'required' or a function by name.",
-    { param: 'tool_choice', code: 'unsupported_value' },
-  );
+  throw new ApiError(400, "Unsupported tool_choice: use 'none', 'auto', 'required' or a function by name.", {
+    param: 'tool_choice',
+    code: 'unsupported_value',
+  });
 }
 
 const nameParam = (index: number, shape: ToolShape): string =>
