@@ -165,6 +165,23 @@ describe('client tools on Chat Completions', { timeout: 30_000 }, () => {
     ]);
   });
 
+  it('a regenerated client-tool round continues from the state it matches, not from the latest one', async () => {
+    t.upstream.enqueue(
+      { toolCalls: [{ id: 'call_g1', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+      { toolCalls: [{ id: 'call_g2', name: 'get_weather', arguments: { city: 'Rome' } }] },
+      { text: 'regenerated' },
+    );
+    const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Oslo, then Rome?' }];
+    const first = await t.client.chat.completions.create({ model: 'herald', messages, tools: chatTools });
+    messages.push(first.choices[0]!.message, { role: 'tool', tool_call_id: 'call_g1', content: 'sunny' });
+    await t.client.chat.completions.create({ model: 'herald', messages, tools: chatTools });
+    // The same request again (a regenerate): the model must not see the later call_g2 round.
+    const again = await t.client.chat.completions.create({ model: 'herald', messages, tools: chatTools });
+    assert.equal(again.choices[0]?.message.content, 'regenerated');
+    assert.deepEqual(shapeOf(upstreamBody()), ['user', 'assistant:get_weather', 'tool']);
+    assert.equal(upstreamBody().messages.at(-1).tool_call_id, 'call_g1');
+  });
+
   it('hands back parallel client calls together, streamed with one index each, and passes parallel_tool_calls', async () => {
     t.upstream.enqueue({
       interleaveToolCalls: true,
