@@ -297,6 +297,50 @@ describe('client tools on Chat Completions', { timeout: 30_000 }, () => {
   });
 });
 
+describe('a client tool call left without its result', { timeout: 30_000 }, () => {
+  it('is a 400 on both APIs, as OpenAI answers, and never reaches the model', async () => {
+    const before = t.upstream.requests.length;
+    await assert.rejects(
+      t.client.chat.completions.create({
+        model: 'herald',
+        tools: chatTools,
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'weather?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_x', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+            ],
+          },
+          { role: 'user', content: 'never mind' },
+        ],
+      }),
+      (err: unknown) =>
+        err instanceof OpenAI.BadRequestError &&
+        err.param === 'messages[2]' &&
+        err.code === 'tool_output_missing' &&
+        err.message.includes('call_x'),
+    );
+
+    t.upstream.enqueue({ toolCalls: [{ id: 'call_y', name: 'get_weather', arguments: { city: 'Oslo' } }] });
+    const paused = await t.client.responses.create({
+      model: 'herald',
+      input: 'weather?',
+      tools: responsesTools,
+    });
+    await assert.rejects(
+      t.client.responses.create({ model: 'herald', input: 'never mind', previous_response_id: paused.id }),
+      (err: unknown) =>
+        err instanceof OpenAI.BadRequestError &&
+        err.code === 'tool_output_missing' &&
+        err.message.includes('call_y'),
+    );
+    assert.equal(t.upstream.requests.length, before + 1, 'only the first Responses turn reached the model');
+  });
+});
+
 describe('client tools on the Responses API', { timeout: 30_000 }, () => {
   it('returns a function_call item (status completed) and resumes on function_call_output via previous_response_id', async () => {
     t.upstream.enqueue(

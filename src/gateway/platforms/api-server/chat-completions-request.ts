@@ -92,11 +92,14 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   const request = parsed.data;
   const systemPrompts: string[] = [];
   const messages: ChatMessage[] = [];
+  /** Each message's index in the request, for error params (system messages are not in `messages`). */
+  const requestIndex: number[] = [];
   request.messages.forEach((raw, index) => {
     const converted = convertMessage(raw, index);
     if (converted.kind === 'system') systemPrompts.push(converted.text);
-    else messages.push(converted.message);
+    else requestIndex[messages.push(converted.message) - 1] = index;
   });
+  rejectUnansweredToolCalls(messages, requestIndex);
   if (!messages.some((m) => m.role === 'user')) {
     throw new ApiError(400, 'messages must contain at least one user message.', {
       param: 'messages',
@@ -119,6 +122,29 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
       parallel_tool_calls: request['parallel_tool_calls'],
     },
   };
+}
+
+/**
+ * OpenAI's rule, checked here so the upstream never gets a broken sequence: an assistant message with
+ * `tool_calls` is followed by a tool message for each call before any other message.
+ */
+function rejectUnansweredToolCalls(messages: ChatMessage[], requestIndex: number[]): void {
+  messages.forEach((message, index) => {
+    if (message.role !== 'assistant' || !message.toolCalls) return;
+    const answered = new Set<string>();
+    for (const next of messages.slice(index + 1)) {
+      if (next.role !== 'tool') break;
+      answered.add(next.toolCallId);
+    }
+    const missing = message.toolCalls.filter((call) => !answered.has(call.id)).map((call) => call.id);
+    if (missing.length === 0) return;
+    throw new ApiError(
+      400,
+      "An assistant message with 'tool_calls' must be followed by tool messages responding to each " +
+        `'tool_call_id'. The following tool_call_ids did not have response messages: ${missing.join(', ')}`,
+      { param: `messages[${requestIndex[index]}]`, code: 'tool_output_missing' },
+    );
+  });
 }
 
 type Converted = { kind: 'system'; text: string } | { kind: 'message'; message: ChatMessage };

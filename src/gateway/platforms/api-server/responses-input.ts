@@ -124,6 +124,21 @@ export async function normalizeInputItems(
   return items;
 }
 
+/**
+ * OpenAI's rule for a turn's items (the previous response's output, then this input): every
+ * `function_call` is answered by a `function_call_output`, so the upstream never sees a call left open.
+ */
+export function rejectUnansweredCalls(items: ResponseItem[]): void {
+  const answered = new Set(items.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
+  const missing = items.find((i) => i.type === 'function_call' && !answered.has(i.call_id));
+  if (missing) {
+    throw new ApiError(400, `No tool output found for function call ${String(missing.call_id)}.`, {
+      param: 'input',
+      code: 'tool_output_missing',
+    });
+  }
+}
+
 function userTextItem(text: string): ResponseItem {
   return {
     id: newId('msg'),

@@ -22,7 +22,7 @@ import { itemListBody, registerConversationsRoutes, resolveConversation } from '
 import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
-import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
+import { itemsToAgentContext, normalizeInputItems, rejectUnansweredCalls } from './responses-input.ts';
 import {
   type CreateResponseRequest,
   createResponseSchema,
@@ -170,6 +170,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
       code: 'missing_required_parameter',
     });
   }
+  rejectUnansweredCalls([...(previous?.outputItems ?? []), ...inputItems]);
 
   // Resolved last: a named conversation is created on first use, so only for a request that is valid.
   const conversation = body.conversation
