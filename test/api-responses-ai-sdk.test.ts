@@ -6,9 +6,11 @@
  * deprecated `api_server.responses.tool_items` setting still loads and changes nothing).
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, type ModelMessage, streamText } from 'ai';
+import { createLogger } from '../src/logger.ts';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 
 let t: TestServer;
@@ -228,9 +230,23 @@ describe('hosted tool items do not depend on the client', { timeout: 30_000 }, (
     }
   });
 
-  it('the deprecated tool_items setting still loads and changes nothing, even function_call', async (c) => {
-    const f = await startTestServer({ apiServer: { responses: { tool_items: 'function_call' } } });
+  it('the deprecated tool_items setting still loads with a warning and changes nothing, even function_call', async (c) => {
+    const lines: { event?: string; key?: string }[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const f = await startTestServer({
+      apiServer: { responses: { tool_items: 'function_call' } },
+      logger: createLogger('info', sink),
+    });
     c.after(() => f.close());
+    assert.ok(
+      lines.some((l) => l.event === 'config.deprecated' && l.key === 'api_server.responses.tool_items'),
+      'a startup warning names the key',
+    );
     assert.deepEqual(await toolRunItemTypes(f, 'OpenAI/JS 6.9.1'), ['mcp_call', 'message']);
     const mcpModel = createOpenAI({ baseURL: f.baseURL, apiKey: 'not-needed' }).responses('herald');
     f.upstream.enqueue(
