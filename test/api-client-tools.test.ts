@@ -182,6 +182,24 @@ describe('client tools on Chat Completions', { timeout: 30_000 }, () => {
     assert.equal(upstreamBody().messages.at(-1).tool_call_id, 'call_g1');
   });
 
+  it('a header session that paused on a client call and goes on with a new message never sends an open call upstream', async () => {
+    t.upstream.enqueue(
+      { toolCalls: [{ id: 'call_h', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+      { text: 'fresh start' },
+    );
+    const { data, response } = await t.client.chat.completions
+      .create({ model: 'herald', messages: [{ role: 'user', content: 'Weather?' }], tools: chatTools })
+      .withResponse();
+    assert.equal(data.choices[0]?.finish_reason, 'tool_calls');
+    const session = response.headers.get('x-herald-session-id')!;
+    const reply = await t.client.chat.completions.create(
+      { model: 'herald', messages: [{ role: 'user', content: 'Something else.' }], tools: chatTools },
+      { headers: { 'x-herald-session-id': session } },
+    );
+    assert.equal(reply.choices[0]?.message.content, 'fresh start');
+    assert.deepEqual(shapeOf(upstreamBody()), ['user']);
+  });
+
   it('hands back parallel client calls together, streamed with one index each, and passes parallel_tool_calls', async () => {
     t.upstream.enqueue({
       interleaveToolCalls: true,

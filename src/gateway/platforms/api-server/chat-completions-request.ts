@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ChatMessage, ContentPart, ToolCall } from '../../../model/types.ts';
 import type { ClientToolFields } from './client-tools.ts';
 import { ApiError, fromZodIssues } from './errors.ts';
+import { firstUnansweredToolCalls } from './unanswered-tool-calls.ts';
 
 const nullishInt = z.number().int().nullish();
 
@@ -99,7 +100,15 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
     if (converted.kind === 'system') systemPrompts.push(converted.text);
     else requestIndex[messages.push(converted.message) - 1] = index;
   });
-  rejectUnansweredToolCalls(messages, requestIndex);
+  const unanswered = firstUnansweredToolCalls(messages);
+  if (unanswered) {
+    throw new ApiError(
+      400,
+      "An assistant message with 'tool_calls' must be followed by tool messages responding to each " +
+        `'tool_call_id'. The following tool_call_ids did not have response messages: ${unanswered.callIds.join(', ')}`,
+      { param: `messages[${requestIndex[unanswered.index]}]`, code: 'tool_output_missing' },
+    );
+  }
   if (!messages.some((m) => m.role === 'user')) {
     throw new ApiError(400, 'messages must contain at least one user message.', {
       param: 'messages',
@@ -122,29 +131,6 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
       parallel_tool_calls: request['parallel_tool_calls'],
     },
   };
-}
-
-/**
- * OpenAI's rule, checked here so the upstream never gets a broken sequence: an assistant message with
- * `tool_calls` is followed by a tool message for each call before any other message.
- */
-function rejectUnansweredToolCalls(messages: ChatMessage[], requestIndex: number[]): void {
-  messages.forEach((message, index) => {
-    if (message.role !== 'assistant' || !message.toolCalls) return;
-    const answered = new Set<string>();
-    for (const next of messages.slice(index + 1)) {
-      if (next.role !== 'tool') break;
-      answered.add(next.toolCallId);
-    }
-    const missing = message.toolCalls.filter((call) => !answered.has(call.id)).map((call) => call.id);
-    if (missing.length === 0) return;
-    throw new ApiError(
-      400,
-      "An assistant message with 'tool_calls' must be followed by tool messages responding to each " +
-        `'tool_call_id'. The following tool_call_ids did not have response messages: ${missing.join(', ')}`,
-      { param: `messages[${requestIndex[index]}]`, code: 'tool_output_missing' },
-    );
-  });
 }
 
 type Converted = { kind: 'system'; text: string } | { kind: 'message'; message: ChatMessage };

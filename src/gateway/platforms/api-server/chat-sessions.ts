@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ChatMessage, ToolCall } from '../../../model/types.ts';
 import type { TranscriptState, TranscriptStore } from '../../../store/index.ts';
+import { firstUnansweredToolCalls } from './unanswered-tool-calls.ts';
 
 export const SESSION_HEADER = 'x-herald-session-id';
 
@@ -163,6 +164,9 @@ export class ChatSessions {
       const match = await this.#store.findByVisibleHash(request.scope, hash);
       if (match?.sessionId === request.sessionId) state = match;
     }
+    // A stored run that paused on client tool calls the request does not answer (a header session
+    // continued with a fresh message) would hand the upstream an open call: the request is the truth.
+    if (state && firstUnansweredToolCalls([...state.messages, ...tail])) state = undefined;
     if (!state) {
       return {
         sessionId: request.sessionId,
