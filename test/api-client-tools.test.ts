@@ -61,6 +61,8 @@ const shapeOf = (body: Wire): string[] =>
         ? `assistant:${m.tool_calls.map((c: Wire) => c.function.name).join('+')}`
         : m.role,
     );
+/** Herald's read_file round, then the client's get_weather round, each call answered. */
+const hostedThenClientRound = ['user', 'assistant:read_file', 'tool', 'assistant:get_weather', 'tool'];
 const toolNamesOf = (body: Wire): string[] => (body.tools ?? []).map((x: Wire) => x.function.name);
 
 describe('client tools on Chat Completions', { timeout: 30_000 }, () => {
@@ -443,13 +445,7 @@ describe('client tools on the Responses API', { timeout: 30_000 }, () => {
     });
     assert.equal(answer.output_text, 'No a.txt; sunny.');
     // Herald's hosted call comes back as a call the upstream sees answered; then the client's.
-    assert.deepEqual(shapeOf(upstreamBody()), [
-      'user',
-      'assistant:read_file',
-      'tool',
-      'assistant:get_weather',
-      'tool',
-    ]);
+    assert.deepEqual(shapeOf(upstreamBody()), hostedThenClientRound);
     assert.equal(upstreamBody().messages[3].content, mcp.output);
   });
 
@@ -482,13 +478,7 @@ describe('client tools on the Responses API', { timeout: 30_000 }, () => {
       store: false,
     });
     assert.equal(second.output_text, 'Sunny.');
-    assert.deepEqual(shapeOf(upstreamBody()), [
-      'user',
-      'assistant:read_file',
-      'tool',
-      'assistant:get_weather',
-      'tool',
-    ]);
+    assert.deepEqual(shapeOf(upstreamBody()), hostedThenClientRound);
   });
 
   it('passes tool_choice in its Responses shape and refuses clashes and hosted tool types with a 400', async () => {
