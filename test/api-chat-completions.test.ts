@@ -240,12 +240,19 @@ describe('chat completions', () => {
     const health = await (await fetch(`${h.url}/health`)).json();
     assert.deepEqual(health, { status: 'ok', version: '0.0.0-test', runs: { running: 0, queued: 0 } });
     const caps = (await (await fetch(`${h.url}/v1/capabilities`)).json()) as {
-      features: { streaming: boolean; tool_progress: { mode: string } };
+      features: {
+        streaming: boolean;
+        tool_progress: { mode: string };
+        client_tools: { types: string[] };
+        hosted_tools: { responses_item: string };
+      };
       auth: { required: boolean };
       endpoints: { path: string }[];
     };
     assert.equal(caps.features.streaming, true);
     assert.equal(caps.features.tool_progress.mode, 'events');
+    assert.deepEqual(caps.features.client_tools.types, ['function']);
+    assert.equal(caps.features.hosted_tools.responses_item, 'mcp_call');
     assert.equal(caps.auth.required, false);
     assert.ok(caps.endpoints.some((e: { path: string }) => e.path === '/v1/chat/completions'));
     // Every advertised endpoint is really routed (unknown ids answer their own 404, never unknown_url).

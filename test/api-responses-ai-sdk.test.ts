@@ -2,13 +2,15 @@
  * The Vercel AI SDK's Responses model (`@ai-sdk/openai` `.responses()`) against a real Herald server:
  * generateText and streamText, replayed assistant turns sent as `item_reference` (store defaults to
  * true), and chaining through `providerOptions.openai.previousResponseId` — with and without the agent
- * using tools, under the default `api_server.responses.tool_items: auto` (which gives the AI SDK
- * `mcp_call` items and the openai SDK `function_call` items), and with either explicit style.
+ * using tools, which every client sees as hosted `mcp_call` items whatever its User-Agent (the
+ * deprecated `api_server.responses.tool_items` setting still loads and changes nothing).
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, type ModelMessage, streamText } from 'ai';
+import { createLogger } from '../src/logger.ts';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 
 let t: TestServer;
@@ -98,7 +100,7 @@ describe('@ai-sdk/openai responses model', { timeout: 30_000 }, () => {
   });
 });
 
-describe('@ai-sdk/openai after the agent used tools, with the default tool_items (auto)', {
+describe('@ai-sdk/openai after the agent used tools (hosted mcp_call items)', {
   timeout: 30_000,
 }, () => {
   it("generateText succeeds and sees the agent's tool use as provider-executed calls", async () => {
@@ -190,7 +192,7 @@ describe('@ai-sdk/openai after the agent used tools, with the default tool_items
     assert.equal(result.finishReason, 'stop');
   });
 
-  it('the openai SDK on the same server still gets function_call items', async () => {
+  it('the openai SDK on the same server gets the same hosted mcp_call items', async () => {
     t.upstream.enqueue(
       { toolCalls: [{ id: 'call_o', name: 'read_file', arguments: { path: 'o.txt' } }] },
       { text: 'No o.txt.' },
@@ -198,7 +200,7 @@ describe('@ai-sdk/openai after the agent used tools, with the default tool_items
     const response = await t.client.responses.create({ model: 'herald', input: 'read o.txt' });
     assert.deepEqual(
       response.output.map((item) => item.type),
-      ['function_call', 'function_call_output', 'message'],
+      ['mcp_call', 'message'],
     );
   });
 });
@@ -221,13 +223,33 @@ async function toolRunItemTypes(server: TestServer, userAgent: string): Promise<
   return body.output.map((item) => item.type);
 }
 
-describe('an explicit api_server.responses.tool_items wins over the User-Agent', { timeout: 30_000 }, () => {
-  it('mcp_call: every client gets mcp_call items', async (c) => {
-    const m = await startTestServer({ apiServer: { responses: { tool_items: 'mcp_call' } } });
-    c.after(() => m.close());
-    assert.deepEqual(await toolRunItemTypes(m, 'OpenAI/JS 6.9.1'), ['mcp_call', 'message']);
-    const mcpModel = createOpenAI({ baseURL: m.baseURL, apiKey: 'not-needed' }).responses('herald');
-    m.upstream.enqueue(
+describe('hosted tool items do not depend on the client', { timeout: 30_000 }, () => {
+  it('every User-Agent gets mcp_call items, never function_call items', async () => {
+    for (const userAgent of [aiSdkUserAgent, 'OpenAI/JS 6.9.1', 'curl/8.5.0']) {
+      assert.deepEqual(await toolRunItemTypes(t, userAgent), ['mcp_call', 'message'], userAgent);
+    }
+  });
+
+  it('the deprecated tool_items setting still loads with a warning and changes nothing, even function_call', async (c) => {
+    const lines: { event?: string; key?: string }[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const f = await startTestServer({
+      apiServer: { responses: { tool_items: 'function_call' } },
+      logger: createLogger('info', sink),
+    });
+    c.after(() => f.close());
+    assert.ok(
+      lines.some((l) => l.event === 'config.deprecated' && l.key === 'api_server.responses.tool_items'),
+      'a startup warning names the key',
+    );
+    assert.deepEqual(await toolRunItemTypes(f, 'OpenAI/JS 6.9.1'), ['mcp_call', 'message']);
+    const mcpModel = createOpenAI({ baseURL: f.baseURL, apiKey: 'not-needed' }).responses('herald');
+    f.upstream.enqueue(
       { toolCalls: [{ id: 'call_s', name: 'read_file', arguments: { path: 'm.txt' } }] },
       { text: 'no file' },
     );
@@ -236,24 +258,5 @@ describe('an explicit api_server.responses.tool_items wins over the User-Agent',
     for await (const delta of result.textStream) text += delta;
     assert.equal(text, 'no file');
     assert.equal(await result.finishReason, 'stop');
-  });
-
-  it('function_call: even the AI SDK gets function_call items', async (c) => {
-    const f = await startTestServer({ apiServer: { responses: { tool_items: 'function_call' } } });
-    c.after(() => f.close());
-    assert.deepEqual(await toolRunItemTypes(f, aiSdkUserAgent), [
-      'function_call',
-      'function_call_output',
-      'message',
-    ]);
-  });
-
-  it('auto (the default) tells the two apart by User-Agent', async () => {
-    assert.deepEqual(await toolRunItemTypes(t, aiSdkUserAgent), ['mcp_call', 'message']);
-    assert.deepEqual(await toolRunItemTypes(t, 'OpenAI/JS 6.9.1'), [
-      'function_call',
-      'function_call_output',
-      'message',
-    ]);
   });
 });

@@ -37,14 +37,11 @@ const config: HeraldConfig = {
 async function boot(graceSeconds = 1) {
   const logger = silentLogger();
   const db = openDatabase(join(home, 'herald.db'));
+  const tools = createToolRegistry(config);
   const server = createApiServer({
     config: { ...config, api_server: { ...config.api_server, shutdown_grace_s: graceSeconds } },
-    agent: new Agent({
-      model: createModelClient(config.model, { logger }),
-      tools: createToolRegistry(config),
-      config,
-      logger,
-    }),
+    agent: new Agent({ model: createModelClient(config.model, { logger }), tools, config, logger }),
+    tools,
     responseStore: new SqliteResponseStore(db, { retention: { maxStored: 100, maxAgeDays: 30 } }),
     transcripts: new SqliteTranscriptStore(db),
     logger,

@@ -379,7 +379,7 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
     assert.deepEqual(messages[2], { role: 'tool', tool_call_id: 'call_1', content: 'rainy' });
   });
 
-  it("shows the agent's tool calls as function_call items while streaming, and replays them in a chain", async () => {
+  it("shows the agent's tool calls as hosted mcp_call items while streaming, and replays them in a chain", async () => {
     t.upstream.enqueue(
       { toolCalls: [{ id: 'call_read', name: 'read_file', arguments: { path: 'missing.txt' } }] },
       { text: 'The file does not exist.' },
@@ -391,25 +391,27 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
       'response.created',
       'response.in_progress',
       'response.output_item.added',
-      'response.function_call_arguments.delta',
-      'response.function_call_arguments.done',
-      'response.output_item.done',
-      'response.output_item.added',
+      'response.mcp_call_arguments.delta',
+      'response.mcp_call_arguments.done',
+      'response.mcp_call.in_progress',
+      'response.mcp_call.failed',
       'response.output_item.done',
       'response.output_item.added',
     ]);
-    assert.equal(events[2].item.type, 'function_call');
-    assert.equal(events[2].item.call_id, 'call_read');
-    assert.equal(events[4].name, 'read_file');
+    assert.equal(events[2].item.type, 'mcp_call');
+    assert.equal(events[2].item.server_label, 'herald');
+    assert.equal(events[2].item.name, 'read_file');
     assert.deepEqual(JSON.parse(events[4].arguments), { path: 'missing.txt' });
-    assert.equal(events[6].item.type, 'function_call_output');
-    assert.equal(events[7].item.call_id, 'call_read');
-    assert.ok(events[7].item.output.length > 0);
+    const done = events[7].item;
+    assert.equal(done.status, 'failed');
+    assert.ok(done.output.length > 0);
+    assert.equal(done.error, done.output);
+    assert.equal(types.includes('response.function_call_arguments.delta'), false);
     const completed = events.at(-1).response;
     assert.equal(completed.status, 'completed');
     assert.deepEqual(
       completed.output.map((i: { type: string }) => i.type),
-      ['function_call', 'function_call_output', 'message'],
+      ['mcp_call', 'message'],
     );
 
     t.upstream.enqueue({ text: 'ok then' });
@@ -419,11 +421,12 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
       messages.map((m: { role: string }) => m.role),
       ['user', 'assistant', 'tool', 'assistant', 'user'],
     );
-    assert.equal(messages[1].tool_calls[0].id, 'call_read');
-    assert.equal(messages[2].tool_call_id, 'call_read');
+    assert.equal(messages[1].tool_calls[0].function.name, 'read_file');
+    assert.equal(messages[2].tool_call_id, messages[1].tool_calls[0].id);
+    assert.equal(messages[2].content, done.output);
   });
 
-  it('gives the SDK stream helper text, parallel tool calls and their results in order', async () => {
+  it('gives the SDK stream helper text and parallel hosted tool calls with their results', async () => {
     t.upstream.enqueue(
       {
         text: 'Let me check.',
@@ -436,17 +439,11 @@ describe('POST /v1/responses', { timeout: 60_000 }, () => {
     );
     const final = await t.client.responses.stream({ model: 'herald', input: 'read both' }).finalResponse();
     assert.equal(final.status, 'completed');
-    const shape = final.output.map((o) => `${o.type}${'call_id' in o ? `:${o.call_id}` : ''}`);
-    // The calls stream in the order the model made them; their results in the order the tools
-    // finished (the tools run concurrently), so either order of the two results is right.
-    assert.deepEqual(shape.slice(0, 3), ['message', 'function_call:call_a', 'function_call:call_b']);
-    assert.deepEqual(shape.slice(3, 5).sort(), [
-      'function_call_output:call_a',
-      'function_call_output:call_b',
-    ]);
-    assert.equal(shape[5], 'message');
-    assert.equal(shape.length, 6);
-    assert.deepEqual(await t.client.responses.retrieve(final.id).then((r) => r.output.length), 6);
+    const shape = final.output.map((o) =>
+      o.type === 'mcp_call' ? `mcp_call:${JSON.parse(o.arguments).path}:${o.status}` : o.type,
+    );
+    assert.deepEqual(shape, ['message', 'mcp_call:a.txt:failed', 'mcp_call:b.txt:failed', 'message']);
+    assert.deepEqual(await t.client.responses.retrieve(final.id).then((r) => r.output.length), 4);
   });
 
   it('ends a stream whose upstream fails with response.failed and stores it failed', async () => {

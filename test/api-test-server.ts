@@ -71,12 +71,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config: HeraldConfig = { ...parsed, home };
   const logger = options.logger ?? silentLogger();
   const model = createModelClient(config.model, { logger, retryBaseMs: 1 });
-  const realAgent = new Agent({ model, tools: createToolRegistry(config), config, logger });
+  const tools = createToolRegistry(config);
+  const realAgent = new Agent({ model, tools, config, logger });
   const agent = options.agent ? options.agent(realAgent) : realAgent;
   const db = openDatabase(join(home, 'herald.db'));
   const server = createApiServer({
     config,
     agent,
+    tools,
     responseStore: new SqliteResponseStore(db),
     transcripts: new SqliteTranscriptStore(db),
     logger,

@@ -694,4 +694,71 @@ describe('Agent', () => {
     );
     assert.ok(content.includes(path.join(home, 'workspace')), 'working directory is named');
   });
+
+  describe('client tools', () => {
+    const weatherSpec = {
+      name: 'get_weather',
+      description: 'weather',
+      parameters: { type: 'object', properties: { city: { type: 'string' } } },
+      strict: true,
+    };
+
+    test('offers client tools beside the toolset and pauses on a call to one, after running its own calls of that turn', async () => {
+      const turn = [call('c1', 'echo', { text: 'hi' }), call('c2', 'get_weather', { city: 'Oslo' })];
+      const model = new FakeModel([toolTurn(turn, { text: 'Checking.' })]);
+      const { agent } = makeAgent(model);
+      const events = await collect(agent.run(input({ clientTools: [weatherSpec] })));
+
+      assert.deepEqual(model.requests[0]?.tools, [
+        { name: 'echo', description: 'the echo tool', parameters: model.requests[0]?.tools?.[0]?.parameters },
+        weatherSpec,
+      ]);
+      assert.equal(model.requests.length, 1, 'the run paused instead of calling the model again');
+      assert.deepEqual(
+        ofType(events, 'tool-call-start').map((e) => e.name),
+        ['echo'],
+        'only its own tool is announced',
+      );
+      const end = last(events);
+      assert.equal(end.type, 'done');
+      if (end.type !== 'done') return;
+      assert.equal(end.finishReason, 'tool_calls');
+      assert.equal(end.text, 'Checking.');
+      assert.deepEqual(end.clientToolCalls, [turn[1]]);
+      assert.deepEqual(end.messages, [
+        { role: 'assistant', content: 'Checking.', toolCalls: turn },
+        { role: 'tool', toolCallId: 'c1', content: 'echo: hi' },
+      ]);
+    });
+
+    test('tool_choice none withholds the client tools; required goes upstream until a tool ran', async () => {
+      const none = new FakeModel([textTurn('plain')]);
+      await makeAgent(none).agent.run(input({ clientTools: [weatherSpec], toolChoice: 'none' })).result;
+      assert.deepEqual(
+        none.requests[0]?.tools?.map((t) => t.name),
+        ['echo'],
+      );
+      assert.equal(none.requests[0]?.toolChoice, undefined);
+
+      const required = new FakeModel([toolTurn([call('c1', 'echo', { text: 'x' })]), textTurn('done')]);
+      await makeAgent(required).agent.run(
+        input({ clientTools: [weatherSpec], toolChoice: 'required', parallelToolCalls: false }),
+      ).result;
+      assert.deepEqual(
+        required.requests.map((r) => [r.toolChoice, r.parallelToolCalls]),
+        [
+          ['required', false],
+          [undefined, false],
+        ],
+      );
+    });
+
+    test("a client tool named like one of the toolset's ends the run with an error before any model call", async () => {
+      const model = new FakeModel([]);
+      const end = await makeAgent(model).agent.run(input({ clientTools: [{ name: 'echo' }] })).result;
+      assert.equal(end.type, 'error');
+      assert.match(end.type === 'error' ? end.error.message : '', /"echo"/);
+      assert.equal(model.requests.length, 0);
+    });
+  });
 });

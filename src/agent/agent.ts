@@ -1,7 +1,8 @@
 /**
  * The agent loop: one run takes a conversation, streams an assistant turn from the model, runs the
  * tools it asks for (concurrently), feeds the results back and repeats until the model answers without
- * tools, the step limit is reached, the run fails or it is cancelled. Everything it does is reported as
+ * tools, calls a tool the client declared (the run then pauses and hands the calls back), the step
+ * limit is reached, the run fails or it is cancelled. Everything it does is reported as
  * `AgentEvent`s on a push stream. It knows nothing of HTTP or chat platforms, does not retry upstream
  * calls (the model client does) and does not store transcripts (callers persist `done.messages`).
  */
@@ -26,7 +27,7 @@ import { buildSystemPrompt } from './core-prompt.ts';
 import { defaultToolsetFor } from './default-toolset.ts';
 import { executeToolCalls, refuseTruncatedToolCalls, type ToolCallResult } from './execute-tool-calls.ts';
 import { RunStream } from './run-stream.ts';
-import type { AgentEvent, AgentInput, AgentRun, AgentRunner } from './types.ts';
+import type { AgentEvent, AgentFinishReason, AgentInput, AgentRun, AgentRunner } from './types.ts';
 
 export interface AgentOptions {
   model: ModelClient;
@@ -41,6 +42,8 @@ export interface AgentOptions {
 interface RunSetup {
   request: Omit<ModelRequest, 'messages'>;
   tools: ReadonlyMap<string, AnyTool>;
+  /** The client's tools offered in this run: a call to one of them ends the run. */
+  clientToolNames: ReadonlySet<string>;
   cwd: string;
   toolset: string;
 }
@@ -131,14 +134,24 @@ export class Agent implements AgentRunner {
           return this.#finish(state, turn.finishReason === 'length' ? 'length' : 'stop', emit);
         }
 
+        if (turn.finishReason === 'length') {
+          appendToolRound(state, turn, refuseTruncatedToolCalls(turn.toolCalls, emit));
+          continue;
+        }
+        // Calls to the client's tools pause the run; the toolset's calls of the same turn run first.
+        const clientCalls = turn.toolCalls.filter((call) => setup.clientToolNames.has(call.name));
+        const ownCalls = turn.toolCalls.filter((call) => !setup.clientToolNames.has(call.name));
         const results =
-          turn.finishReason === 'length'
-            ? refuseTruncatedToolCalls(turn.toolCalls, emit)
+          ownCalls.length === 0
+            ? []
             : await ensureWorkspace(setup.cwd).then(() =>
-                executeToolCalls(turn.toolCalls, setup.tools, toolContext(this.#config, setup, signal), emit),
+                executeToolCalls(ownCalls, setup.tools, toolContext(this.#config, setup, signal), emit),
               );
         appendToolRound(state, turn, results);
         if (signal.aborted) throw abortError(signal);
+        if (clientCalls.length > 0) return this.#finish(state, 'tool_calls', emit, clientCalls);
+        // A forced choice (`required`, a named function) is met once a tool ran.
+        setup.request.toolChoice = undefined;
       }
 
       const note =
@@ -157,16 +170,26 @@ export class Agent implements AgentRunner {
   #prepare(input: AgentInput): RunSetup {
     const toolset = input.toolset ?? defaultToolsetFor(input.platform);
     const tools = new Map(this.#tools.toolset(toolset).map((tool) => [tool.name, tool] as const));
+    const clientTools = input.toolChoice === 'none' ? [] : (input.clientTools ?? []);
+    const clash = clientTools.find((tool) => tools.has(tool.name));
+    // Callers reject clashes with a 400; one reaching the loop could not be told apart from our own tool.
+    if (clash)
+      throw new Error(`The client tool "${clash.name}" has the name of a tool in toolset ${toolset}.`);
+    const specs = [...[...tools.values()].map(toolSpec), ...clientTools];
     // An empty id falls back to config in the model client, which reports a missing model itself.
     const { id, ...sampling } = input.model ?? {};
     const model = id ?? this.#config.model.model ?? '';
     return {
       toolset,
       tools,
+      clientToolNames: new Set(clientTools.map((tool) => tool.name)),
       cwd: this.#workspace,
       request: {
         model,
-        tools: tools.size > 0 ? [...tools.values()].map(toolSpec) : undefined,
+        tools: specs.length > 0 ? specs : undefined,
+        // `none` only withholds the client's tools: the agent keeps its own.
+        toolChoice: input.toolChoice === 'none' ? undefined : input.toolChoice,
+        parallelToolCalls: input.parallelToolCalls,
         ...sampling,
         maxTokens: sampling.maxTokens ?? this.#config.model.max_tokens,
       },
@@ -237,12 +260,24 @@ export class Agent implements AgentRunner {
     }
   }
 
-  #finish(state: RunState, finishReason: 'stop' | 'length', emit: (event: AgentEvent) => void): void {
+  #finish(
+    state: RunState,
+    finishReason: AgentFinishReason,
+    emit: (event: AgentEvent) => void,
+    clientToolCalls?: ToolCall[],
+  ): void {
     this.#logger?.debug(
       { event: 'agent.run.done', finishReason, modelCalls: state.modelCalls, usage: state.usage },
       'agent run done',
     );
-    emit({ type: 'done', text: state.text, finishReason, usage: state.usage, messages: state.appended });
+    emit({
+      type: 'done',
+      text: state.text,
+      finishReason,
+      usage: state.usage,
+      messages: state.appended,
+      ...(clientToolCalls ? { clientToolCalls } : {}),
+    });
   }
 
   /** Ends the run with an `error` event; the partial answer of an interrupted turn is kept in the transcript. */

@@ -3,7 +3,7 @@
  * yields while it works. Adapters render these events (SSE chunks, message edits); the agent knows
  * nothing of HTTP or chat platforms.
  */
-import type { ChatMessage, SamplingSettings, Usage } from '../model/types.ts';
+import type { ChatMessage, SamplingSettings, ToolCall, ToolChoice, ToolSpec, Usage } from '../model/types.ts';
 
 /** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
 export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp';
@@ -18,10 +18,24 @@ export interface AgentInput {
   toolset?: string;
   /** Per-run model settings; the upstream model id comes from config unless overridden. */
   model?: SamplingSettings & { id?: string };
+  /**
+   * Function tools the caller's client runs (an API request's `tools`), offered beside the toolset.
+   * A model turn that calls one ends the run with finish reason `tool_calls`; the caller resumes by
+   * sending the results as tool messages. Names must not clash with the toolset's (callers check).
+   */
+  clientTools?: ToolSpec[];
+  /**
+   * The caller's `tool_choice`. `none` withholds the client tools (the toolset stays available);
+   * `required` and a named function apply to the first model call only, so once a tool ran the model
+   * may answer in text. Default `auto`.
+   */
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
   signal: AbortSignal;
 }
 
-export type AgentFinishReason = 'stop' | 'length';
+/** `tool_calls`: the run paused on calls to client tools (`done.clientToolCalls`). */
+export type AgentFinishReason = 'stop' | 'length' | 'tool_calls';
 
 /**
  * Events of one run, in order. `usage` comes after each model call; exactly one of `done` / `error`
@@ -33,7 +47,19 @@ export type AgentEvent =
   | { type: 'tool-call-start'; toolCallId: string; name: string; arguments: string; label: string }
   | { type: 'tool-call-end'; toolCallId: string; name: string; result: string; isError: boolean }
   | { type: 'usage'; usage: Usage; total: Usage }
-  | { type: 'done'; text: string; finishReason: AgentFinishReason; usage: Usage; messages: ChatMessage[] }
+  | {
+      type: 'done';
+      text: string;
+      finishReason: AgentFinishReason;
+      usage: Usage;
+      messages: ChatMessage[];
+      /**
+       * With finish reason `tool_calls`: the client tool calls to hand back, in call order. The last
+       * assistant message in `messages` carries them (and any toolset calls of the same turn, whose
+       * results follow it); the client's results complete that turn.
+       */
+      clientToolCalls?: ToolCall[];
+    }
   | {
       type: 'error';
       /** A `ModelError`, a `RunAbortedError`, or an unexpected Error. */

@@ -13,7 +13,7 @@ import {
 } from '../model/index.ts';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
-import { buildAgent } from './compose.ts';
+import { buildAgent, buildToolRegistry } from './compose.ts';
 
 export async function runChat(
   loaded: LoadedConfig,
@@ -25,7 +25,7 @@ export async function runChat(
     throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
   const explicitLevel = sources['logging.level'] !== 'default';
   const logger = createLogger(options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn');
-  const agent = buildAgent(config, logger, { interactive: true });
+  const agent = buildAgent(config, logger, buildToolRegistry(config, logger, { interactive: true }));
 
   if (options.query === undefined) {
     await chatRepl({

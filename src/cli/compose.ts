@@ -6,18 +6,25 @@ import { Agent } from '../agent/index.ts';
 import type { HeraldConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
-import { createToolRegistry, setUpToolIsolation } from '../tools/index.ts';
+import { createToolRegistry, setUpToolIsolation, type ToolRegistry } from '../tools/index.ts';
 
-/** `interactive`: `herald chat`, whose user is the one the tools work for (see `setUpToolIsolation`). */
-export function buildAgent(
+/**
+ * The tool registry with isolation set up first (tool user, HERALD_HOME modes). `interactive`:
+ * `herald chat`, whose user is the one the tools work for (see `setUpToolIsolation`).
+ */
+export function buildToolRegistry(
   config: HeraldConfig,
   logger: Logger,
   options: { interactive?: boolean } = {},
-): Agent {
+): ToolRegistry {
   const isolation = setUpToolIsolation(config, logger, { quiet: options.interactive });
+  return createToolRegistry(config, { toolUser: isolation.user });
+}
+
+export function buildAgent(config: HeraldConfig, logger: Logger, tools: ToolRegistry): Agent {
   return new Agent({
     model: createModelClient(config.model, { logger }),
-    tools: createToolRegistry(config, { toolUser: isolation.user }),
+    tools,
     config,
     logger,
   });

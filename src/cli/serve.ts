@@ -18,7 +18,7 @@ import {
   SqliteSessionStore,
   SqliteTranscriptStore,
 } from '../store/index.ts';
-import { buildAgent } from './compose.ts';
+import { buildAgent, buildToolRegistry } from './compose.ts';
 import { packageVersion } from './package-version.ts';
 
 export async function serve(loaded: LoadedConfig, options: { debug: boolean }): Promise<void> {
@@ -33,12 +33,14 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
       maxAgeDays: config.api_server.responses.max_age_days,
     },
   });
-  const agent = buildAgent(config, logger);
+  const tools = buildToolRegistry(config, logger);
+  const agent = buildAgent(config, logger, tools);
 
   const apiServer = config.api_server.enabled
     ? createApiServer({
         config,
         agent,
+        tools,
         responseStore,
         transcripts: new SqliteTranscriptStore(db),
         logger,

@@ -76,7 +76,7 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.responses.max_stored': 'Stored responses kept (oldest deleted first).',
   'api_server.responses.max_age_days': 'Days a stored response is kept.',
   'api_server.responses.tool_items':
-    "How the agent's own tool use appears in Responses output: auto (default: mcp_call items for the Vercel AI SDK, function_call items for everyone else), function_call or mcp_call.",
+    "Deprecated and ignored (a warning at startup): the agent's own tool use always appears as hosted mcp_call items.",
   'gateway.interrupt_on_new_message': 'A new message aborts the running reply instead of queueing.',
   'gateway.history_max_messages': 'Messages of a conversation sent upstream.',
   'gateway.shutdown_grace_s':

@@ -172,15 +172,14 @@ export const configSchema = z
             max_stored: positiveInt.default(10_000),
             max_age_days: positiveInt.default(30),
             /**
-             * How the agent's tool use appears in Responses output: `function_call` +
-             * `function_call_output` items, or one `mcp_call` item per tool (server-executed calls,
-             * which the Vercel AI SDK understands; it misreads function_call items as its own tools).
-             * `auto`: `mcp_call` for requests whose User-Agent names the AI SDK, else `function_call`.
+             * Deprecated and ignored: the agent's own tool use is always hosted `mcp_call` items
+             * (function_call items are calls the client must run). Still accepted so older config
+             * files load; the API server warns when it is set.
              */
-            tool_items: z.enum(['auto', 'function_call', 'mcp_call']).default('auto'),
+            tool_items: z.enum(['auto', 'function_call', 'mcp_call']).optional(),
           })
           .strict()
-          .default({ max_stored: 10_000, max_age_days: 30, tool_items: 'auto' }),
+          .default({ max_stored: 10_000, max_age_days: 30 }),
       })
       .strict()
       .default({
@@ -203,7 +202,7 @@ export const configSchema = z
         tool_progress: 'events',
         strict_models: false,
         heartbeat_s: 15,
-        responses: { max_stored: 10_000, max_age_days: 30, tool_items: 'auto' },
+        responses: { max_stored: 10_000, max_age_days: 30 },
       }),
     gateway: z
       .object({

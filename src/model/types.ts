@@ -23,11 +23,16 @@ export type ChatMessage =
   | { role: 'assistant'; content: string | null; toolCalls?: ToolCall[] }
   | { role: 'tool'; toolCallId: string; content: string };
 
-/** A tool as the model sees it: a name, a description and a JSON Schema for its arguments. */
+/**
+ * A tool as the model sees it: a name, a description and a JSON Schema for its arguments. Client tools
+ * (declared by an API caller) may omit the description and schema and carry `strict`; all of it goes
+ * to the upstream as given.
+ */
 export interface ToolSpec {
   name: string;
-  description: string;
-  parameters: Record<string, unknown>;
+  description?: string;
+  parameters?: Record<string, unknown>;
+  strict?: boolean | null;
 }
 
 /** The output format the upstream must produce (chat `response_format`, Responses `text.format`). */
@@ -63,11 +68,17 @@ export interface SamplingSettings {
   verbosity?: 'low' | 'medium' | 'high';
 }
 
+/** OpenAI's `tool_choice`: let the model decide, forbid tools, require one, or force a named function. */
+export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; name: string };
+
 export interface ModelRequest extends SamplingSettings {
   /** Upstream model id, e.g. `anthropic/claude-sonnet-4` or `llama3.1`. */
   model: string;
   messages: ChatMessage[];
   tools?: ToolSpec[];
+  /** Sent only with tools; omitted = the upstream's default (`auto`). */
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
 }
 
 export interface Usage {

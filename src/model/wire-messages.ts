@@ -5,10 +5,10 @@
  * nothing of HTTP or retries.
  */
 import type OpenAI from 'openai';
-import type { ChatMessage, ModelRequest, ResponseFormat, ToolSpec } from './types.ts';
+import type { ChatMessage, ModelRequest, ResponseFormat, ToolChoice, ToolSpec } from './types.ts';
 
 type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
-type WireTool = OpenAI.Chat.Completions.ChatCompletionTool;
+type WireTool = OpenAI.Chat.Completions.ChatCompletionFunctionTool;
 type WireParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 
 function toWireMessage(message: ChatMessage): WireMessage {
@@ -43,11 +43,17 @@ function toWireMessage(message: ChatMessage): WireMessage {
   }
 }
 
+/** Only the fields the tool has: a client's schema and `strict` flag reach the upstream untouched. */
 function toWireTool(tool: ToolSpec): WireTool {
-  return {
-    type: 'function',
-    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-  };
+  const fn: WireTool['function'] = { name: tool.name };
+  if (tool.description !== undefined) fn.description = tool.description;
+  if (tool.parameters !== undefined) fn.parameters = tool.parameters;
+  if (tool.strict !== undefined) fn.strict = tool.strict;
+  return { type: 'function', function: fn };
+}
+
+function toWireToolChoice(choice: ToolChoice): WireParams['tool_choice'] {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
 }
 
 /** The streaming request body; optional settings are sent only when given, so upstream defaults apply. */
@@ -58,7 +64,11 @@ export function toWireParams(request: ModelRequest, defaultMaxTokens: number | u
     stream: true,
     stream_options: { include_usage: true },
   };
-  if (request.tools?.length) params.tools = request.tools.map(toWireTool);
+  if (request.tools?.length) {
+    params.tools = request.tools.map(toWireTool);
+    if (request.toolChoice !== undefined) params.tool_choice = toWireToolChoice(request.toolChoice);
+    if (request.parallelToolCalls !== undefined) params.parallel_tool_calls = request.parallelToolCalls;
+  }
   const maxTokens = request.maxTokens ?? defaultMaxTokens;
   if (maxTokens !== undefined) params.max_tokens = maxTokens;
   if (request.temperature !== undefined) params.temperature = request.temperature;

@@ -95,9 +95,9 @@ test('callers cannot alter a toolset through the returned array', () => {
 test('every built-in tool has a valid object schema for the model', () => {
   for (const tool of createToolRegistry(config()).toolset('api')) {
     const spec = toolSpec(tool);
-    assert.equal(spec.parameters['type'], 'object', tool.name);
+    assert.equal(spec.parameters?.['type'], 'object', tool.name);
     assert.match(spec.name, /^[a-zA-Z0-9_-]{1,64}$/);
-    assert.ok(spec.description.length > 20, tool.name);
-    assert.equal('$schema' in spec.parameters, false);
+    assert.ok((spec.description ?? '').length > 20, tool.name);
+    assert.equal('$schema' in (spec.parameters ?? {}), false);
   }
 });

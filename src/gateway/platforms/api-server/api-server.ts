@@ -11,6 +11,7 @@ import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/index.ts';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import type { ToolRegistry } from '../../../tools/index.ts';
 import type { PlatformAdapter } from '../../types.ts';
 import { ActiveRuns } from './active-runs.ts';
 import { buildApp } from './app.ts';
@@ -22,6 +23,8 @@ import { isLoopbackBind, UnsafeBindError } from './security.ts';
 export interface ApiServerOptions {
   config: HeraldConfig;
   agent: AgentRunner;
+  /** The registry the agent runs tools from: client tools must not take its names. */
+  tools: ToolRegistry;
   responseStore: ResponseStore;
   transcripts: TranscriptStore;
   logger: Logger;
@@ -51,7 +54,7 @@ export class ApiServer implements PlatformAdapter {
       agent: options.agent,
       logger: options.logger,
       version: options.version,
-      profiles: new ProfileResolver(config),
+      profiles: new ProfileResolver(config, options.tools),
       limiter: this.#limiter,
       queue: new ConversationQueue(),
       runs: this.#runs,
@@ -87,6 +90,12 @@ export class ApiServer implements PlatformAdapter {
           'WARNING: the API server runs WITHOUT authentication (api_server.allow_unauthenticated: true). Anyone who can reach it can run the agent and its shell tools. Set API_SERVER_KEY.',
         );
       }
+    }
+    if (api.responses.tool_items !== undefined) {
+      logger.warn(
+        { event: 'config.deprecated', key: 'api_server.responses.tool_items' },
+        "api_server.responses.tool_items is deprecated and ignored: the agent's own tool use always appears as hosted mcp_call items. Remove it from config.yaml.",
+      );
     }
     if (!isModelConfigured(config.model)) {
       logger.warn(

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentEvent, AgentFinishReason } from '../../../agent/index.ts';
-import type { Usage } from '../../../model/types.ts';
+import type { ToolCall, Usage } from '../../../model/types.ts';
 
 /** The agent events that show as tool progress in a chat stream. */
 export type ToolCallEvent = Extract<AgentEvent, { type: 'tool-call-start' | 'tool-call-end' }>;
@@ -38,12 +38,24 @@ export function wireUsage(usage: Usage): WireUsage {
   };
 }
 
+/** Calls to the client's own tools, in the wire shape of `message.tool_calls`. */
+function wireToolCalls(calls: ToolCall[]) {
+  return calls.map((call) => ({
+    id: call.id,
+    type: 'function' as const,
+    function: { name: call.name, arguments: call.arguments },
+  }));
+}
+
+/** `content` is null only for a turn that is nothing but client tool calls. */
 export function completionBody(
   identity: CompletionIdentity,
-  content: string,
+  content: string | null,
   finishReason: AgentFinishReason,
   usage: Usage,
+  clientToolCalls: ToolCall[] = [],
 ) {
+  const message = { role: 'assistant' as const, content, refusal: null, annotations: [] };
   return {
     id: identity.id,
     object: 'chat.completion' as const,
@@ -52,7 +64,8 @@ export function completionBody(
     choices: [
       {
         index: 0,
-        message: { role: 'assistant' as const, content, refusal: null, annotations: [] },
+        message:
+          clientToolCalls.length > 0 ? { ...message, tool_calls: wireToolCalls(clientToolCalls) } : message,
         logprobs: null,
         finish_reason: finishReason,
       },
@@ -112,6 +125,26 @@ export class ChunkBuilder {
 
   #contentChunk(text: string) {
     return this.#chunk([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }]);
+  }
+
+  /**
+   * The frames of calls to the client's tools, as OpenAI streams them: per call a head fragment with
+   * index, id, type, name and empty arguments, then the arguments.
+   */
+  toolCalls(calls: ToolCall[]) {
+    const delta = (fragment: Record<string, unknown>) =>
+      this.#chunk([{ index: 0, delta: { tool_calls: [fragment] }, logprobs: null, finish_reason: null }]);
+    return calls.flatMap((call, index) => {
+      const head = delta({
+        index,
+        id: call.id,
+        type: 'function',
+        function: { name: call.name, arguments: '' },
+      });
+      return call.arguments === ''
+        ? [head]
+        : [head, delta({ index, function: { arguments: call.arguments } })];
+    });
   }
 
   finish(reason: AgentFinishReason) {

@@ -7,8 +7,10 @@
  */
 import { z } from 'zod';
 import type { ChatMessage, ContentPart, SamplingSettings, ToolCall } from '../../../model/types.ts';
+import type { ClientToolFields } from './client-tools.ts';
 import { ApiError, fromZodIssues } from './errors.ts';
 import { chatSamplingFields, chatSamplingSettings } from './sampling-params.ts';
+import { firstUnansweredToolCalls } from './unanswered-tool-calls.ts';
 
 export const chatCompletionRequestSchema = z.looseObject({
   model: z.string().nullish(),
@@ -74,6 +76,8 @@ export interface ParsedChatCompletionRequest {
   endUser: string | undefined;
   systemPrompts: string[];
   messages: ChatMessage[];
+  /** `tools`, `tool_choice`, `parallel_tool_calls` as sent; client-tools.ts validates them per profile. */
+  clientToolFields: ClientToolFields;
 }
 
 /** Validates a request body; throws `ApiError` 400 naming the offending `param`. */
@@ -91,11 +95,22 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   const request = parsed.data;
   const systemPrompts: string[] = [];
   const messages: ChatMessage[] = [];
+  /** Each message's index in the request, for error params (system messages are not in `messages`). */
+  const requestIndex: number[] = [];
   request.messages.forEach((raw, index) => {
     const converted = convertMessage(raw, index);
     if (converted.kind === 'system') systemPrompts.push(converted.text);
-    else messages.push(converted.message);
+    else requestIndex[messages.push(converted.message) - 1] = index;
   });
+  const unanswered = firstUnansweredToolCalls(messages);
+  if (unanswered) {
+    throw new ApiError(
+      400,
+      "An assistant message with 'tool_calls' must be followed by tool messages responding to each " +
+        `'tool_call_id'. The following tool_call_ids did not have response messages: ${unanswered.callIds.join(', ')}`,
+      { param: `messages[${requestIndex[unanswered.index]}]`, code: 'tool_output_missing' },
+    );
+  }
   if (!messages.some((m) => m.role === 'user')) {
     throw new ApiError(400, 'messages must contain at least one user message.', {
       param: 'messages',
@@ -110,6 +125,11 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
     endUser: request.safety_identifier ?? request.user ?? undefined,
     systemPrompts,
     messages,
+    clientToolFields: {
+      tools: request['tools'],
+      tool_choice: request['tool_choice'],
+      parallel_tool_calls: request['parallel_tool_calls'],
+    },
   };
 }
 

@@ -3,7 +3,8 @@
  * takes a run slot, finds the session transcript, runs the agent in the session's queue slot and renders
  * its events as one `chat.completion` body or as an SSE stream of chunks (with `herald.tool.progress`
  * events, heartbeats, and an error frame on mid-stream failure). Client disconnect and shutdown abort the
- * run through its AbortSignal. Client-side function tools are not offered: the agent runs its own tools.
+ * run through its AbortSignal. The agent's own tools show only as progress events; the client's function
+ * tools (`tools`) are offered beside them, and a call to one ends the answer with `tool_calls`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentEvent, AgentInput } from '../../../agent/index.ts';
@@ -20,6 +21,7 @@ import {
 } from './chat-completion-chunks.ts';
 import { type ParsedChatCompletionRequest, parseChatCompletionRequest } from './chat-completions-request.ts';
 import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope } from './chat-sessions.ts';
+import { type ClientTools, parseClientTools } from './client-tools.ts';
 import { ApiError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
@@ -44,6 +46,7 @@ interface RunContext {
   deps: ChatCompletionsDeps;
   sessions: ChatSessions;
   parsed: ParsedChatCompletionRequest;
+  clientTools: ClientTools;
   profile: AgentProfile;
   scope: string;
   identity: CompletionIdentity;
@@ -60,6 +63,7 @@ async function handleChatCompletion(
   const parsed = parseChatCompletionRequest(request.body);
   const caller = callerOf(request);
   const profile = deps.profiles.resolve(parsed.model, caller.profiles);
+  const clientTools = parseClientTools(parsed.clientToolFields, 'chat', deps.profiles.toolNames(profile));
   // The client going away (Stop button, timeout) cancels the run: the raw response closes unfinished.
   const disconnect = new AbortController();
   reply.raw.once('close', () => {
@@ -87,6 +91,7 @@ async function handleChatCompletion(
       deps,
       sessions,
       parsed,
+      clientTools,
       profile,
       scope,
       identity: newCompletionIdentity(parsed.model ?? profile.id),
@@ -141,6 +146,9 @@ function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentI
     platform: 'api',
     ...(ctx.profile.toolset ? { toolset: ctx.profile.toolset } : {}),
     model,
+    clientTools: ctx.clientTools.tools,
+    toolChoice: ctx.clientTools.toolChoice,
+    parallelToolCalls: ctx.clientTools.parallelToolCalls,
     signal: ctx.signal,
   };
 }
@@ -194,9 +202,10 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
         usage = event.usage;
         noteUsage(ctx.request, usage);
         const content = text || event.text;
-        if (!content) throw emptyAnswer();
+        const calls = event.clientToolCalls ?? [];
+        if (!content && calls.length === 0) throw emptyAnswer();
         await saveTranscript(ctx, conversation, event, content);
-        return completionBody(ctx.identity, content, event.finishReason, usage);
+        return completionBody(ctx.identity, content || null, event.finishReason, usage, calls);
       }
       case 'error':
         noteUsage(ctx.request, event.usage);
@@ -225,6 +234,7 @@ async function saveTranscript(
     input: conversation.messages,
     appended: done.messages,
     shownReply,
+    clientToolCalls: done.clientToolCalls ?? [],
   });
 }
 
@@ -282,7 +292,8 @@ async function streamCompletion(
       case 'done': {
         noteUsage(ctx.request, event.usage);
         if (!shown && event.text) await write(event.text);
-        if (!shown) {
+        const calls = event.clientToolCalls ?? [];
+        if (!shown && calls.length === 0) {
           // An empty answer is a failure, never an empty success.
           if (!lazy.opened) throw emptyAnswer();
           await endWithError(await open(), emptyAnswer());
@@ -290,6 +301,7 @@ async function streamCompletion(
         }
         await saveTranscript(ctx, conversation, event, shown);
         const stream = await open();
+        for (const frame of chunks.toolCalls(calls)) await stream.send(frame);
         await stream.send(chunks.finish(event.finishReason));
         if (ctx.parsed.includeUsage) await stream.send(chunks.usage(event.usage));
         await stream.send('[DONE]');

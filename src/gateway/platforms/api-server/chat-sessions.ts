@@ -7,8 +7,9 @@
  * conversation can never pick up another's transcript. It does not run the agent; the route does.
  */
 import { createHash } from 'node:crypto';
-import type { ChatMessage } from '../../../model/types.ts';
+import type { ChatMessage, ToolCall } from '../../../model/types.ts';
 import type { TranscriptState, TranscriptStore } from '../../../store/index.ts';
+import { firstUnansweredToolCalls } from './unanswered-tool-calls.ts';
 
 export const SESSION_HEADER = 'x-herald-session-id';
 
@@ -24,7 +25,12 @@ export function sessionScope(parts: {
   return sha256(JSON.stringify([parts.owner, parts.profileId, parts.systemPrompts, parts.endUser ?? null]));
 }
 
-/** The visible form of messages: user texts (images by URL digest) and non-empty assistant replies. */
+/**
+ * The visible form of messages: user texts (images by URL digest), non-empty assistant replies, and
+ * the client's own tool calls (by id) and results (by id and digest). The agent's own tool calls never
+ * reach the client, so a transcript holding them still matches the client's history turn for turn, and
+ * tool rounds with no text between them stay tell-apart.
+ */
 export function visibleTurns(messages: ChatMessage[]): string[] {
   const turns: string[] = [];
   for (const message of messages) {
@@ -37,10 +43,19 @@ export function visibleTurns(messages: ChatMessage[]): string[] {
               .join('\n');
       turns.push(`user:${text.trim()}`);
     } else if (message.role === 'assistant') {
-      const text = (message.content ?? '').trim();
-      if (text) turns.push(`assistant:${text}`);
+      turns.push(...assistantTurns(message.content ?? '', message.toolCalls ?? []));
+    } else if (message.role === 'tool') {
+      turns.push(`tool:${message.toolCallId}:${sha256(message.content).slice(0, 16)}`);
     }
   }
+  return turns;
+}
+
+/** An assistant reply as the client saw it: its text, then the calls to the client's tools. */
+function assistantTurns(text: string, clientToolCalls: ToolCall[]): string[] {
+  const turns: string[] = [];
+  if (text.trim()) turns.push(`assistant:${text.trim()}`);
+  if (clientToolCalls.length > 0) turns.push(`tool_calls:${clientToolCalls.map((c) => c.id).join(',')}`);
   return turns;
 }
 
@@ -118,6 +133,9 @@ export class ChatSessions {
       const match = await this.#store.findByVisibleHash(request.scope, hash);
       if (match?.sessionId === request.sessionId) state = match;
     }
+    // A stored run that paused on client tool calls the request does not answer (a header session
+    // continued with a fresh message) would hand the upstream an open call: the request is the truth.
+    if (state && firstUnansweredToolCalls([...state.messages, ...tail])) state = undefined;
     if (!state) {
       return {
         sessionId: request.sessionId,
@@ -142,9 +160,10 @@ export class ChatSessions {
     input: ChatMessage[];
     appended: ChatMessage[];
     shownReply: string;
+    /** Calls to the client's tools the reply ended with (the client sends them back with its results). */
+    clientToolCalls: ToolCall[];
   }): Promise<void> {
-    const turns = [...options.visibleBefore];
-    if (options.shownReply.trim()) turns.push(`assistant:${options.shownReply.trim()}`);
+    const turns = [...options.visibleBefore, ...assistantTurns(options.shownReply, options.clientToolCalls)];
     await this.#store.save({
       sessionId: options.sessionId,
       scope: options.scope,

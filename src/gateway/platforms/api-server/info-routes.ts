@@ -88,7 +88,18 @@ function capabilities(deps: ApiRouteDeps) {
       conversations: true,
       image_input: true,
       file_input: false,
-      client_tools: false,
+      // The client's own function tools: offered to the model, calls handed back as OpenAI does.
+      client_tools: {
+        types: ['function'],
+        tool_choice: ['none', 'auto', 'required', 'function'],
+        parallel_tool_calls: true,
+      },
+      // The agent's own tools run here: `mcp_call` items on Responses, progress events on chat.
+      hosted_tools: {
+        responses_item: 'mcp_call',
+        server_label: 'herald',
+        chat_completions_event: 'herald.tool.progress',
+      },
       sessions: { header: 'X-Herald-Session-Id' },
       idempotency: { header: 'Idempotency-Key', streaming: false },
       heartbeat_s: api.heartbeat_s,

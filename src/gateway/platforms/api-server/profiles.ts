@@ -4,7 +4,9 @@
  * an unknown id (a frontend's `gpt-4o-mini` title request) falls back to the default profile unless
  * `api_server.strict_models` is on. It does not run anything; routes turn a profile into AgentInput fields.
  */
+import { defaultToolsetFor } from '../../../agent/index.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
+import type { ToolRegistry } from '../../../tools/index.ts';
 import { ApiError } from './errors.ts';
 
 export interface AgentProfile {
@@ -32,9 +34,12 @@ export function modelNotFound(id: string): ApiError {
 export class ProfileResolver {
   readonly #profiles = new Map<string, AgentProfile>();
   readonly #strict: boolean;
+  readonly #tools: ToolRegistry;
+  readonly #toolNames = new Map<string, ReadonlySet<string>>();
 
-  constructor(config: Pick<HeraldConfig, 'profiles' | 'api_server'>) {
+  constructor(config: Pick<HeraldConfig, 'profiles' | 'api_server'>, tools: ToolRegistry) {
     this.#strict = config.api_server.strict_models;
+    this.#tools = tools;
     this.#profiles.set(DEFAULT_PROFILE_ID, {
       id: DEFAULT_PROFILE_ID,
       upstreamModel: undefined,
@@ -59,6 +64,20 @@ export class ProfileResolver {
   /** The profile with exactly this id, or undefined (for `GET /v1/models/:id`). */
   get(id: string): AgentProfile | undefined {
     return this.#profiles.get(id);
+  }
+
+  /**
+   * The names of the tools the profile's agent runs itself, which a client's own tools must not take.
+   * Throws `UnknownToolsetError` for a toolset config does not define, as the run itself would.
+   */
+  toolNames(profile: AgentProfile): ReadonlySet<string> {
+    let names = this.#toolNames.get(profile.id);
+    if (!names) {
+      const toolset = profile.toolset ?? defaultToolsetFor('api');
+      names = new Set(this.#tools.toolset(toolset).map((tool) => tool.name));
+      this.#toolNames.set(profile.id, names);
+    }
+    return names;
   }
 
   /**

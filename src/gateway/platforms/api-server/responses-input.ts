@@ -48,7 +48,10 @@ const functionCallOutputItem = z.looseObject({
   call_id: z.string().min(1),
   output: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
 });
-/** Herald's own tool use when `tool_items: mcp_call`, replayed by clients that send output back as input. */
+/**
+ * A tool Herald ran (hosted), replayed by clients that send output back as input. The OpenAI Agents SDK
+ * drops `output` when it replays one; the stored item then supplies it.
+ */
 const mcpCallItem = z.looseObject({
   type: z.literal('mcp_call'),
   id: z.string().min(1),
@@ -104,7 +107,10 @@ export async function normalizeInputItems(
         status: 'completed',
       });
     } else if (type === 'mcp_call') {
-      items.push(parseAt(mcpCallItem, raw, path));
+      const call = parseAt(mcpCallItem, raw, path);
+      const stored =
+        call.output == null && call.error == null ? await store.getItem(call.id, owner) : undefined;
+      items.push(stored?.type === 'mcp_call' ? stored : call);
     } else if (type === 'reasoning') {
       // nothing to replay
     } else {
@@ -115,6 +121,21 @@ export async function normalizeInputItems(
     }
   }
   return items;
+}
+
+/**
+ * OpenAI's rule for a turn's items (the previous response's output, then this input): every
+ * `function_call` is answered by a `function_call_output`, so the upstream never sees a call left open.
+ */
+export function rejectUnansweredCalls(items: ResponseItem[]): void {
+  const answered = new Set(items.filter((i) => i.type === 'function_call_output').map((i) => i.call_id));
+  const missing = items.find((i) => i.type === 'function_call' && !answered.has(i.call_id));
+  if (missing) {
+    throw new ApiError(400, `No tool output found for function call ${String(missing.call_id)}.`, {
+      param: 'input',
+      code: 'tool_output_missing',
+    });
+  }
 }
 
 function userTextItem(text: string): ResponseItem {
@@ -200,9 +221,9 @@ export interface AgentContext {
 
 /**
  * Items (oldest first) as agent input. System/developer messages become prompt layers in order;
- * `function_call` items join the assistant message they follow (one assistant turn can carry text
- * and several calls); `function_call_output` items become tool messages; an `mcp_call` item (a tool
- * Herald ran, in that output style) becomes both.
+ * `function_call` items (the client's tools) join the assistant message they follow (one assistant
+ * turn can carry text and several calls); `function_call_output` items become tool messages; an
+ * `mcp_call` item (a tool Herald ran) becomes both, so the upstream always sees each call answered.
  */
 export function itemsToAgentContext(items: ResponseItem[]): AgentContext {
   const messages: ChatMessage[] = [];

@@ -35,6 +35,7 @@ export const createResponseSchema = z.looseObject({
   max_output_tokens: z.number().int().min(16).nullish(),
   max_tool_calls: z.number().int().min(1).nullish(),
   ...sharedSamplingFields,
+  // The client's function tools; client-tools.ts validates them against the profile's own tools.
   tools: z.array(z.unknown()).nullish(),
   tool_choice: z.unknown().optional(),
   parallel_tool_calls: z.boolean().nullish(),

@@ -18,13 +18,14 @@ import {
   type StoredResponse,
 } from '../../../store/index.ts';
 import { type ApiCaller, callerOf } from './api-caller.ts';
+import { type ClientTools, parseClientTools } from './client-tools.ts';
 import { itemListBody, registerConversationsRoutes, resolveConversation } from './conversations-routes.ts';
 import { echoedTools } from './echoed-tools.ts';
 import { ApiError, isStorageFull, ServerShutdownError, storageFull, toApiError } from './errors.ts';
 import { OutputCheckpoints } from './output-checkpoints.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
-import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
+import { itemsToAgentContext, normalizeInputItems, rejectUnansweredCalls } from './responses-input.ts';
 import {
   type CreateResponseRequest,
   createResponseSchema,
@@ -41,7 +42,6 @@ import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 import { responsesSamplingSettings } from './sampling-params.ts';
 import { openSse } from './sse-reply.ts';
 import type { SseWriter } from './sse-writer.ts';
-import { resolveToolItemStyle } from './tool-item-style.ts';
 
 /** How often a running response's partial output is stored (what a killed process leaves behind). */
 const CHECKPOINT_INTERVAL_MS = 1_000;
@@ -82,6 +82,7 @@ interface PreparedTurn {
   queueKey: string;
   profile: AgentProfile;
   owner: string;
+  clientTools: ClientTools;
 }
 
 export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
@@ -183,6 +184,7 @@ async function prepareTurn(
     );
   }
   const profile = deps.profiles.resolve(body.model, caller.profiles);
+  const clientTools = parseClientTools(body, 'responses', deps.profiles.toolNames(profile));
 
   let previous: StoredResponse | undefined;
   if (body.previous_response_id) {
@@ -213,6 +215,7 @@ async function prepareTurn(
       code: 'missing_required_parameter',
     });
   }
+  rejectUnansweredCalls([...(previous?.outputItems ?? []), ...inputItems]);
 
   // Resolved last: a named conversation is created on first use, so only for a request that is valid.
   const conversation = body.conversation
@@ -256,7 +259,7 @@ async function prepareTurn(
     safetyIdentifier: body.safety_identifier ?? null,
     promptCacheKey: body.prompt_cache_key ?? null,
   };
-  return { body, settings, inputItems, previous, conversation, queueKey, profile, owner };
+  return { body, settings, inputItems, previous, conversation, queueKey, profile, owner, clientTools };
 }
 
 /**
@@ -305,10 +308,6 @@ async function runTurn(
   const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
   const builder = new ResponseBuilder(settings, {
     sink: sse ? (event) => sse.send(event, event.type) : undefined,
-    toolItems: resolveToolItemStyle(
-      deps.config.api_server.responses.tool_items,
-      reply.request.headers['user-agent'],
-    ),
   });
   const control: TurnControl = {
     signal: activeRun.signal,
@@ -388,7 +387,7 @@ async function executeTurn(
   control: TurnControl,
 ): Promise<TurnResult> {
   const store = deps.responseStore;
-  const { settings, inputItems, previous, conversation, profile, body } = turn;
+  const { settings, inputItems, previous, conversation, profile, body, clientTools } = turn;
   const history = previous
     ? ((await store.chainItems(previous.id)) ?? [])
     : conversation
@@ -438,6 +437,9 @@ async function executeTurn(
       platform: 'api',
       toolset: profile.toolset,
       model: { id: profile.upstreamModel, ...responsesSamplingSettings(body) },
+      clientTools: clientTools.tools,
+      toolChoice: clientTools.toolChoice,
+      parallelToolCalls: clientTools.parallelToolCalls,
       signal: control.signal,
     }),
     builder,

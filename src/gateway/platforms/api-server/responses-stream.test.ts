@@ -69,8 +69,7 @@ describe('ResponseBuilder', () => {
       finished.output.map((i) => [i.type, i.status]),
       [
         ['message', 'completed'],
-        ['function_call', 'completed'],
-        ['function_call_output', 'completed'],
+        ['mcp_call', 'completed'],
         ['message', 'completed'],
       ],
     );
@@ -78,7 +77,7 @@ describe('ResponseBuilder', () => {
       finished.output.map(
         (_, i) => events.filter((e) => e.type === 'response.output_item.done' && e.output_index === i).length,
       ),
-      [1, 1, 1, 1],
+      [1, 1, 1],
     );
     assert.equal(events.at(-1)?.type, 'response.completed');
     assert.deepEqual((events.at(-1)!.response as { usage: unknown }).usage, {
@@ -112,10 +111,9 @@ describe('ResponseBuilder', () => {
     assert.equal(finished.terminal, 'response.incomplete');
   });
 
-  it('shows each tool as one mcp_call item, completed with its result, when tool_items is mcp_call', async () => {
+  it('shows each tool the agent ran as one hosted mcp_call item, completed with its result', async () => {
     const events: ResponseStreamEvent[] = [];
     const builder = new ResponseBuilder(settings, {
-      toolItems: 'mcp_call',
       sink: async (e) => {
         events.push(e);
       },
@@ -172,5 +170,46 @@ describe('ResponseBuilder', () => {
       ],
     );
     assert.ok(events.some((e) => e.type === 'response.mcp_call.failed' && e.output_index === 1));
+  });
+
+  it('ends a turn paused on client tools with function_call items streamed like OpenAI, status completed', async () => {
+    const events: ResponseStreamEvent[] = [];
+    const builder = new ResponseBuilder(settings, {
+      sink: async (e) => {
+        events.push(e);
+      },
+    });
+    await builder.start();
+    await builder.apply({ type: 'text-delta', text: 'Checking.' });
+    const clientToolCalls = [
+      { id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      { id: 'call_b', name: 'get_time', arguments: '' },
+    ];
+    const finished = await builder.finish(
+      {
+        kind: 'done',
+        event: { type: 'done', text: '', finishReason: 'tool_calls', usage, messages: [], clientToolCalls },
+      },
+      1,
+    );
+    await builder.sendTerminal(finished);
+    assert.equal(finished.status, 'completed');
+    assert.deepEqual(
+      finished.output.map((i) => [i.type, i.call_id ?? null, i.name ?? null, i.arguments ?? null, i.status]),
+      [
+        ['message', null, null, null, 'completed'],
+        ['function_call', 'call_a', 'get_weather', '{"city":"Oslo"}', 'completed'],
+        ['function_call', 'call_b', 'get_time', '', 'completed'],
+      ],
+    );
+    assert.match(String(finished.output[1]?.id), /^fc_/);
+    const callEvents = events.filter((e) => e.output_index === 1).map((e) => e.type);
+    assert.deepEqual(callEvents, [
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+    ]);
+    assert.equal(events.at(-1)?.type, 'response.completed');
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Builds one Responses API response from the agent's events: the output items (`function_call` and
- * `function_call_output` for the agent's tool use, `message` items with `output_text` for its text),
+ * Builds one Responses API response from the agent's events: the output items (one hosted-tool
+ * `mcp_call` item, `server_label: "herald"`, per tool the agent ran; `message` items with `output_text`
+ * for its text; `function_call` items for calls to the client's own tools that end the turn),
  * the final Response object, and — when streaming — every `response.*` event in order with
  * `sequence_number`s from 0. Streaming and non-streaming requests go through the same builder (the
  * latter ignores the events), so both produce the same stored response. It writes nothing itself;
@@ -49,14 +50,9 @@ export interface ResponseStreamEvent {
 
 export type EventSink = (event: ResponseStreamEvent) => Promise<void>;
 
-/** How a tool the agent ran appears in the output (`api_server.responses.tool_items`, resolved per request). */
-export type ToolItemStyle = 'function_call' | 'mcp_call';
-
 export interface ResponseBuilderOptions {
   /** Receives every stream event in order; omitted for non-streamed requests. */
   sink?: EventSink;
-  /** Default `function_call` (a `function_call` item plus a `function_call_output` item per tool). */
-  toolItems?: ToolItemStyle;
 }
 
 /** How a run ended, as the route saw it. */
@@ -95,7 +91,6 @@ export function toResponseUsage(usage: Usage): Record<string, unknown> {
 export class ResponseBuilder {
   readonly #settings: ResponseSettings;
   readonly #sink: EventSink;
-  readonly #toolItems: ToolItemStyle;
   readonly #output: ResponseItem[] = [];
   /** `mcp_call` items waiting for their tool's result, by tool call id. */
   readonly #openCalls = new Map<string, ResponseItem>();
@@ -105,7 +100,6 @@ export class ResponseBuilder {
   constructor(settings: ResponseSettings, options: ResponseBuilderOptions = {}) {
     this.#settings = settings;
     this.#sink = options.sink ?? (async () => {});
-    this.#toolItems = options.toolItems ?? 'function_call';
   }
 
   /** The Response object in a given state (`in_progress` while running). */
@@ -168,13 +162,9 @@ export class ResponseBuilder {
       case 'text-delta':
         return this.#textDelta(event.text);
       case 'tool-call-start':
-        return this.#toolItems === 'mcp_call'
-          ? this.#mcpCall(event.toolCallId, event.name, event.arguments)
-          : this.#toolCall(event.toolCallId, event.name, event.arguments);
+        return this.#mcpCall(event.toolCallId, event.name, event.arguments);
       case 'tool-call-end':
-        return this.#toolItems === 'mcp_call'
-          ? this.#mcpResult(event.toolCallId, event.result, event.isError)
-          : this.#toolResult(event.toolCallId, event.result);
+        return this.#mcpResult(event.toolCallId, event.result, event.isError);
       case 'usage':
       case 'done':
       case 'error':
@@ -193,6 +183,11 @@ export class ResponseBuilder {
    */
   async finish(outcome: RunOutcome, completedAt: number): Promise<FinishedResponse> {
     await this.#closeMessage(outcome.kind === 'done' ? 'completed' : 'incomplete');
+    if (outcome.kind === 'done') {
+      for (const call of outcome.event.clientToolCalls ?? []) {
+        await this.#functionCall(call.id, call.name, call.arguments);
+      }
+    }
     // Tools still running when the run stopped never got a result.
     for (const item of this.#openCalls.values()) item.status = 'incomplete';
     this.#openCalls.clear();
@@ -334,7 +329,8 @@ export class ResponseBuilder {
     return index;
   }
 
-  async #toolCall(callId: string, name: string, args: string): Promise<void> {
+  /** A call to one of the client's tools: the client runs it and sends a `function_call_output` back. */
+  async #functionCall(callId: string, name: string, args: string): Promise<void> {
     const item: ResponseItem = {
       id: newId('fc'),
       type: 'function_call',
@@ -348,23 +344,7 @@ export class ResponseBuilder {
     await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
   }
 
-  async #toolResult(callId: string, result: string): Promise<void> {
-    await this.#closeMessage('completed');
-    const item: ResponseItem = {
-      id: newId('fco'),
-      type: 'function_call_output',
-      status: 'in_progress',
-      call_id: callId,
-      output: '',
-    };
-    const index = this.#output.push(item) - 1;
-    await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
-    item.output = result;
-    item.status = 'completed';
-    await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
-  }
-
-  /** `mcp_call` style: one item per tool, opened when the call starts and completed with its result. */
+  /** A tool the agent runs itself: one hosted `mcp_call` item, opened at the start, completed with its result. */
   async #mcpCall(callId: string, name: string, args: string): Promise<void> {
     const item: ResponseItem = {
       id: newId('mcp'),
