@@ -1,7 +1,7 @@
 /**
  * Conformance of Herald's Responses API with the Open Responses specification (openresponses.org,
  * OpenAPI document 2026-04-24): every event of a stream and every final object, for a plain text turn
- * (streamed and not), a hosted tool turn (both tool item styles), a failed run and an incomplete
+ * (streamed and not), a hosted tool turn, a client tool call, a failed run and an incomplete
  * (`max_output_tokens`) run, and the same object again from GET. The zod schemas below are written from
  * the specification's `ResponseResource`, item and streaming-event schemas (required keys, their types and
  * nullability) and its streaming rules (`event:` equals `type`, `sequence_number` from 0 without gaps,
@@ -293,14 +293,11 @@ function expectValid<T extends z.ZodType>(schema: T, value: unknown, where: stri
 }
 
 let t: TestServer;
-let mcp: TestServer;
 before(async () => {
   t = await startTestServer();
-  mcp = await startTestServer({ apiServer: { responses: { tool_items: 'mcp_call' } } });
 });
 after(async () => {
   await t?.close();
-  await mcp?.close();
 });
 
 async function post(server: TestServer, body: Record<string, unknown>): Promise<Response> {
@@ -394,21 +391,28 @@ describe('Open Responses conformance', { timeout: 60_000 }, () => {
     assert.equal(final.status, 'completed');
   });
 
-  for (const [style, server] of [
-    ['function_call', () => t],
-    ['mcp_call', () => mcp],
-  ] as const) {
-    it(`a hosted tool turn (${style} items) conforms, tool items included`, async () => {
-      server().upstream.enqueue(
-        { text: 'Let me look. ', toolCalls: [{ name: 'read_file', arguments: { path: 'missing.txt' } }] },
-        { text: 'The file is missing.' },
-      );
-      const final = await streamed(server(), { model: 'herald', input: 'read missing.txt' });
-      assert.equal(final.status, 'completed');
-      const types = final.output.map((i) => (i as { type: string }).type);
-      assert.ok(types.includes(style), `a ${style} item in ${types.join(', ')}`);
+  it('a hosted tool turn (mcp_call items) conforms, tool items included', async () => {
+    t.upstream.enqueue(
+      { text: 'Let me look. ', toolCalls: [{ name: 'read_file', arguments: { path: 'missing.txt' } }] },
+      { text: 'The file is missing.' },
+    );
+    const final = await streamed(t, { model: 'herald', input: 'read missing.txt' });
+    assert.equal(final.status, 'completed');
+    const types = final.output.map((i) => (i as { type: string }).type);
+    assert.deepEqual(types, ['message', 'mcp_call', 'message']);
+  });
+
+  it('a client tool call (function_call item) conforms and completes the response', async () => {
+    t.upstream.enqueue({ toolCalls: [{ name: 'lookup', arguments: { q: 'x' } }] });
+    const final = await streamed(t, {
+      model: 'herald',
+      input: 'look it up',
+      tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object' } }],
     });
-  }
+    assert.equal(final.status, 'completed');
+    const types = final.output.map((i) => (i as { type: string }).type);
+    assert.deepEqual(types, ['function_call']);
+  });
 
   it('a failed run ends with response.failed carrying an error, then [DONE]', async () => {
     t.upstream.enqueue({ status: 500 });
