@@ -29,6 +29,7 @@ import {
   parseOrThrow,
 } from './responses-request.ts';
 import {
+  type EventSink,
   type FinishedResponse,
   ResponseBuilder,
   type ResponseSettings,
@@ -36,6 +37,7 @@ import {
 } from './responses-stream.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 import { openSse } from './sse-reply.ts';
+import type { SseWriter } from './sse-writer.ts';
 import { resolveToolItemStyle } from './tool-item-style.ts';
 
 export type ResponsesRouteDeps = ApiRouteDeps & { responseStore: ResponseStore };
@@ -55,7 +57,31 @@ interface RunningResponse {
   finished: Promise<FinishedResponse>;
 }
 
-interface TurnResult {
+/** The responses running right now, by id, whichever transport started them. */
+type RunningResponses = Map<string, RunningResponse>;
+
+/**
+ * Where a turn finds the response it continues: the store, or (WebSocket mode) a view that also knows
+ * the socket's last `store: false` response.
+ */
+export type ChainSource = Pick<ResponseStore, 'get' | 'chainItems' | 'chainRoot'>;
+
+/** How a turn reaches its client: SSE, a JSON answer, or a WebSocket. */
+export interface TurnTransport {
+  /** Called once the turn is admitted (slot and run taken): the sink for its stream events, or none for a JSON answer. */
+  open(): EventSink | undefined;
+  /** Aborts the run when the client goes away. */
+  clientGone: AbortSignal;
+  userAgent: string | undefined;
+}
+
+/** Prepares and runs turns for a transport other than `POST /v1/responses` (the WebSocket mode). */
+export interface ResponseTurns {
+  prepare(rawBody: unknown, chains: ChainSource): Promise<PreparedTurn>;
+  run(turn: PreparedTurn, transport: TurnTransport): Promise<TurnResult>;
+}
+
+export interface TurnResult {
   finished: FinishedResponse;
   /** The run's error when it failed (mapped to an HTTP error for non-streamed requests). */
   error?: Error;
@@ -64,7 +90,7 @@ interface TurnResult {
 }
 
 /** A validated, resolved `POST /v1/responses` turn, ready to queue. */
-interface PreparedTurn {
+export interface PreparedTurn {
   body: CreateResponseRequest;
   settings: ResponseSettings;
   inputItems: ResponseItem[];
@@ -72,11 +98,26 @@ interface PreparedTurn {
   conversation: StoredConversation | undefined;
   queueKey: string;
   profile: AgentProfile;
+  chains: ChainSource;
 }
 
-export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
+/** The running set shared by the routes and the WebSocket mode, so `/cancel` and `DELETE` reach both. */
+export function createResponseTurns(deps: ResponsesRouteDeps): ResponseTurns & { running: RunningResponses } {
+  const running: RunningResponses = new Map();
+  return {
+    running,
+    prepare: (rawBody, chains) => prepareTurn(rawBody, deps, chains),
+    run: (turn, transport) => runTurn(turn, transport, deps, running),
+  };
+}
+
+export function registerResponsesRoutes(
+  app: FastifyInstance,
+  deps: ResponsesRouteDeps,
+  turns = createResponseTurns(deps),
+): void {
   const store = deps.responseStore;
-  const running = new Map<string, RunningResponse>();
+  const { running } = turns;
 
   const notFound = (id: string) =>
     new ApiError(404, `Response with id '${id}' not found.`, {
@@ -87,8 +128,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
 
   for (const prefix of API_PREFIXES) {
     app.post(`${prefix}/responses`, async (request, reply) => {
-      const turn = await prepareTurn(request.body, deps);
-      return runTurn(turn, reply, deps, running);
+      const turn = await prepareTurn(request.body, deps, store);
+      return answerHttp(turn, reply, deps, turns);
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
@@ -132,7 +173,11 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
 }
 
 /** Validates the body and resolves everything that can fail with a 4xx before any work starts. */
-async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<PreparedTurn> {
+async function prepareTurn(
+  rawBody: unknown,
+  deps: ResponsesRouteDeps,
+  chains: ChainSource,
+): Promise<PreparedTurn> {
   const store = deps.responseStore;
   const body = parseOrThrow(createResponseSchema, rawBody);
   if (body.background) {
@@ -152,7 +197,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
 
   let previous: StoredResponse | undefined;
   if (body.previous_response_id) {
-    previous = await store.get(body.previous_response_id);
+    previous = await chains.get(body.previous_response_id);
     if (!previous) {
       throw new ApiError(404, `Previous response with id '${body.previous_response_id}' not found.`, {
         type: 'invalid_request_error',
@@ -181,7 +226,7 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
   const queueKey = conversation
     ? `responses:conversation:${conversation.id}`
     : previous
-      ? `responses:chain:${(await store.chainRoot(previous.id)) ?? previous.id}`
+      ? `responses:chain:${(await chains.chainRoot(previous.id)) ?? previous.id}`
       : `responses:${id}`;
 
   const settings: ResponseSettings = {
@@ -203,38 +248,67 @@ async function prepareTurn(rawBody: unknown, deps: ResponsesRouteDeps): Promise<
     truncation: body.truncation ?? 'disabled',
     user: body.user ?? null,
   };
-  return { body, settings, inputItems, previous, conversation, queueKey, profile };
+  return { body, settings, inputItems, previous, conversation, queueKey, profile, chains };
 }
 
-/** Runs an accepted turn: slot, queue, agent, store, answer (JSON or SSE). */
-async function runTurn(
+/** Answers `POST /v1/responses`: streamed as SSE, or as JSON (the Response, or the run's error). */
+async function answerHttp(
   turn: PreparedTurn,
   reply: FastifyReply,
   deps: ResponsesRouteDeps,
-  running: Map<string, RunningResponse>,
+  turns: ResponseTurns,
 ): Promise<unknown> {
+  const clientGone = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) clientGone.abort(new RunAbortedError('The client disconnected.'));
+  });
+  let sse: SseWriter | undefined;
+  const outcome = await turns.run(turn, {
+    open: () => {
+      if (!turn.body.stream) return undefined;
+      const writer = openSse(reply, deps.config.api_server.heartbeat_s * 1000);
+      sse = writer;
+      return (event) => writer.send(event, event.type);
+    },
+    clientGone: clientGone.signal,
+    userAgent: reply.request.headers['user-agent'],
+  });
+  noteUsage(reply.request, outcome.usage);
+  if (sse) {
+    sse.end();
+    return reply;
+  }
+  // The original error, so the error handler logs a bug with its own stack (and maps it to the status).
+  if (outcome.finished.status === 'failed') throw outcome.error ?? toApiError(outcome.error);
+  return outcome.finished.body;
+}
+
+/**
+ * Runs an accepted turn over any transport: slot, queue, agent, store, events. Resolves once the
+ * terminal event has gone to the sink; throws before any event only when the turn is not admitted
+ * (429, 503), and a store failure only when there is no sink to report it on.
+ */
+async function runTurn(
+  turn: PreparedTurn,
+  transport: TurnTransport,
+  deps: ResponsesRouteDeps,
+  running: RunningResponses,
+): Promise<TurnResult> {
   const { settings } = turn;
   const releaseSlot = deps.limiter.acquire();
-  const clientGone = new AbortController();
   const cancel = new AbortController();
   let activeRun: ReturnType<ResponsesRouteDeps['runs']['register']>;
   try {
-    activeRun = deps.runs.register(AbortSignal.any([clientGone.signal, cancel.signal]));
+    activeRun = deps.runs.register(AbortSignal.any([transport.clientGone, cancel.signal]));
   } catch (error) {
     releaseSlot();
     throw error;
   }
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) clientGone.abort(new RunAbortedError('The client disconnected.'));
-  });
 
-  const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
+  const sink = transport.open();
   const builder = new ResponseBuilder(settings, {
-    sink: sse ? (event) => sse.send(event, event.type) : undefined,
-    toolItems: resolveToolItemStyle(
-      deps.config.api_server.responses.tool_items,
-      reply.request.headers['user-agent'],
-    ),
+    sink,
+    toolItems: resolveToolItemStyle(deps.config.api_server.responses.tool_items, transport.userAgent),
   });
   const control: TurnControl = {
     signal: activeRun.signal,
@@ -257,13 +331,11 @@ async function runTurn(
   finished.catch(() => {});
   running.set(settings.id, { cancel, control, finished });
 
-  let outcome: TurnResult;
   try {
-    outcome = await result;
-    noteUsage(reply.request, outcome.usage);
+    return await result;
   } catch (error) {
     // Only a store failure gets here; the agent's own failures are outcomes.
-    if (!sse) throw error;
+    if (!sink) throw error;
     deps.logger.error(
       { event: 'responses.store_failed', responseId: settings.id, err: error },
       'store failed',
@@ -278,16 +350,8 @@ async function runTurn(
       Math.floor(Date.now() / 1000),
     );
     await builder.sendTerminal(failed);
-    sse.end();
-    return reply;
+    return { finished: failed, usage: zeroUsage() };
   }
-  if (sse) {
-    sse.end();
-    return reply;
-  }
-  // The original error, so the error handler logs a bug with its own stack (and maps it to the status).
-  if (outcome.finished.status === 'failed') throw outcome.error ?? toApiError(outcome.error);
-  return outcome.finished.body;
 }
 
 /**
@@ -304,7 +368,7 @@ async function executeTurn(
   const store = deps.responseStore;
   const { settings, inputItems, previous, conversation, profile, body } = turn;
   const history = previous
-    ? ((await store.chainItems(previous.id)) ?? [])
+    ? ((await turn.chains.chainItems(previous.id)) ?? [])
     : conversation
       ? ((await store.conversationItems(conversation.id)) ?? [])
       : [];

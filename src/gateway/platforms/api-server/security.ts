@@ -8,7 +8,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ApiError } from './errors.ts';
 
@@ -70,17 +71,23 @@ export class UnsafeBindError extends Error {
   }
 }
 
-function isPublicPath(request: FastifyRequest): boolean {
-  const path = request.url.split('?')[0] ?? '';
+function isPublicPath(url: string | undefined): boolean {
+  const path = (url ?? '').split('?')[0] ?? '';
   return path === '/health' || path === '/v1/health';
 }
 
-/** Installs the auth / loopback guard as an onRequest hook (after CORS, so preflights are answered). */
-export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_server']): void {
+/** What the access rules look at: a plain Node request, so an HTTP upgrade is checked like any route. */
+type AccessRequest = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'socket'>;
+
+/**
+ * The access rules as one check: throws the 401/403 ApiError a request is refused with. Used by the
+ * onRequest hook and by the WebSocket upgrade handler, which runs outside Fastify's hooks.
+ */
+export function createAccessCheck(config: HeraldConfig['api_server']): (request: AccessRequest) => void {
   const keyDigests = config.keys.map(digest);
-  app.addHook('onRequest', async (request) => {
+  return (request) => {
     if (keyDigests.length > 0) {
-      if (request.method === 'OPTIONS' || isPublicPath(request)) return;
+      if (request.method === 'OPTIONS' || isPublicPath(request.url)) return;
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(.+)$/i.exec(header);
       const given = digest(match?.[1]?.trim() ?? '');
@@ -122,5 +129,11 @@ export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_
         { type: 'invalid_request_error', code: 'forbidden' },
       );
     }
-  });
+  };
+}
+
+/** Installs the auth / loopback guard as an onRequest hook (after CORS, so preflights are answered). */
+export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_server']): void {
+  const check = createAccessCheck(config);
+  app.addHook('onRequest', async (request) => check(request.raw));
 }
