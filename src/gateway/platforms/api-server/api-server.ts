@@ -16,6 +16,8 @@ import { ActiveRuns } from './active-runs.ts';
 import { buildApp } from './app.ts';
 import { ConversationQueue } from './conversation-queue.ts';
 import { ProfileResolver } from './profiles.ts';
+import { createResponseTurns } from './responses-routes.ts';
+import { ResponsesWebSocket } from './responses-websocket.ts';
 import { RunLimiter } from './run-limiter.ts';
 import { isLoopbackBind, UnsafeBindError } from './security.ts';
 
@@ -33,13 +35,14 @@ export class ApiServer implements PlatformAdapter {
   readonly #options: ApiServerOptions;
   readonly #runs = new ActiveRuns();
   readonly #app: FastifyInstance;
+  readonly #sockets: ResponsesWebSocket;
   #url: string | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
     const { config } = options;
-    this.#app = buildApp({
+    const deps = {
       config,
       agent: options.agent,
       logger: options.logger,
@@ -50,6 +53,15 @@ export class ApiServer implements PlatformAdapter {
       runs: this.#runs,
       responseStore: options.responseStore,
       transcripts: options.transcripts,
+    };
+    const responseTurns = createResponseTurns(deps);
+    this.#app = buildApp({ ...deps, responseTurns });
+    this.#sockets = new ResponsesWebSocket({
+      server: this.#app.server,
+      turns: responseTurns,
+      store: options.responseStore,
+      config: config.api_server,
+      logger: options.logger,
     });
   }
 
@@ -104,7 +116,7 @@ export class ApiServer implements PlatformAdapter {
   /**
    * Graceful stop: the listener closes at once (new connections refused, new requests on open
    * connections get 503); running requests get `shutdown_grace_s` to finish, then their runs are
-   * aborted and their streams end with an error frame.
+   * aborted and their streams end with an error frame; then Responses WebSockets close with 1001.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -116,6 +128,7 @@ export class ApiServer implements PlatformAdapter {
     const closing = this.#app.close();
     const inFlight = this.#runs.size;
     await this.#runs.drain(config.api_server.shutdown_grace_s * 1000);
+    await this.#sockets.close();
     // Connections that were busy when closing began become idle keep-alive connections once their
     // response ends; close them as they do, so stop() does not wait for the keep-alive timeout.
     const server = this.#app.server;

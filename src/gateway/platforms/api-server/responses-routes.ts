@@ -101,8 +101,10 @@ export interface PreparedTurn {
   chains: ChainSource;
 }
 
+export type SharedResponseTurns = ResponseTurns & { running: RunningResponses };
+
 /** The running set shared by the routes and the WebSocket mode, so `/cancel` and `DELETE` reach both. */
-export function createResponseTurns(deps: ResponsesRouteDeps): ResponseTurns & { running: RunningResponses } {
+export function createResponseTurns(deps: ResponsesRouteDeps): SharedResponseTurns {
   const running: RunningResponses = new Map();
   return {
     running,
