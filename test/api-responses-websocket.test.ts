@@ -343,6 +343,25 @@ describe('Responses WebSocket mode: access and shutdown', { timeout: 60_000 }, (
     }
   });
 
+  it('ends a connection at websocket_max_connection_s with websocket_connection_limit_reached, advertised in /v1/capabilities', async () => {
+    const t = await startTestServer({ apiServer: { responses: { websocket_max_connection_s: 1 } } });
+    try {
+      const caps: Event = await (await fetch(`${t.baseURL}/capabilities`)).json();
+      assert.deepEqual(caps.features.responses_websocket, {
+        path: '/v1/responses',
+        client_events: ['response.create'],
+        max_message_bytes: t.config.api_server.max_body_bytes,
+        max_connection_s: 1,
+      });
+      const client = await Client.open(t.url);
+      const limit = await client.until((e) => e.type === 'error');
+      assert.equal(limit.error.code, 'websocket_connection_limit_reached');
+      assert.equal((await client.closed).code, 1000);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('closes open sockets with 1001 when the server stops, after their response ends', async () => {
     const t = await startTestServer({ apiServer: { shutdown_grace_s: 0 } });
     try {

@@ -57,6 +57,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.responses.max_age_days': 'Days a stored response is kept.',
   'api_server.responses.tool_items':
     "How the agent's own tool use appears in Responses output: auto (default: mcp_call items for the Vercel AI SDK, function_call items for everyone else), function_call or mcp_call.",
+  'api_server.responses.websocket_max_connection_s':
+    'Seconds a Responses WebSocket-mode connection may stay open; then it gets websocket_connection_limit_reached and closes.',
   'gateway.interrupt_on_new_message': 'A new message aborts the running reply instead of queueing.',
   'gateway.history_max_messages': 'Messages of a conversation sent upstream.',
   'gateway.shutdown_grace_s':

@@ -120,9 +120,16 @@ export const configSchema = z
              * `auto`: `mcp_call` for requests whose User-Agent names the AI SDK, else `function_call`.
              */
             tool_items: z.enum(['auto', 'function_call', 'mcp_call']).default('auto'),
+            /** Lifetime of a WebSocket-mode connection (OpenAI: 60 minutes); then the client reconnects. */
+            websocket_max_connection_s: positiveInt.default(3600),
           })
           .strict()
-          .default({ max_stored: 10_000, max_age_days: 30, tool_items: 'auto' }),
+          .default({
+            max_stored: 10_000,
+            max_age_days: 30,
+            tool_items: 'auto',
+            websocket_max_connection_s: 3600,
+          }),
       })
       .strict()
       .default({
@@ -137,7 +144,12 @@ export const configSchema = z
         tool_progress: 'events',
         strict_models: false,
         heartbeat_s: 15,
-        responses: { max_stored: 10_000, max_age_days: 30, tool_items: 'auto' },
+        responses: {
+          max_stored: 10_000,
+          max_age_days: 30,
+          tool_items: 'auto',
+          websocket_max_connection_s: 3600,
+        },
       }),
     gateway: z
       .object({

@@ -32,6 +32,7 @@ export interface ResponsesWebSocketOptions {
 
 /** RFC 6455 "going away": the close code sockets get when the server shuts down. */
 export const CLOSE_GOING_AWAY = 1001;
+const CLOSE_NORMAL = 1000;
 
 const PATHS = new Set(API_PREFIXES.map((prefix) => `${prefix}/responses`));
 /** HTTP transport fields a WebSocket `response.create` must not carry (Open Responses spec). */
@@ -141,6 +142,12 @@ class ResponsesSocket {
     this.#options = options;
     this.#cache = new SocketResponseCache(options.store);
     this.#userAgent = request.headers['user-agent'];
+    const maxAgeS = options.config.responses.websocket_max_connection_s;
+    // Queued like a message, so the response running when the limit is reached still ends normally.
+    const expiry = setTimeout(() => {
+      this.#tail = this.#tail.then(() => this.#expire(maxAgeS));
+    }, maxAgeS * 1000);
+    expiry.unref();
     ws.on('pong', () => {
       this.#alive = true;
     });
@@ -151,7 +158,10 @@ class ResponsesSocket {
       // Protocol violations (an oversized message: 1009) close the socket; nothing to answer.
       options.logger.debug({ event: 'responses.ws_error', err: error }, 'websocket error');
     });
-    ws.once('close', () => this.#gone.abort(new RunAbortedError('The client disconnected.')));
+    ws.once('close', () => {
+      clearTimeout(expiry);
+      this.#gone.abort(new RunAbortedError('The client disconnected.'));
+    });
   }
 
   ping(): void {
@@ -195,6 +205,18 @@ class ResponsesSocket {
       }
       await this.#send(errorEvent(apiError, streamId));
     }
+  }
+
+  /** OpenAI's connection limit: an error event, then a normal close; the client opens a new socket. */
+  async #expire(maxAgeS: number): Promise<void> {
+    if (this.#gone.signal.aborted) return;
+    const limit = new ApiError(
+      400,
+      `Responses websocket connection limit reached (${maxAgeS} seconds). Create a new websocket connection to continue.`,
+      { code: 'websocket_connection_limit_reached' },
+    );
+    await this.#send(errorEvent(limit, undefined));
+    this.#ws.close(CLOSE_NORMAL, 'connection limit reached');
   }
 
   #send(event: Record<string, unknown>): Promise<void> {
