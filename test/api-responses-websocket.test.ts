@@ -10,7 +10,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import WebSocket from 'ws';
-import { startTestServer, type TestServer } from './api-test-server.ts';
+import { startTestServer, type TestServer, waitFor } from './api-test-server.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: server events are arbitrary JSON
 type Event = any;
@@ -103,15 +103,6 @@ function refusedUpgrade(
 
 // biome-ignore lint/suspicious/noExplicitAny: upstream bodies are arbitrary JSON
 const upstreamText = (request: any): string => JSON.stringify(request.body.messages);
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('Responses WebSocket mode', { timeout: 60_000 }, () => {
   let t: TestServer;

@@ -128,7 +128,9 @@ export class ApiServer implements PlatformAdapter {
     const closing = this.#app.close();
     const inFlight = this.#runs.size;
     await this.#runs.drain(config.api_server.shutdown_grace_s * 1000);
-    await this.#sockets.close();
+    // Closed alongside the HTTP connections, not before: awaiting it first delays the sweep below, and a
+    // keep-alive connection whose pipelined request was not parsed yet was then dropped as idle.
+    const socketsClosed = this.#sockets.close();
     // Connections that were busy when closing began become idle keep-alive connections once their
     // response ends; close them as they do, so stop() does not wait for the keep-alive timeout.
     const server = this.#app.server;
@@ -136,7 +138,7 @@ export class ApiServer implements PlatformAdapter {
     const force = setTimeout(() => server.closeAllConnections(), 5_000);
     server.closeIdleConnections();
     try {
-      await closing;
+      await Promise.all([closing, socketsClosed]);
     } finally {
       clearInterval(sweep);
       clearTimeout(force);

@@ -75,7 +75,7 @@ export interface TurnTransport {
   userAgent: string | undefined;
 }
 
-/** Prepares and runs turns for a transport other than `POST /v1/responses` (the WebSocket mode). */
+/** The turn pipeline as a transport sees it: `prepare` (validate, resolve: 4xx here), then `run`. */
 export interface ResponseTurns {
   prepare(rawBody: unknown, chains: ChainSource): Promise<PreparedTurn>;
   run(turn: PreparedTurn, transport: TurnTransport): Promise<TurnResult>;
