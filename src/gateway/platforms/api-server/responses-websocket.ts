@@ -31,7 +31,7 @@ export interface ResponsesWebSocketOptions {
 }
 
 /** RFC 6455 "going away": the close code sockets get when the server shuts down. */
-export const CLOSE_GOING_AWAY = 1001;
+const CLOSE_GOING_AWAY = 1001;
 const CLOSE_NORMAL = 1000;
 
 const PATHS = new Set(API_PREFIXES.map((prefix) => `${prefix}/responses`));
@@ -76,7 +76,7 @@ export class ResponsesWebSocket {
     this.#closing = true;
     clearInterval(this.#keepalive);
     this.#options.server.off('upgrade', this.#onUpgrade);
-    await Promise.all([...this.#sockets].map((socket) => socket.close(CLOSE_GOING_AWAY, timeoutMs)));
+    await Promise.all([...this.#sockets].map((socket) => socket.close(timeoutMs)));
     this.#wss.close();
   }
 
@@ -173,12 +173,12 @@ class ResponsesSocket {
     this.#ws.ping();
   }
 
-  /** Closes with `code` after the message being handled, or drops the socket after `timeoutMs`. */
-  async close(code: number, timeoutMs: number): Promise<void> {
+  /** Closes with 1001 (going away); drops the socket if the peer does not finish the close in time. */
+  async close(timeoutMs: number): Promise<void> {
     if (this.#ws.readyState === this.#ws.CLOSED) return;
     const closed = new Promise<void>((resolve) => this.#ws.once('close', () => resolve()));
     const force = setTimeout(() => this.#ws.terminate(), timeoutMs);
-    this.#ws.close(code, code === CLOSE_GOING_AWAY ? 'server shutting down' : undefined);
+    this.#ws.close(CLOSE_GOING_AWAY, 'server shutting down');
     await closed;
     clearTimeout(force);
   }
