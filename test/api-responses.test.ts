@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { parseSse, responseEvents, startTestServer, type TestServer } from './api-test-server.ts';
+import { parseSse, responseEvents, startTestServer, type TestServer, waitFor } from './api-test-server.ts';
 
 let t: TestServer;
 before(async () => {
@@ -33,15 +33,6 @@ async function postRaw(path: string, body: unknown, signal?: AbortSignal): Promi
     body: JSON.stringify(body),
     signal,
   });
-}
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('POST /v1/responses', { timeout: 60_000 }, () => {

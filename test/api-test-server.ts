@@ -157,3 +157,13 @@ export function responseEvents(body: string): any[] {
     return event;
   });
 }
+
+/** Polls `fn` until it returns a value (a generous hang guard of about 4 s, then a named failure). */
+export async function waitFor<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 400; i++) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -77,6 +77,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.responses.max_age_days': 'Days a stored response is kept.',
   'api_server.responses.tool_items':
     "Deprecated and ignored (a warning at startup): the agent's own tool use always appears as hosted mcp_call items.",
+  'api_server.responses.websocket_max_connection_s':
+    'Seconds a Responses WebSocket-mode connection may stay open; then it gets websocket_connection_limit_reached and closes.',
   'gateway.interrupt_on_new_message': 'A new message aborts the running reply instead of queueing.',
   'gateway.history_max_messages': 'Messages of a conversation sent upstream.',
   'gateway.shutdown_grace_s':

@@ -177,9 +177,11 @@ export const configSchema = z
              * files load; the API server warns when it is set.
              */
             tool_items: z.enum(['auto', 'function_call', 'mcp_call']).optional(),
+            /** Lifetime of a WebSocket-mode connection (OpenAI: 60 minutes); then the client reconnects. */
+            websocket_max_connection_s: positiveInt.default(3600),
           })
           .strict()
-          .default({ max_stored: 10_000, max_age_days: 30 }),
+          .default({ max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 }),
       })
       .strict()
       .default({
@@ -202,7 +204,7 @@ export const configSchema = z
         tool_progress: 'events',
         strict_models: false,
         heartbeat_s: 15,
-        responses: { max_stored: 10_000, max_age_days: 30 },
+        responses: { max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 },
       }),
     gateway: z
       .object({

@@ -25,7 +25,8 @@ export interface ApiKeyEntry {
   caller: ApiCaller;
 }
 
-const localCaller: ApiCaller = { owner: LOCAL_OWNER, keyName: undefined, profiles: undefined };
+/** The caller of a server without keys. */
+export const LOCAL_CALLER: ApiCaller = { owner: LOCAL_OWNER, keyName: undefined, profiles: undefined };
 
 /** The configured keys (plain strings or `{name, key, profiles}`), each with its caller. */
 export function apiKeyEntries(keys: HeraldConfig['api_server']['keys']): ApiKeyEntry[] {
@@ -55,5 +56,5 @@ export function setCaller(request: FastifyRequest, caller: ApiCaller): void {
 
 /** The request's caller; the keyless owner when no key authenticated it (a server without keys). */
 export function callerOf(request: FastifyRequest): ApiCaller {
-  return callers.get(request) ?? localCaller;
+  return callers.get(request) ?? LOCAL_CALLER;
 }

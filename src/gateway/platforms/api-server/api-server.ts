@@ -17,6 +17,8 @@ import { ActiveRuns } from './active-runs.ts';
 import { buildApp } from './app.ts';
 import { ConversationQueue } from './conversation-queue.ts';
 import { ProfileResolver } from './profiles.ts';
+import { createResponseTurns } from './responses-routes.ts';
+import { ResponsesWebSocket } from './responses-websocket.ts';
 import { RunLimiter } from './run-limiter.ts';
 import { isLoopbackBind, UnsafeBindError } from './security.ts';
 
@@ -37,6 +39,7 @@ export class ApiServer implements PlatformAdapter {
   readonly #runs = new ActiveRuns();
   readonly #app: FastifyInstance;
   readonly #limiter: RunLimiter;
+  readonly #sockets: ResponsesWebSocket;
   #url: string | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -49,7 +52,7 @@ export class ApiServer implements PlatformAdapter {
       maxQueuedRuns: api.max_queued_runs,
       queueTimeoutMs: api.queue_timeout_s * 1000,
     });
-    this.#app = buildApp({
+    const deps = {
       config,
       agent: options.agent,
       logger: options.logger,
@@ -60,6 +63,15 @@ export class ApiServer implements PlatformAdapter {
       runs: this.#runs,
       responseStore: options.responseStore,
       transcripts: options.transcripts,
+    };
+    const responseTurns = createResponseTurns(deps);
+    this.#app = buildApp({ ...deps, responseTurns });
+    this.#sockets = new ResponsesWebSocket({
+      server: this.#app.server,
+      turns: responseTurns,
+      store: options.responseStore,
+      config: config.api_server,
+      logger: options.logger,
     });
   }
 
@@ -128,7 +140,7 @@ export class ApiServer implements PlatformAdapter {
   /**
    * Graceful stop: the listener closes at once (new connections refused, new requests on open
    * connections get 503); running requests get `shutdown_grace_s` to finish, then their runs are
-   * aborted and their streams end with an error frame.
+   * aborted and their streams end with an error frame; then Responses WebSockets close with 1001.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -142,6 +154,9 @@ export class ApiServer implements PlatformAdapter {
     this.#limiter.close();
     const inFlight = this.#runs.size;
     await this.#runs.drain(config.api_server.shutdown_grace_s * 1000);
+    // Closed alongside the HTTP connections, not before: awaiting it first delays the sweep below, and a
+    // keep-alive connection whose pipelined request was not parsed yet was then dropped as idle.
+    const socketsClosed = this.#sockets.close();
     // Connections that were busy when closing began become idle keep-alive connections once their
     // response ends; close them as they do, so stop() does not wait for the keep-alive timeout.
     const server = this.#app.server;
@@ -149,7 +164,7 @@ export class ApiServer implements PlatformAdapter {
     const force = setTimeout(() => server.closeAllConnections(), 5_000);
     server.closeIdleConnections();
     try {
-      await closing;
+      await Promise.all([closing, socketsClosed]);
     } finally {
       clearInterval(sweep);
       clearTimeout(force);

@@ -18,13 +18,15 @@ import { installIdempotency } from './idempotency.ts';
 import { registerInfoRoutes } from './info-routes.ts';
 import { installJsonBodyParser, jsonLimitsOf } from './json-body-parser.ts';
 import { installRequestLog } from './request-log.ts';
-import { registerResponsesRoutes } from './responses-routes.ts';
+import { registerResponsesRoutes, type SharedResponseTurns } from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
 import { installSecurity, isLoopbackOrigin } from './security.ts';
 
 export interface AppDeps extends ApiRouteDeps {
   responseStore: ResponseStore;
   transcripts: TranscriptStore;
+  /** Shared with the WebSocket mode, so `/cancel` and `DELETE` reach its responses too. */
+  responseTurns?: SharedResponseTurns;
 }
 
 /** Headers browsers may send cross-origin: auth, JSON, the official SDKs' own headers, Herald's. */
@@ -146,7 +148,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(async (scope) => {
     registerInfoRoutes(scope, deps);
     registerChatCompletionsRoutes(scope, deps);
-    registerResponsesRoutes(scope, deps);
+    registerResponsesRoutes(scope, deps, deps.responseTurns);
   });
   return app;
 }

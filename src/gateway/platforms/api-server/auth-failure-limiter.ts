@@ -64,7 +64,7 @@ export function installAuthFailureLimiter(app: FastifyInstance, config: HeraldCo
     limiter !== undefined && !(exempt_loopback && isLoopbackAddress(request.ip));
 
   app.addHook('onRequest', async (request) => {
-    if (!counted(request) || request.method === 'OPTIONS' || isPublicPath(request)) return;
+    if (!counted(request) || request.method === 'OPTIONS' || isPublicPath(request.url)) return;
     const wait = limiter!.retryAfterSeconds(request.ip);
     if (wait > 0) {
       throw new ApiError(

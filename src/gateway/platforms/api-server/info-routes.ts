@@ -85,6 +85,13 @@ function capabilities(deps: ApiRouteDeps) {
         event: 'herald.tool.progress',
       },
       responses: true,
+      // Open Responses' WebSocket transport: `response.create` messages on an upgraded `/v1/responses`.
+      responses_websocket: {
+        path: '/v1/responses',
+        client_events: ['response.create'],
+        max_message_bytes: api.max_body_bytes,
+        max_connection_s: api.responses.websocket_max_connection_s,
+      },
       conversations: true,
       image_input: true,
       file_input: false,

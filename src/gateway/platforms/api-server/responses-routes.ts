@@ -33,6 +33,7 @@ import {
   parseOrThrow,
 } from './responses-request.ts';
 import {
+  type EventSink,
   type FinishedResponse,
   ResponseBuilder,
   type ResponseSettings,
@@ -64,7 +65,30 @@ interface RunningResponse {
   finished: Promise<FinishedResponse>;
 }
 
-interface TurnResult {
+/** The responses running right now, by id, whichever transport started them. */
+type RunningResponses = Map<string, RunningResponse>;
+
+/**
+ * Where a turn finds the response it continues: the store, or (WebSocket mode) a view that also knows
+ * the socket's last `store: false` response.
+ */
+export type ChainSource = Pick<ResponseStore, 'get' | 'chainItems' | 'chainRoot'>;
+
+/** How a turn reaches its client: SSE, a JSON answer, or a WebSocket. */
+export interface TurnTransport {
+  /** Called once the turn is admitted (slot and run taken): the sink for its stream events, or none for a JSON answer. */
+  open(): EventSink | undefined;
+  /** Aborts the run when the client goes away. */
+  clientGone: AbortSignal;
+}
+
+/** The turn pipeline as a transport sees it: `prepare` (validate, resolve: 4xx here), then `run`. */
+export interface ResponseTurns {
+  prepare(rawBody: unknown, chains: ChainSource, caller: ApiCaller): Promise<PreparedTurn>;
+  run(turn: PreparedTurn, transport: TurnTransport): Promise<TurnResult>;
+}
+
+export interface TurnResult {
   finished: FinishedResponse;
   /** The run's error when it failed (mapped to an HTTP error for non-streamed requests). */
   error?: Error;
@@ -73,7 +97,7 @@ interface TurnResult {
 }
 
 /** A validated, resolved `POST /v1/responses` turn, ready to queue. */
-interface PreparedTurn {
+export interface PreparedTurn {
   body: CreateResponseRequest;
   settings: ResponseSettings;
   inputItems: ResponseItem[];
@@ -83,11 +107,28 @@ interface PreparedTurn {
   profile: AgentProfile;
   owner: string;
   clientTools: ClientTools;
+  chains: ChainSource;
 }
 
-export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRouteDeps): void {
+export type SharedResponseTurns = ResponseTurns & { running: RunningResponses };
+
+/** The running set shared by the routes and the WebSocket mode, so `/cancel` and `DELETE` reach both. */
+export function createResponseTurns(deps: ResponsesRouteDeps): SharedResponseTurns {
+  const running: RunningResponses = new Map();
+  return {
+    running,
+    prepare: (rawBody, chains, caller) => prepareTurn(rawBody, deps, chains, caller),
+    run: (turn, transport) => runTurn(turn, transport, deps, running),
+  };
+}
+
+export function registerResponsesRoutes(
+  app: FastifyInstance,
+  deps: ResponsesRouteDeps,
+  turns = createResponseTurns(deps),
+): void {
   const store = deps.responseStore;
-  const running = new Map<string, RunningResponse>();
+  const { running } = turns;
 
   const notFound = (id: string) =>
     new ApiError(404, `Response with id '${id}' not found.`, {
@@ -114,8 +155,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
 
   for (const prefix of API_PREFIXES) {
     app.post(`${prefix}/responses`, async (request, reply) => {
-      const turn = await prepareTurn(request.body, deps, callerOf(request));
-      return runTurn(turn, reply, deps, running);
+      const turn = await prepareTurn(request.body, deps, store, callerOf(request));
+      return answerHttp(turn, reply, deps, turns);
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, async (request) => {
@@ -165,6 +206,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
 async function prepareTurn(
   rawBody: unknown,
   deps: ResponsesRouteDeps,
+  chains: ChainSource,
   caller: ApiCaller,
 ): Promise<PreparedTurn> {
   const store = deps.responseStore;
@@ -188,7 +230,7 @@ async function prepareTurn(
 
   let previous: StoredResponse | undefined;
   if (body.previous_response_id) {
-    previous = await store.get(body.previous_response_id);
+    previous = await chains.get(body.previous_response_id);
     if (previous?.owner !== owner) {
       throw new ApiError(404, `Previous response with id '${body.previous_response_id}' not found.`, {
         type: 'invalid_request_error',
@@ -230,7 +272,7 @@ async function prepareTurn(
   const queueKey = conversation
     ? `responses:conversation:${conversation.id}`
     : previous
-      ? `responses:chain:${(await store.chainRoot(previous.id)) ?? previous.id}`
+      ? `responses:chain:${(await chains.chainRoot(previous.id)) ?? previous.id}`
       : `responses:${id}`;
 
   const settings: ResponseSettings = {
@@ -259,7 +301,18 @@ async function prepareTurn(
     safetyIdentifier: body.safety_identifier ?? null,
     promptCacheKey: body.prompt_cache_key ?? null,
   };
-  return { body, settings, inputItems, previous, conversation, queueKey, profile, owner, clientTools };
+  return {
+    body,
+    settings,
+    inputItems,
+    previous,
+    conversation,
+    queueKey,
+    profile,
+    owner,
+    clientTools,
+    chains,
+  };
 }
 
 /**
@@ -283,31 +336,66 @@ function echoedText(text: CreateResponseRequest['text']): Record<string, unknown
   };
 }
 
-/** Runs an accepted turn: slot, queue, agent, store, answer (JSON or SSE). */
-async function runTurn(
+/** Answers `POST /v1/responses`: streamed as SSE, or as JSON (the Response, or the run's error). */
+async function answerHttp(
   turn: PreparedTurn,
   reply: FastifyReply,
   deps: ResponsesRouteDeps,
-  running: Map<string, RunningResponse>,
+  turns: ResponseTurns,
 ): Promise<unknown> {
-  const { settings } = turn;
   const clientGone = new AbortController();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) clientGone.abort(new RunAbortedError('The client disconnected.'));
   });
-  const releaseSlot = await deps.limiter.acquire(clientGone.signal);
+  let sse: SseWriter | undefined;
+  const run = turns.run(turn, {
+    open: () => {
+      if (!turn.body.stream) return undefined;
+      const writer = openSse(reply, deps.config.api_server.heartbeat_s * 1000);
+      sse = writer;
+      return (event) => writer.send(event, event.type);
+    },
+    clientGone: clientGone.signal,
+  });
+  let outcome: TurnResult;
+  try {
+    outcome = await run;
+  } finally {
+    // Whatever happened, an opened stream ends: a hijacked reply left open would only send heartbeats.
+    if (sse) await endResponsesStream(sse);
+  }
+  noteUsage(reply.request, outcome.usage);
+  if (sse) return reply;
+  // The original error, so the error handler logs a bug with its own stack (and maps it to the status).
+  if (outcome.finished.status === 'failed') throw outcome.error ?? toApiError(outcome.error);
+  return outcome.finished.body;
+}
+
+/**
+ * Runs an accepted turn over any transport: slot, queue, agent, store, events. Resolves once the
+ * terminal event has gone to the sink; throws before any event only when the turn is not admitted
+ * (429, 503), and a store failure only when there is no sink to report it on.
+ */
+async function runTurn(
+  turn: PreparedTurn,
+  transport: TurnTransport,
+  deps: ResponsesRouteDeps,
+  running: RunningResponses,
+): Promise<TurnResult> {
+  const { settings } = turn;
+  const releaseSlot = await deps.limiter.acquire(transport.clientGone);
   const cancel = new AbortController();
   let activeRun: ReturnType<ResponsesRouteDeps['runs']['register']>;
   try {
-    activeRun = deps.runs.register(AbortSignal.any([clientGone.signal, cancel.signal]));
+    activeRun = deps.runs.register(AbortSignal.any([transport.clientGone, cancel.signal]));
   } catch (error) {
     releaseSlot();
     throw error;
   }
 
-  const sse = turn.body.stream ? openSse(reply, deps.config.api_server.heartbeat_s * 1000) : undefined;
+  const sink = transport.open();
   const builder = new ResponseBuilder(settings, {
-    sink: sse ? (event) => sse.send(event, event.type) : undefined,
+    sink,
   });
   const control: TurnControl = {
     signal: activeRun.signal,
@@ -330,49 +418,37 @@ async function runTurn(
   finished.catch(() => {});
   running.set(settings.id, { owner: turn.owner, cancel, control, finished });
 
-  let outcome: TurnResult;
   try {
-    outcome = await result;
-    noteUsage(reply.request, outcome.usage);
+    return await result;
   } catch (error) {
     // Only a store failure gets here; the agent's own failures are outcomes.
-    if (!sse) throw error;
+    if (!sink) throw error;
     deps.logger.error(
       { event: 'responses.store_failed', responseId: settings.id, err: error },
       'store failed',
     );
     const full = isStorageFull(error) ? storageFull() : undefined;
-    try {
-      const failed = await builder.finish(
-        {
-          kind: 'failed',
-          code: full?.code ?? 'server_error',
-          message: full?.message ?? 'The response could not be stored.',
-          usage: zeroUsage(),
-        },
-        Math.floor(Date.now() / 1000),
-      );
-      await builder.sendTerminal(failed);
-      await sse.send('[DONE]');
-    } finally {
-      // Whatever happens, the stream ends: a hijacked reply left open would only send heartbeats.
-      sse.end();
-    }
-    return reply;
+    const failed = await builder.finish(
+      {
+        kind: 'failed',
+        code: full?.code ?? 'server_error',
+        message: full?.message ?? 'The response could not be stored.',
+        usage: zeroUsage(),
+      },
+      Math.floor(Date.now() / 1000),
+    );
+    await builder.sendTerminal(failed);
+    return { finished: failed, usage: zeroUsage() };
   }
-  if (sse) {
-    await endResponsesStream(sse);
-    return reply;
-  }
-  // The original error, so the error handler logs a bug with its own stack (and maps it to the status).
-  if (outcome.finished.status === 'failed') throw outcome.error ?? toApiError(outcome.error);
-  return outcome.finished.body;
 }
 
 /** The Open Responses stream ends with the literal `[DONE]` after its terminal event, as chat streams do. */
 async function endResponsesStream(sse: SseWriter): Promise<void> {
-  await sse.send('[DONE]');
-  sse.end();
+  try {
+    await sse.send('[DONE]');
+  } finally {
+    sse.end();
+  }
 }
 
 /**
@@ -389,7 +465,7 @@ async function executeTurn(
   const store = deps.responseStore;
   const { settings, inputItems, previous, conversation, profile, body, clientTools } = turn;
   const history = previous
-    ? ((await store.chainItems(previous.id)) ?? [])
+    ? ((await turn.chains.chainItems(previous.id)) ?? [])
     : conversation
       ? ((await store.conversationItems(conversation.id)) ?? [])
       : [];

@@ -7,10 +7,11 @@
  * @fastify/cors does.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
-import { apiKeyEntries, setCaller } from './api-caller.ts';
+import { type ApiCaller, apiKeyEntries, setCaller } from './api-caller.ts';
 import { ApiError } from './errors.ts';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -72,17 +73,26 @@ export class UnsafeBindError extends Error {
 }
 
 /** Paths anyone may call without a key (the health check). */
-export function isPublicPath(request: FastifyRequest): boolean {
-  const path = request.url.split('?')[0] ?? '';
+export function isPublicPath(url: string | undefined): boolean {
+  const path = (url ?? '').split('?')[0] ?? '';
   return path === '/health' || path === '/v1/health';
 }
 
-/** Installs the auth / loopback guard as an onRequest hook (after CORS, so preflights are answered). */
-export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_server']): void {
+/** What the access rules look at: a plain Node request, so an HTTP upgrade is checked like any route. */
+type AccessRequest = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'socket'>;
+
+/**
+ * The access rules as one check: throws the 401/403 ApiError a request is refused with, else returns
+ * the caller its key authenticates (undefined without keys, or on a public path). Used by the onRequest
+ * hook and by the WebSocket upgrade handler, which runs outside Fastify's hooks.
+ */
+export function createAccessCheck(
+  config: HeraldConfig['api_server'],
+): (request: AccessRequest) => ApiCaller | undefined {
   const keys = apiKeyEntries(config.keys).map((entry) => ({ ...entry, digest: digest(entry.key) }));
-  app.addHook('onRequest', async (request) => {
+  return (request) => {
     if (keys.length > 0) {
-      if (request.method === 'OPTIONS' || isPublicPath(request)) return;
+      if (request.method === 'OPTIONS' || isPublicPath(request.url)) return;
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(.+)$/i.exec(header);
       const given = digest(match?.[1]?.trim() ?? '');
@@ -98,8 +108,7 @@ export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_
           { type: 'invalid_request_error', code: 'invalid_api_key' },
         );
       }
-      setCaller(request, matched.caller);
-      return;
+      return matched.caller;
     }
     // allow_unauthenticated exists to expose a keyless server on a trusted network; on a loopback bind
     // it changes nothing, so the DNS-rebinding and drive-by guards below stay on there.
@@ -125,5 +134,14 @@ export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_
         { type: 'invalid_request_error', code: 'forbidden' },
       );
     }
+  };
+}
+
+/** Installs the auth / loopback guard as an onRequest hook (after CORS, so preflights are answered). */
+export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_server']): void {
+  const check = createAccessCheck(config);
+  app.addHook('onRequest', async (request) => {
+    const caller = check(request.raw);
+    if (caller) setCaller(request, caller);
   });
 }
