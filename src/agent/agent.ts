@@ -22,6 +22,7 @@ import {
 } from '../model/index.ts';
 import { type AnyTool, type ToolContext, type ToolRegistry, toolSpec } from '../tools/index.ts';
 import { AbortableWaits, abortError } from './abort.ts';
+import { type ContextCompaction, ContextCompactor, foldCompaction } from './context-compactor.ts';
 import { buildSystemPrompt } from './core-prompt.ts';
 import { defaultToolsetFor } from './default-toolset.ts';
 import { executeToolCalls, refuseTruncatedToolCalls, type ToolCallResult } from './execute-tool-calls.ts';
@@ -55,6 +56,10 @@ interface RunState {
   turnText: string;
   usage: Usage;
   modelCalls: number;
+  /** The upstream's prompt-token count of the last model call and how many context messages it covered. */
+  observed?: { messages: number; promptTokens: number };
+  /** Set once the context was compacted; reported with `done`/`error` so callers can persist it. */
+  compaction?: ContextCompaction;
 }
 
 /** One finished assistant turn. */
@@ -70,6 +75,7 @@ export class Agent implements AgentRunner {
   readonly #config: HeraldConfig;
   readonly #logger: Logger | undefined;
   readonly #now: () => Date;
+  readonly #compactor: ContextCompactor;
   /** Where tools work. loadConfig always fills `agent.workspace`; a config built from the bare schema may not. */
   readonly #workspace: string;
 
@@ -79,6 +85,10 @@ export class Agent implements AgentRunner {
     this.#config = options.config;
     this.#logger = options.logger;
     this.#now = options.now ?? (() => new Date());
+    this.#compactor = new ContextCompactor({
+      model: options.model,
+      contextWindow: options.config.model.context_window,
+    });
     this.#workspace = options.config.agent.workspace ?? heraldPaths(options.config.home).workspace;
   }
 
@@ -124,6 +134,7 @@ export class Agent implements AgentRunner {
 
       for (let step = 1; step <= maxIterations; step++) {
         if (signal.aborted) throw abortError(signal);
+        await this.#compactContext(setup, state, signal, emit);
         const turn = await this.#streamAssistantTurn(setup, state, signal, emit);
 
         if (turn.toolCalls.length === 0) {
@@ -185,6 +196,25 @@ export class Agent implements AgentRunner {
     return { role: 'system', content };
   }
 
+  /** Summarises older turns when the context nears the model's window (see context-compactor.ts). */
+  async #compactContext(
+    setup: RunSetup,
+    state: RunState,
+    signal: AbortSignal,
+    emit: (event: AgentEvent) => void,
+  ): Promise<void> {
+    const compacted = await this.#compactor.compact(state.context, setup.request, {
+      signal,
+      observed: state.observed,
+    });
+    if (!compacted) return;
+    state.context = compacted.messages;
+    state.observed = undefined;
+    state.compaction = foldCompaction(state.compaction, compacted);
+    state.usage = addUsage(state.usage, compacted.usage);
+    emit({ type: 'usage', usage: compacted.usage, total: state.usage });
+  }
+
   /**
    * Streams one model call, passing text on as it arrives, and returns the finished turn. The loop
    * stops waiting the moment the run aborts, even if the model client is slow to notice.
@@ -220,6 +250,9 @@ export class Agent implements AgentRunner {
             break;
           case 'finish':
             state.usage = addUsage(state.usage, delta.usage);
+            state.observed = delta.usage.estimated
+              ? undefined
+              : { messages: state.context.length, promptTokens: delta.usage.promptTokens };
             emit({ type: 'usage', usage: delta.usage, total: state.usage });
             return {
               text: state.turnText,
@@ -242,7 +275,14 @@ export class Agent implements AgentRunner {
       { event: 'agent.run.done', finishReason, modelCalls: state.modelCalls, usage: state.usage },
       'agent run done',
     );
-    emit({ type: 'done', text: state.text, finishReason, usage: state.usage, messages: state.appended });
+    emit({
+      type: 'done',
+      text: state.text,
+      finishReason,
+      usage: state.usage,
+      messages: state.appended,
+      ...(state.compaction ? { compaction: state.compaction } : {}),
+    });
   }
 
   /** Ends the run with an `error` event; the partial answer of an interrupted turn is kept in the transcript. */
@@ -258,7 +298,14 @@ export class Agent implements AgentRunner {
       { event: 'agent.run.error', code, modelCalls: state.modelCalls, usage: state.usage },
       'agent run failed',
     );
-    emit({ type: 'error', error, text: state.text, usage: state.usage, messages: state.appended });
+    emit({
+      type: 'error',
+      error,
+      text: state.text,
+      usage: state.usage,
+      messages: state.appended,
+      ...(state.compaction ? { compaction: state.compaction } : {}),
+    });
   }
 }
 

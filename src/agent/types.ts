@@ -4,6 +4,7 @@
  * nothing of HTTP or chat platforms.
  */
 import type { ChatMessage, Usage } from '../model/types.ts';
+import type { ContextCompaction } from './context-compactor.ts';
 
 /** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
 export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp';
@@ -26,14 +27,23 @@ export type AgentFinishReason = 'stop' | 'length';
 /**
  * Events of one run, in order. `usage` comes after each model call; exactly one of `done` / `error`
  * ends the stream. Both carry the messages the run appended to the conversation (assistant turns with
- * their tool calls, tool results, the final answer) so callers can keep the full transcript.
+ * their tool calls, tool results, the final answer) so callers can keep the full transcript, and, when
+ * the run compacted its context, the summary and the conversation prefix it replaces.
  */
 export type AgentEvent =
   | { type: 'text-delta'; text: string }
   | { type: 'tool-call-start'; toolCallId: string; name: string; arguments: string; label: string }
   | { type: 'tool-call-end'; toolCallId: string; name: string; result: string; isError: boolean }
   | { type: 'usage'; usage: Usage; total: Usage }
-  | { type: 'done'; text: string; finishReason: AgentFinishReason; usage: Usage; messages: ChatMessage[] }
+  | {
+      type: 'done';
+      text: string;
+      finishReason: AgentFinishReason;
+      usage: Usage;
+      messages: ChatMessage[];
+      /** Present when the run compacted its context: persist it so the next turn loads the summary. */
+      compaction?: ContextCompaction;
+    }
   | {
       type: 'error';
       /** A `ModelError`, a `RunAbortedError`, or an unexpected Error. */
@@ -42,6 +52,7 @@ export type AgentEvent =
       text: string;
       usage: Usage;
       messages: ChatMessage[];
+      compaction?: ContextCompaction;
     };
 
 export interface AgentRunner {

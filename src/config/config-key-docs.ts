@@ -27,6 +27,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'model.timeout_s': 'Seconds before an upstream request is abandoned.',
   'model.max_retries': 'Retries on 429/5xx/connection errors before anything has streamed.',
   'model.max_tokens': 'Output token cap sent upstream when the caller gives none.',
+  'model.context_window':
+    "The model's context window in tokens; conversations are compacted past 80% of it. Default: what the upstream reports, else 128000.",
   'agent.max_iterations': 'Model calls per run before the agent stops with a final message.',
   'agent.workspace':
     'Working directory of the tools; relative paths are under HERALD_HOME. Default HERALD_HOME/workspace.',
@@ -97,6 +99,7 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'model.api_key': 'sk-…',
   'model.model': 'anthropic/claude-sonnet-4',
   'model.max_tokens': '8192',
+  'model.context_window': '200000',
   'agent.workspace': 'workspace',
   'agent.system_prompt': 'Answer briefly.',
   'api_server.cors_origins': '["https://chat.example.com"]',

@@ -36,6 +36,8 @@ export const configSchema = z
         max_retries: nonNegativeInt.default(3),
         /** Output token cap sent upstream when the caller gives none (avoids tiny server defaults). */
         max_tokens: positiveInt.optional(),
+        /** Context window in tokens; unset = what the upstream's model list says, else 128000. */
+        context_window: positiveInt.optional(),
       })
       .strict()
       .default({ timeout_s: 600, max_retries: 3 }),
