@@ -27,15 +27,23 @@ import type { SessionStore } from '../src/store/index.ts';
 
 class MemorySessions implements SessionStore {
   readonly data = new Map<string, ChatMessage[]>();
+  readonly summaries = new Map<string, { summary: ChatMessage; after: number }>();
   async load(key: string, limit?: number) {
-    const all = this.data.get(key) ?? [];
-    return limit === undefined ? [...all] : all.slice(-limit);
+    const summary = this.summaries.get(key);
+    const rest = (this.data.get(key) ?? []).slice(summary?.after ?? 0);
+    const window = limit === undefined ? rest : rest.slice(-limit);
+    return summary ? [summary.summary, ...window] : window;
   }
   async append(key: string, messages: ChatMessage[]) {
     this.data.set(key, [...(this.data.get(key) ?? []), ...messages]);
   }
+  async compact(key: string, summary: ChatMessage, keep: number) {
+    const after = Math.max(this.summaries.get(key)?.after ?? 0, (this.data.get(key)?.length ?? 0) - keep);
+    this.summaries.set(key, { summary, after });
+  }
   async reset(key: string) {
     this.data.delete(key);
+    this.summaries.delete(key);
   }
   async count(key: string) {
     return this.data.get(key)?.length ?? 0;

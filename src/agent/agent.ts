@@ -22,12 +22,17 @@ import {
 } from '../model/index.ts';
 import { type AnyTool, type ToolContext, type ToolRegistry, toolSpec } from '../tools/index.ts';
 import { AbortableWaits, abortError } from './abort.ts';
-import { type ContextCompaction, ContextCompactor, foldCompaction } from './context-compactor.ts';
+import {
+  type Compaction,
+  type ContextCompaction,
+  ContextCompactor,
+  foldCompaction,
+} from './context-compactor.ts';
 import { buildSystemPrompt } from './core-prompt.ts';
 import { defaultToolsetFor } from './default-toolset.ts';
 import { executeToolCalls, refuseTruncatedToolCalls, type ToolCallResult } from './execute-tool-calls.ts';
 import { RunStream } from './run-stream.ts';
-import type { AgentEvent, AgentInput, AgentRun, AgentRunner } from './types.ts';
+import type { AgentEvent, AgentInput, AgentRun, AgentRunner, CompactInput } from './types.ts';
 
 export interface AgentOptions {
   model: ModelClient;
@@ -111,6 +116,14 @@ export class Agent implements AgentRunner {
       input.signal.removeEventListener('abort', follow),
     );
     return stream;
+  }
+
+  compact(input: CompactInput): Promise<Compaction | undefined> {
+    const request = {
+      model: input.model ?? this.#config.model.model ?? '',
+      maxTokens: this.#config.model.max_tokens,
+    };
+    return this.#compactor.compact(input.messages, request, { signal: input.signal, force: true });
   }
 
   /** The loop itself; every exit is here and each one emits exactly one `done` or `error`. Never rejects. */

@@ -121,7 +121,7 @@ export class ContextCompactor {
     if (split === undefined) return undefined;
     const older = messages.slice(lead, split);
     // Summarising nothing but the previous summary would only reword it.
-    if (older.length === 1 && isSummaryMessage(older[0]!)) return undefined;
+    if (older.length === 1 && summaryOf(older[0]!) !== undefined) return undefined;
 
     const { summary, usage } = await this.#summarise(
       older,
@@ -228,12 +228,12 @@ export function summaryMessage(summary: string): ChatMessage {
   return { role: 'user', content: `${SUMMARY_PREFIX}${summary}` };
 }
 
-function isSummaryMessage(message: ChatMessage): boolean {
-  return (
-    message.role === 'user' &&
-    typeof message.content === 'string' &&
-    message.content.startsWith(SUMMARY_PREFIX)
-  );
+/** The summary text when `message` is a summary this module wrote (a stored history starts with it). */
+export function summaryOf(message: ChatMessage): string | undefined {
+  const { role, content } = message;
+  return role === 'user' && typeof content === 'string' && content.startsWith(SUMMARY_PREFIX)
+    ? content.slice(SUMMARY_PREFIX.length)
+    : undefined;
 }
 
 /**

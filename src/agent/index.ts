@@ -9,6 +9,7 @@ export {
   ContextCompactor,
   compactedConversation,
   summaryMessage,
+  summaryOf,
 } from './context-compactor.ts';
 export { defaultToolsetFor } from './default-toolset.ts';
 export * from './types.ts';

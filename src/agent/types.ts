@@ -4,7 +4,7 @@
  * nothing of HTTP or chat platforms.
  */
 import type { ChatMessage, Usage } from '../model/types.ts';
-import type { ContextCompaction } from './context-compactor.ts';
+import type { Compaction, ContextCompaction } from './context-compactor.ts';
 
 /** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
 export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp';
@@ -55,8 +55,21 @@ export type AgentEvent =
       compaction?: ContextCompaction;
     };
 
+/** A conversation to compact on request (`POST /v1/responses/compact`). */
+export interface CompactInput {
+  messages: ChatMessage[];
+  /** The upstream model id; default: the configured `model.model`. */
+  model?: string;
+  signal: AbortSignal;
+}
+
 export interface AgentRunner {
   run(input: AgentInput): AsyncIterable<AgentEvent>;
+  /**
+   * Summarises all but the last turn of `messages` with the model; undefined when there is nothing
+   * before the last turn. Runners that cannot compact leave it out.
+   */
+  compact?(input: CompactInput): Promise<Compaction | undefined>;
 }
 
 /** The event that ends a run: exactly one per run. */

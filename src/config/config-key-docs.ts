@@ -60,7 +60,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.responses.tool_items':
     "How the agent's own tool use appears in Responses output: auto (default: mcp_call items for the Vercel AI SDK, function_call items for everyone else), function_call or mcp_call.",
   'gateway.interrupt_on_new_message': 'A new message aborts the running reply instead of queueing.',
-  'gateway.history_max_messages': 'Messages of a conversation sent upstream.',
+  'gateway.history_max_messages':
+    'Hard bound on the messages after the latest summary sent upstream; long conversations are compacted before it matters.',
   'gateway.shutdown_grace_s':
     'Seconds running chat replies may finish on shutdown; then they are aborted, partial text kept.',
   'streaming.enabled': 'Stream replies as growing message edits (false: send the finished reply).',

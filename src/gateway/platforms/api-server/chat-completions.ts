@@ -225,6 +225,7 @@ async function saveTranscript(
     input: conversation.messages,
     appended: done.messages,
     shownReply,
+    compaction: done.compaction,
   });
 }
 

@@ -7,6 +7,7 @@
  * conversation can never pick up another's transcript. It does not run the agent; the route does.
  */
 import { createHash } from 'node:crypto';
+import { type ContextCompaction, compactedConversation } from '../../../agent/index.ts';
 import type { ChatMessage } from '../../../model/types.ts';
 import type { TranscriptState, TranscriptStore } from '../../../store/index.ts';
 
@@ -173,6 +174,8 @@ export class ChatSessions {
     input: ChatMessage[];
     appended: ChatMessage[];
     shownReply: string;
+    /** The run's compaction: the transcript is stored compacted, so the summary is not computed again. */
+    compaction?: ContextCompaction | undefined;
   }): Promise<void> {
     const turns = [...options.visibleBefore];
     if (options.shownReply.trim()) turns.push(`assistant:${options.shownReply.trim()}`);
@@ -181,7 +184,9 @@ export class ChatSessions {
       scope: options.scope,
       visibleTurns: turns,
       visibleHash: visibleHash(turns),
-      messages: [...options.input, ...options.appended],
+      messages: options.compaction
+        ? compactedConversation([...options.input, ...options.appended], options.compaction)
+        : [...options.input, ...options.appended],
     });
   }
 }

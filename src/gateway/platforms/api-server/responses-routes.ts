@@ -7,7 +7,7 @@
  * file decides order: validate, resolve, queue, run, store, answer.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { AgentEvent } from '../../../agent/index.ts';
+import type { AgentEndEvent, AgentEvent } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
 import { ModelError, RunAbortedError, zeroUsage } from '../../../model/index.ts';
 import {
@@ -21,6 +21,7 @@ import { itemListBody, registerConversationsRoutes, resolveConversation } from '
 import { ApiError, ServerShutdownError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
+import { registerResponsesCompactRoute, saveRunCompaction } from './responses-compact.ts';
 import { itemsToAgentContext, normalizeInputItems } from './responses-input.ts';
 import {
   type CreateResponseRequest,
@@ -129,6 +130,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesRou
   }
 
   registerConversationsRoutes(app, deps);
+  registerResponsesCompactRoute(app, deps);
 }
 
 /** Validates the body and resolves everything that can fail with a 4xx before any work starts. */
@@ -304,11 +306,11 @@ async function executeTurn(
   const store = deps.responseStore;
   const { settings, inputItems, previous, conversation, profile, body } = turn;
   const history = previous
-    ? ((await store.chainItems(previous.id)) ?? [])
+    ? await store.chainHistory(previous.id)
     : conversation
-      ? ((await store.conversationItems(conversation.id)) ?? [])
-      : [];
-  const context = itemsToAgentContext([...history, ...inputItems]);
+      ? await store.conversationHistory(conversation.id)
+      : undefined;
+  const context = itemsToAgentContext([...(history?.items ?? []), ...inputItems], history?.compacted);
   const systemPrompts = [profile.systemPrompt, ...context.systemPrompts, body.instructions].filter(
     (p): p is string => typeof p === 'string' && p !== '',
   );
@@ -330,7 +332,7 @@ async function executeTurn(
     });
   if (settings.store && !control.deleted) await record('in_progress', builder.snapshot('in_progress'), []);
 
-  const { outcome, error } = await consumeRun(
+  const { outcome, error, end } = await consumeRun(
     deps.agent.run({
       messages: context.messages,
       systemPrompts,
@@ -354,6 +356,14 @@ async function executeTurn(
     if (conversation && finished.status !== 'failed') {
       await store.appendConversationItems(conversation.id, [...inputItems, ...finished.output]);
     }
+    if (end?.compaction && (!conversation || finished.status !== 'failed')) {
+      await saveRunCompaction(
+        store,
+        conversation ? { conversationId: conversation.id } : { responseId: settings.id },
+        context,
+        end,
+      );
+    }
   }
   deps.logger.info(
     { event: 'responses.finished', responseId: settings.id, status: finished.status, stored: settings.store },
@@ -376,18 +386,19 @@ async function consumeRun(
   events: AsyncIterable<AgentEvent>,
   builder: ResponseBuilder,
   control: TurnControl,
-): Promise<{ outcome: RunOutcome; error?: Error }> {
+): Promise<{ outcome: RunOutcome; error?: Error; end?: AgentEndEvent }> {
   let usage: Usage = zeroUsage();
   try {
     for await (const event of events) {
-      if (event.type === 'done') return { outcome: { kind: 'done', event } };
+      if (event.type === 'done') return { outcome: { kind: 'done', event }, end: event };
       if (event.type === 'error') {
         if (control.signal.aborted || event.error instanceof RunAbortedError) {
-          return { outcome: { kind: control.abortKind(), usage: event.usage } };
+          return { outcome: { kind: control.abortKind(), usage: event.usage }, end: event };
         }
         return {
           outcome: { kind: 'failed', ...failureOf(event.error), usage: event.usage },
           error: event.error,
+          end: event,
         };
       }
       if (event.type === 'usage') usage = event.total;
