@@ -96,18 +96,20 @@ describe('Responses compaction', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
+    const errorOf = async (r: Response) =>
+      ((await r.json()) as { error: { param: string | null; code: string | null } }).error;
     const noModel = await post({ input: 'hi' });
     assert.equal(noModel.status, 400);
-    assert.deepEqual((await noModel.json()).error.param, 'model');
+    assert.equal((await errorOf(noModel)).param, 'model');
     const noInput = await post({ model: 'herald' });
     assert.equal(noInput.status, 400);
-    assert.equal((await noInput.json()).error.param, 'input');
+    assert.equal((await errorOf(noInput)).param, 'input');
     const badItem = await post({ model: 'herald', input: [{ type: 'compaction' }] });
     assert.equal(badItem.status, 400);
-    assert.equal((await badItem.json()).error.param, 'input[0].encrypted_content');
+    assert.equal((await errorOf(badItem)).param, 'input[0].encrypted_content');
     const unknown = await post({ model: 'herald', previous_response_id: 'resp_missing' });
     assert.equal(unknown.status, 404);
-    assert.equal((await unknown.json()).error.code, 'previous_response_not_found');
+    assert.equal((await errorOf(unknown)).code, 'previous_response_not_found');
     assert.equal(upstream.requests.length, 0, 'nothing reached the model');
   });
 
