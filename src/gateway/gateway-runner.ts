@@ -461,13 +461,16 @@ function replyTarget(message: InboundMessage): ReplyTarget {
 
 /**
  * History cut by the message limit may start mid tool round; the upstream needs it to start at a user
- * turn. A stored summary stays in front: it stands for everything before the messages it precedes.
+ * turn. A stored summary is that user turn: after it, only tool results cut off from their call go.
  */
 function trimToUserTurn(history: ChatMessage[]): ChatMessage[] {
-  const summary = history[0] && summaryOf(history[0]) !== undefined ? history.slice(0, 1) : [];
-  const rest = history.slice(summary.length);
-  const first = rest.findIndex((message) => message.role === 'user');
-  return [...summary, ...(first === -1 ? [] : rest.slice(first))];
+  if (history[0] && summaryOf(history[0]) !== undefined) {
+    const rest = history.slice(1);
+    const start = rest.findIndex((message) => message.role !== 'tool');
+    return [history[0], ...(start === -1 ? [] : rest.slice(start))];
+  }
+  const first = history.findIndex((message) => message.role === 'user');
+  return first === -1 ? [] : history.slice(first);
 }
 
 function errorText(error: Error): string {
