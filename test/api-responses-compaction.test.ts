@@ -1,7 +1,8 @@
 /**
  * Compaction on the Responses API against a real server and a scripted upstream: the
  * `POST /v1/responses/compact` round trip with the official SDK, its validation, and automatic
- * compaction of a long `previous_response_id` chain or conversation whose summary is stored and reused.
+ * compaction of a long `previous_response_id` chain, conversation or Chat Completions session whose
+ * summary is stored and reused.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -166,4 +167,30 @@ describe('Responses compaction', () => {
       ]);
     });
   }
+
+  test('a Chat Completions session is stored compacted, so its summary is computed once', async () => {
+    const send = async (content: string, sessionId?: string) => {
+      const { data, response } = await h.client.chat.completions
+        .create(
+          { model: 'herald', messages: [{ role: 'user', content }] },
+          sessionId ? { headers: { 'x-herald-session-id': sessionId } } : {},
+        )
+        .withResponse();
+      return {
+        reply: data.choices[0]!.message.content,
+        sessionId: response.headers.get('x-herald-session-id')!,
+      };
+    };
+    const first = await send(facts('one', 130));
+    const second = await send(facts('two', 90), first.sessionId);
+    await send(facts('three', 60), first.sessionId);
+    const summary = `SUMMARY-${summaries}`;
+    assert.ok(upstream.requests.some(isSummariser), 'the third request crossed the threshold');
+    upstream.requests.length = 0;
+    await send(facts('four', 60), first.sessionId);
+    assert.equal(upstream.requests.filter(isSummariser).length, 0, 'the stored summary is reused');
+    const sent = upstream.requests[0]!.body.messages.slice(1).map((m: { content: string }) => m.content);
+    assert.deepEqual(sent.slice(0, 3), [`${SUMMARY_PREFIX}${summary}`, second.reply, facts('three', 60)]);
+    assert.equal(sent.at(-1), facts('four', 60));
+  });
 });
