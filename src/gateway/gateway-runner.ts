@@ -5,8 +5,8 @@
  * and `/status`, runs one agent run per conversation at a time (later messages queue, or with
  * `gateway.interrupt_on_new_message` abort the run and start anew with everything pending), loads
  * history from the SessionStore (the latest summary and the messages after it) and appends each turn's
- * transcript after the run, recording the agent's compaction when it summarised older turns. An adapter that fails
- * to start is retried with exponential backoff while the others serve. On stop it takes no new messages,
+ * transcript after the run, with the agent's summary when it compacted older turns. An adapter that
+ * fails to start is retried with exponential backoff while the others serve. On stop it takes no new messages,
  * drops queued ones, gives running replies `gateway.shutdown_grace_s` to finish and aborts the rest
  * before stopping the adapters. It knows nothing of how a platform talks to its servers, nor of the
  * model or tools.
