@@ -221,6 +221,10 @@ export class Agent implements AgentRunner {
       observed: state.observed,
     });
     if (!compacted) return;
+    this.#logger?.info(
+      { event: 'agent.context_compacted', summarised: compacted.summarised, usage: compacted.usage },
+      'context compacted',
+    );
     state.context = compacted.messages;
     state.observed = undefined;
     state.compaction = foldCompaction(state.compaction, compacted);

@@ -349,7 +349,7 @@ describe('OpenAIModelClient.contextWindow', () => {
     }
   });
 
-  test('an upstream that cannot list models yields no window, asked once', async () => {
+  test('an upstream that cannot list models yields no window, and no error', async () => {
     const closed = await ScriptedUpstream.start();
     const url = closed.url;
     await closed.close();
