@@ -109,14 +109,14 @@ export class ContextCompactor {
     options: CompactOptions,
   ): Promise<Compaction | undefined> {
     const budget = await this.#budget(request);
-    if (
-      !options.force &&
-      (await this.#size(messages, request, options.observed, budget.threshold)) <= budget.threshold
-    ) {
-      return undefined;
+    let counts: number[] | undefined;
+    if (!options.force) {
+      const size = await this.#size(messages, request, options.observed, budget.threshold);
+      if (size.tokens <= budget.threshold) return undefined;
+      counts = size.counts;
     }
     const lead = leadingSystemMessages(messages);
-    const counts = await this.#countTokens(messages);
+    counts ??= await this.#countTokens(messages);
     const split = chooseSplit(messages, counts, lead, budget.keep, options.force === true);
     if (split === undefined) return undefined;
     const older = messages.slice(lead, split);
@@ -149,16 +149,21 @@ export class ContextCompactor {
     request: Omit<ModelRequest, 'messages'>,
     observed: CompactOptions['observed'],
     threshold: number,
-  ): Promise<number> {
+  ): Promise<{ tokens: number; counts?: number[] }> {
     const known = observed && observed.messages <= messages.length ? observed : undefined;
     const rest = messages.slice(known?.messages ?? 0);
     const tools = request.tools?.length ? JSON.stringify(request.tools) : '';
     const base = known ? known.promptTokens : Buffer.byteLength(tools);
     const bound = rest.reduce((total, m) => total + 4 + Buffer.byteLength(JSON.stringify(m)), base);
     // No BPE token is shorter than one byte, so the byte count is an upper bound of the token count.
-    if (bound <= threshold) return bound;
-    const toolsMessage: ChatMessage[] = !known && tools ? [{ role: 'system', content: tools }] : [];
-    return (known?.promptTokens ?? 0) + sum(await this.#countTokens([...rest, ...toolsMessage]));
+    if (bound <= threshold) return { tokens: bound };
+    if (known) return { tokens: known.promptTokens + sum(await this.#countTokens(rest)) };
+    // Everything was counted: the per-message counts serve the split too.
+    const counts = await this.#countTokens([
+      ...messages,
+      ...(tools ? [{ role: 'system', content: tools } as const] : []),
+    ]);
+    return { tokens: sum(counts), counts: counts.slice(0, messages.length) };
   }
 
   async #budget(request: Omit<ModelRequest, 'messages'>): Promise<Budget> {
