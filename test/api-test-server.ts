@@ -34,7 +34,7 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
-  /** Partial raw config merged over the defaults (`agent` is merged one level deep; use `apiServer` for api_server). */
+  /** Partial raw config merged over the defaults (`model` and `agent` one level deep; use `apiServer` for api_server). */
   config?: Record<string, unknown>;
   apiServer?: Record<string, unknown>;
   /** No upstream model configured at all. */
@@ -51,16 +51,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const upstream = options.upstream ?? (await ScriptedUpstream.start());
   const home = mkdtempSync(join(tmpdir(), 'herald-api-'));
   const parsed = configSchema.parse({
-    model: options.noModel
-      ? { max_retries: 0, timeout_s: 30 }
-      : {
-          base_url: upstream.url,
-          api_key: 'upstream-key',
-          model: 'scripted-model',
-          max_retries: 0,
-          timeout_s: 30,
-        },
     ...(options.config ?? {}),
+    model: {
+      ...(options.noModel
+        ? { max_retries: 0, timeout_s: 30 }
+        : {
+            base_url: upstream.url,
+            api_key: 'upstream-key',
+            model: 'scripted-model',
+            max_retries: 0,
+            timeout_s: 30,
+          }),
+      ...((options.config?.['model'] as Record<string, unknown> | undefined) ?? {}),
+    },
     agent: {
       workspace: join(home, 'workspace'),
       max_iterations: 5,

@@ -1,11 +1,12 @@
 /**
  * GatewayRunner behaviour with an in-test chat platform and a scripted AgentRunner: start retries,
- * interruption, access control, history bounds, and the config-driven pieces (platform factory,
- * streaming settings).
+ * interruption, access control, history bounds, compaction (with the real agent against a scripted
+ * upstream), and the config-driven pieces (platform factory, streaming settings).
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { AgentEvent, AgentInput, AgentRunner } from '../src/agent/index.ts';
+import { Agent } from '../src/agent/index.ts';
 import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import {
   type ChatPlatform,
@@ -21,21 +22,32 @@ import {
 } from '../src/gateway/index.ts';
 import { silentLogger } from '../src/logger.ts';
 import { RunAbortedError } from '../src/model/errors.ts';
+import { createModelClient } from '../src/model/index.ts';
 import type { ChatMessage } from '../src/model/types.ts';
 import { zeroUsage } from '../src/model/types.ts';
-import type { SessionStore } from '../src/store/index.ts';
+import { openDatabase, type SessionStore, SqliteSessionStore } from '../src/store/index.ts';
+import { createToolRegistry } from '../src/tools/index.ts';
+import { type RecordedRequest, ScriptedUpstream } from './support/scripted-upstream.ts';
 
 class MemorySessions implements SessionStore {
   readonly data = new Map<string, ChatMessage[]>();
+  readonly summaries = new Map<string, { summary: ChatMessage; after: number }>();
   async load(key: string, limit?: number) {
-    const all = this.data.get(key) ?? [];
-    return limit === undefined ? [...all] : all.slice(-limit);
+    const summary = this.summaries.get(key);
+    const rest = (this.data.get(key) ?? []).slice(summary?.after ?? 0);
+    const window = limit === undefined ? rest : rest.slice(-limit);
+    return summary ? [summary.summary, ...window] : window;
   }
   async append(key: string, messages: ChatMessage[]) {
     this.data.set(key, [...(this.data.get(key) ?? []), ...messages]);
   }
+  async compact(key: string, summary: ChatMessage, keep: number) {
+    const after = Math.max(this.summaries.get(key)?.after ?? 0, (this.data.get(key)?.length ?? 0) - keep);
+    this.summaries.set(key, { summary, after });
+  }
   async reset(key: string) {
     this.data.delete(key);
+    this.summaries.delete(key);
   }
   async count(key: string) {
     return this.data.get(key)?.length ?? 0;
@@ -254,6 +266,61 @@ describe('GatewayRunner', () => {
       { role: 'user', content: 'three' },
     ]);
     assert.equal(agent.inputs[2]!.platform, 'telegram');
+  });
+
+  it('compacts a long conversation instead of cutting it, and reuses the stored summary', async (t) => {
+    const isSummariser = (req: RecordedRequest) =>
+      String(req.body?.messages?.[0]?.content ?? '').startsWith('You compact a conversation');
+    let replies = 0;
+    const upstream = await ScriptedUpstream.start({
+      responder: (req) => ({ text: isSummariser(req) ? 'SUMMARY' : `ok-${++replies}` }),
+    });
+    t.after(() => upstream.close());
+    // No tools; window 3600 puts the threshold at 2160 tokens (see api-responses-compaction.test.ts).
+    const config = makeConfig({
+      model: { base_url: upstream.url, model: 'scripted-model', max_retries: 0, context_window: 3600 },
+      toolsets: { chat: [] },
+    });
+    const sessions = new SqliteSessionStore(openDatabase(':memory:'));
+    const chat = new FakeChat();
+    const agent = new Agent({
+      model: createModelClient(config.model),
+      tools: createToolRegistry(config),
+      config,
+    });
+    const gateway = new GatewayRunner({ config, agent, sessions, platforms: [chat], logger: silentLogger() });
+    t.after(() => gateway.stop());
+    await gateway.start();
+    const facts = (turn: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `${turn} fact ${i} is ${i * 7 + turn.length};`).join(' ');
+    const say = async (text: string, reply: string) => {
+      chat.receive(text);
+      await waitUntil(() => chat.visible().includes(reply), reply);
+      await gateway.idle();
+    };
+    const contents = (req: RecordedRequest) =>
+      req.body.messages.slice(1).map((m: { content: string }) => m.content);
+
+    await say(facts('one', 130), 'ok-1');
+    await say(facts('two', 90), 'ok-2');
+    assert.equal(upstream.requests.filter(isSummariser).length, 0);
+    await say(facts('three', 60), 'ok-3');
+    assert.ok(upstream.requests.filter(isSummariser).length >= 1, 'the third message crossed the threshold');
+    const summary = 'Summary of the earlier conversation:\n\nSUMMARY';
+    assert.deepEqual(contents(upstream.requests.at(-1)!), [summary, 'ok-2', facts('three', 60)]);
+
+    upstream.requests.length = 0;
+    await say(facts('four', 60), 'ok-4');
+    assert.equal(upstream.requests.filter(isSummariser).length, 0, 'the stored summary is reused');
+    assert.deepEqual(contents(upstream.requests[0]!), [
+      summary,
+      'ok-2',
+      facts('three', 60),
+      'ok-3',
+      facts('four', 60),
+    ]);
+    // Nothing was thrown away: the store keeps every message; only what is sent upstream is compacted.
+    assert.equal(await sessions.count('telegram:1:-'), 8);
   });
 
   it('keys group conversations per user and private ones per chat and thread', () => {

@@ -331,3 +331,68 @@ describe('SqliteSessionStore', () => {
     assert.equal(await store.count('b'), 1);
   });
 });
+
+describe('compaction in the stores', () => {
+  const summary = (text: string) => ({ role: 'user' as const, content: `Summary: ${text}` });
+  const context = (text: string) => ({ messages: [summary(text)], systemPrompts: ['layer'] });
+
+  it('a chain loads from its nearest compaction; a branch from before it does not see it', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    await store.put(response('resp_1'));
+    await store.put(response('resp_2', { previousResponseId: 'resp_1' }));
+    await store.put(response('resp_3', { previousResponseId: 'resp_2' }));
+    await store.put(response('resp_2b', { previousResponseId: 'resp_1' }));
+    assert.deepEqual(await store.chainHistory('resp_3'), {
+      compacted: undefined,
+      items: (await store.chainItems('resp_3')) ?? [],
+    });
+
+    await store.saveCompaction({ responseId: 'resp_2' }, context('through 2'));
+    const fromThree = await store.chainHistory('resp_3');
+    assert.deepEqual(fromThree?.compacted, context('through 2'));
+    assert.deepEqual(
+      fromThree?.items.map((i) => i.id),
+      ['msg_in_resp_3', 'msg_out_resp_3'],
+    );
+    const atTwo = await store.chainHistory('resp_2');
+    assert.deepEqual(atTwo?.items, [], 'the compaction stands for its own response too');
+    const branch = await store.chainHistory('resp_2b');
+    assert.equal(branch?.compacted, undefined);
+    assert.equal(branch?.items.length, 4);
+    assert.equal(await store.chainHistory('resp_missing'), undefined);
+
+    await store.delete('resp_2');
+    assert.equal((await store.chainHistory('resp_3'))?.compacted, undefined, 'deleted with its response');
+  });
+
+  it('a conversation loads its compaction and only the items added after it', async () => {
+    const store = new SqliteResponseStore(openDb(freshFile()));
+    const conversation = await store.createConversation({
+      owner: LOCAL_OWNER,
+      items: [msg('m1', 'user', 'one')],
+    });
+    await store.appendConversationItems(conversation.id, [msg('m2', 'assistant', 'two')]);
+    await store.saveCompaction({ conversationId: conversation.id }, context('through two'));
+    await store.appendConversationItems(conversation.id, [msg('m3', 'user', 'three')]);
+    const history = await store.conversationHistory(conversation.id);
+    assert.deepEqual(history?.compacted, context('through two'));
+    assert.deepEqual(
+      history?.items.map((i) => i.id),
+      ['m3'],
+    );
+  });
+
+  it('a session loads its summary and the messages after it; every message stays stored', async () => {
+    const store = new SqliteSessionStore(openDb(freshFile()));
+    const messages = ['a', 'b', 'c', 'd'].map((content) => ({ role: 'user' as const, content }));
+    await store.append('tg:1', messages);
+    await store.compact('tg:1', summary('a b'), 2);
+    assert.deepEqual(await store.load('tg:1'), [summary('a b'), messages[2], messages[3]]);
+    assert.deepEqual(await store.load('tg:1', 1), [summary('a b'), messages[3]]);
+    assert.equal(await store.count('tg:1'), 4);
+    await store.compact('tg:1', summary('a b c d'), 0);
+    assert.deepEqual(await store.load('tg:1'), [summary('a b c d')]);
+    await store.reset('tg:1');
+    assert.deepEqual(await store.load('tg:1'), []);
+  });
+});

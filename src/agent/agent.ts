@@ -23,11 +23,24 @@ import {
 } from '../model/index.ts';
 import { type AnyTool, type ToolContext, type ToolRegistry, toolSpec } from '../tools/index.ts';
 import { AbortableWaits, abortError } from './abort.ts';
+import {
+  type Compaction,
+  type ContextCompaction,
+  ContextCompactor,
+  foldCompaction,
+} from './context-compactor.ts';
 import { buildSystemPrompt } from './core-prompt.ts';
 import { defaultToolsetFor } from './default-toolset.ts';
 import { executeToolCalls, refuseTruncatedToolCalls, type ToolCallResult } from './execute-tool-calls.ts';
 import { RunStream } from './run-stream.ts';
-import type { AgentEvent, AgentFinishReason, AgentInput, AgentRun, AgentRunner } from './types.ts';
+import type {
+  AgentEvent,
+  AgentFinishReason,
+  AgentInput,
+  AgentRun,
+  AgentRunner,
+  CompactInput,
+} from './types.ts';
 
 export interface AgentOptions {
   model: ModelClient;
@@ -58,6 +71,10 @@ interface RunState {
   turnText: string;
   usage: Usage;
   modelCalls: number;
+  /** The upstream's prompt-token count of the last model call and how many context messages it covered. */
+  observed?: { messages: number; promptTokens: number };
+  /** Set once the context was compacted; reported with `done`/`error` so callers can persist it. */
+  compaction?: ContextCompaction;
 }
 
 /** One finished assistant turn. */
@@ -73,6 +90,7 @@ export class Agent implements AgentRunner {
   readonly #config: HeraldConfig;
   readonly #logger: Logger | undefined;
   readonly #now: () => Date;
+  readonly #compactor: ContextCompactor;
   /** Where tools work. loadConfig always fills `agent.workspace`; a config built from the bare schema may not. */
   readonly #workspace: string;
 
@@ -82,6 +100,10 @@ export class Agent implements AgentRunner {
     this.#config = options.config;
     this.#logger = options.logger;
     this.#now = options.now ?? (() => new Date());
+    this.#compactor = new ContextCompactor({
+      model: options.model,
+      contextWindow: options.config.model.context_window,
+    });
     this.#workspace = options.config.agent.workspace ?? heraldPaths(options.config.home).workspace;
   }
 
@@ -106,6 +128,14 @@ export class Agent implements AgentRunner {
     return stream;
   }
 
+  compact(input: CompactInput): Promise<Compaction | undefined> {
+    const request = {
+      model: input.model ?? this.#config.model.model ?? '',
+      maxTokens: this.#config.model.max_tokens,
+    };
+    return this.#compactor.compact(input.messages, request, { signal: input.signal, force: true });
+  }
+
   /** The loop itself; every exit is here and each one emits exactly one `done` or `error`. Never rejects. */
   async #loop(input: AgentInput, signal: AbortSignal, emit: (event: AgentEvent) => void): Promise<void> {
     const state: RunState = {
@@ -127,6 +157,7 @@ export class Agent implements AgentRunner {
 
       for (let step = 1; step <= maxIterations; step++) {
         if (signal.aborted) throw abortError(signal);
+        await this.#compactContext(setup, state, signal, emit);
         const turn = await this.#streamAssistantTurn(setup, state, signal, emit);
 
         if (turn.toolCalls.length === 0) {
@@ -208,6 +239,29 @@ export class Agent implements AgentRunner {
     return { role: 'system', content };
   }
 
+  /** Summarises older turns when the context nears the model's window (see context-compactor.ts). */
+  async #compactContext(
+    setup: RunSetup,
+    state: RunState,
+    signal: AbortSignal,
+    emit: (event: AgentEvent) => void,
+  ): Promise<void> {
+    const compacted = await this.#compactor.compact(state.context, setup.request, {
+      signal,
+      observed: state.observed,
+    });
+    if (!compacted) return;
+    this.#logger?.info(
+      { event: 'agent.context_compacted', summarised: compacted.summarised, usage: compacted.usage },
+      'context compacted',
+    );
+    state.context = compacted.messages;
+    state.observed = undefined;
+    state.compaction = foldCompaction(state.compaction, compacted);
+    state.usage = addUsage(state.usage, compacted.usage);
+    emit({ type: 'usage', usage: compacted.usage, total: state.usage });
+  }
+
   /**
    * Streams one model call, passing text on as it arrives, and returns the finished turn. The loop
    * stops waiting the moment the run aborts, even if the model client is slow to notice.
@@ -243,6 +297,9 @@ export class Agent implements AgentRunner {
             break;
           case 'finish':
             state.usage = addUsage(state.usage, delta.usage);
+            state.observed = delta.usage.estimated
+              ? undefined
+              : { messages: state.context.length, promptTokens: delta.usage.promptTokens };
             emit({ type: 'usage', usage: delta.usage, total: state.usage });
             return {
               text: state.turnText,
@@ -277,6 +334,7 @@ export class Agent implements AgentRunner {
       usage: state.usage,
       messages: state.appended,
       ...(clientToolCalls ? { clientToolCalls } : {}),
+      ...(state.compaction ? { compaction: state.compaction } : {}),
     });
   }
 
@@ -293,7 +351,14 @@ export class Agent implements AgentRunner {
       { event: 'agent.run.error', code, modelCalls: state.modelCalls, usage: state.usage },
       'agent run failed',
     );
-    emit({ type: 'error', error, text: state.text, usage: state.usage, messages: state.appended });
+    emit({
+      type: 'error',
+      error,
+      text: state.text,
+      usage: state.usage,
+      messages: state.appended,
+      ...(state.compaction ? { compaction: state.compaction } : {}),
+    });
   }
 }
 

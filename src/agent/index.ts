@@ -3,5 +3,13 @@
  * run's event types. Other subsystems import from here only.
  */
 export { Agent, type AgentOptions } from './agent.ts';
+export {
+  type Compaction,
+  type ContextCompaction,
+  ContextCompactor,
+  compactedConversation,
+  summaryMessage,
+  summaryOf,
+} from './context-compactor.ts';
 export { defaultToolsetFor } from './default-toolset.ts';
 export * from './types.ts';

@@ -4,6 +4,7 @@
  * nothing of HTTP or chat platforms.
  */
 import type { ChatMessage, SamplingSettings, ToolCall, ToolChoice, ToolSpec, Usage } from '../model/types.ts';
+import type { Compaction, ContextCompaction } from './context-compactor.ts';
 
 /** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
 export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp';
@@ -40,7 +41,8 @@ export type AgentFinishReason = 'stop' | 'length' | 'tool_calls';
 /**
  * Events of one run, in order. `usage` comes after each model call; exactly one of `done` / `error`
  * ends the stream. Both carry the messages the run appended to the conversation (assistant turns with
- * their tool calls, tool results, the final answer) so callers can keep the full transcript.
+ * their tool calls, tool results, the final answer) so callers can keep the full transcript, and, when
+ * the run compacted its context, the summary and the conversation prefix it replaces.
  */
 export type AgentEvent =
   | { type: 'text-delta'; text: string }
@@ -59,6 +61,8 @@ export type AgentEvent =
        * results follow it); the client's results complete that turn.
        */
       clientToolCalls?: ToolCall[];
+      /** Present when the run compacted its context: persist it so the next turn loads the summary. */
+      compaction?: ContextCompaction;
     }
   | {
       type: 'error';
@@ -68,10 +72,24 @@ export type AgentEvent =
       text: string;
       usage: Usage;
       messages: ChatMessage[];
+      compaction?: ContextCompaction;
     };
+
+/** A conversation to compact on request (`POST /v1/responses/compact`). */
+export interface CompactInput {
+  messages: ChatMessage[];
+  /** The upstream model id; default: the configured `model.model`. */
+  model?: string;
+  signal: AbortSignal;
+}
 
 export interface AgentRunner {
   run(input: AgentInput): AsyncIterable<AgentEvent>;
+  /**
+   * Summarises all but the last turn of `messages` with the model; undefined when there is nothing
+   * before the last turn. Runners that cannot compact leave it out.
+   */
+  compact?(input: CompactInput): Promise<Compaction | undefined>;
 }
 
 /** The event that ends a run: exactly one per run. */

@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { AgentRunner } from '../agent/index.ts';
+import { type AgentRunner, compactedConversation } from '../agent/index.ts';
 import type { ChatMessage } from '../model/types.ts';
 import { chatTurn } from './chat-turn.ts';
 import { describeExit } from './exit-handler.ts';
@@ -56,7 +56,9 @@ export async function chatRepl(options: ChatReplOptions): Promise<void> {
           answer: output,
           progress: output,
         });
-        history = [...messages, ...done.messages];
+        const conversation = [...messages, ...done.messages];
+        // A compacted run continues from its summary next turn, instead of summarising again.
+        history = done.compaction ? compactedConversation(conversation, done.compaction) : conversation;
       } catch (error) {
         const report = describeExit(error, { debug: options.debug });
         if (report.message) output.write(`${report.message}\n`);

@@ -27,6 +27,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'model.timeout_s': 'Seconds before an upstream request is abandoned.',
   'model.max_retries': 'Retries on 429/5xx/connection errors before anything has streamed.',
   'model.max_tokens': 'Output token cap sent upstream when the caller gives none.',
+  'model.context_window':
+    "The model's context window in tokens; conversations are compacted past 80% of it. Default: what the upstream reports, else 128000.",
   'agent.max_iterations': 'Model calls per run before the agent stops with a final message.',
   'agent.workspace':
     'Working directory of the tools; relative paths are under HERALD_HOME. Default HERALD_HOME/workspace.',
@@ -80,7 +82,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.responses.websocket_max_connection_s':
     'Seconds a Responses WebSocket-mode connection may stay open; then it gets websocket_connection_limit_reached and closes.',
   'gateway.interrupt_on_new_message': 'A new message aborts the running reply instead of queueing.',
-  'gateway.history_max_messages': 'Messages of a conversation sent upstream.',
+  'gateway.history_max_messages':
+    'Hard bound on the messages after the latest summary sent upstream; long conversations are compacted before it matters.',
   'gateway.shutdown_grace_s':
     'Seconds running chat replies may finish on shutdown; then they are aborted, partial text kept.',
   'streaming.enabled': 'Stream replies as growing message edits (false: send the finished reply).',
@@ -119,6 +122,7 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'model.api_key': 'sk-…',
   'model.model': 'anthropic/claude-sonnet-4',
   'model.max_tokens': '8192',
+  'model.context_window': '200000',
   'agent.workspace': 'workspace',
   'agent.system_prompt': 'Answer briefly.',
   'tools.terminal.env': '{ GIT_AUTHOR_NAME: Herald, HTTPS_PROXY: "http://proxy:3128" }',

@@ -51,6 +51,8 @@ export const configSchema = z
         max_retries: nonNegativeInt.default(3),
         /** Output token cap sent upstream when the caller gives none (avoids tiny server defaults). */
         max_tokens: positiveInt.optional(),
+        /** Context window in tokens; unset = what the upstream's model list says, else 128000. */
+        context_window: positiveInt.optional(),
       })
       .strict()
       .default({ timeout_s: 600, max_retries: 3 }),
@@ -209,12 +211,12 @@ export const configSchema = z
     gateway: z
       .object({
         interrupt_on_new_message: z.boolean().default(false),
-        history_max_messages: positiveInt.default(100),
+        history_max_messages: positiveInt.default(1000),
         /** Seconds running chat replies may finish on shutdown before they are aborted. */
         shutdown_grace_s: nonNegativeInt.default(10),
       })
       .strict()
-      .default({ interrupt_on_new_message: false, history_max_messages: 100, shutdown_grace_s: 10 }),
+      .default({ interrupt_on_new_message: false, history_max_messages: 1000, shutdown_grace_s: 10 }),
     streaming: z
       .object({
         enabled: z.boolean().default(true),

@@ -4,15 +4,16 @@
  * control, keys conversations (platform + chat + thread [+ user in groups]), answers `/new`, `/stop`
  * and `/status`, runs one agent run per conversation at a time (later messages queue, or with
  * `gateway.interrupt_on_new_message` abort the run and start anew with everything pending), loads
- * history from the SessionStore and appends each turn's transcript after the run. An adapter that fails
- * to start is retried with exponential backoff while the others serve. On stop it takes no new messages,
+ * history from the SessionStore (the latest summary and the messages after it) and appends each turn's
+ * transcript after the run, with the agent's summary when it compacted older turns. An adapter that
+ * fails to start is retried with exponential backoff while the others serve. On stop it takes no new messages,
  * drops queued ones, gives running replies `gateway.shutdown_grace_s` to finish and aborts the rest
  * before stopping the adapters. It knows nothing of how a platform talks to its servers, nor of the
  * model or tools.
  */
 
-import type { AgentEvent, AgentRunner } from '../agent/index.ts';
-import { defaultToolsetFor } from '../agent/index.ts';
+import type { AgentEvent, AgentRunner, ContextCompaction } from '../agent/index.ts';
+import { defaultToolsetFor, summaryMessage, summaryOf } from '../agent/index.ts';
 import type { HeraldConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { ModelError, RunAbortedError } from '../model/errors.ts';
@@ -319,6 +320,7 @@ export class GatewayRunner {
     });
     consumer.start();
     let appended: ChatMessage[] = [];
+    let compaction: ContextCompaction | undefined;
     let failure: Error | undefined;
     const started = Date.now();
     try {
@@ -328,7 +330,7 @@ export class GatewayRunner {
         signal,
       })) {
         const outcome = this.#render(event, consumer);
-        if (outcome) ({ appended, failure } = outcome);
+        if (outcome) ({ appended, failure, compaction } = outcome);
       }
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
@@ -342,6 +344,11 @@ export class GatewayRunner {
       );
     }
     await sessions.append(key, [userMessage, ...appended]);
+    if (compaction) {
+      // The summary stands for a prefix of what the run saw; the rest is the newest stored messages.
+      const conversation = history.length + 1 + appended.length;
+      await sessions.compact(key, summaryMessage(compaction.summary), conversation - compaction.replaces);
+    }
     const aborted = signal.aborted || failure instanceof RunAbortedError;
     this.#logger.info(
       {
@@ -364,7 +371,9 @@ export class GatewayRunner {
   #render(
     event: AgentEvent,
     consumer: StreamConsumer,
-  ): { appended: ChatMessage[]; failure: Error | undefined } | undefined {
+  ):
+    | { appended: ChatMessage[]; failure: Error | undefined; compaction: ContextCompaction | undefined }
+    | undefined {
     switch (event.type) {
       case 'text-delta':
         consumer.pushText(event.text);
@@ -376,9 +385,9 @@ export class GatewayRunner {
       case 'usage':
         return undefined;
       case 'done':
-        return { appended: event.messages, failure: undefined };
+        return { appended: event.messages, failure: undefined, compaction: event.compaction };
       case 'error':
-        return { appended: event.messages, failure: event.error };
+        return { appended: event.messages, failure: event.error, compaction: event.compaction };
       default: {
         const unknown: never = event;
         throw new Error(`Unknown agent event: ${JSON.stringify(unknown)}`);
@@ -450,8 +459,16 @@ function replyTarget(message: InboundMessage): ReplyTarget {
   };
 }
 
-/** History cut by the message limit may start mid tool round; the upstream needs it to start at a user turn. */
+/**
+ * History cut by the message limit may start mid tool round; the upstream needs it to start at a user
+ * turn. A stored summary is that user turn: after it, only tool results cut off from their call go.
+ */
 function trimToUserTurn(history: ChatMessage[]): ChatMessage[] {
+  if (history[0] && summaryOf(history[0]) !== undefined) {
+    const rest = history.slice(1);
+    const start = rest.findIndex((message) => message.role !== 'tool');
+    return [history[0], ...(start === -1 ? [] : rest.slice(start))];
+  }
   const first = history.findIndex((message) => message.role === 'user');
   return first === -1 ? [] : history.slice(first);
 }

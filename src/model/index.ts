@@ -13,6 +13,7 @@ export {
   type ModelConfig,
   type OpenAIModelClientOptions,
 } from './openai-model-client.ts';
+export { estimateMessageTokens } from './token-estimator.ts';
 export * from './types.ts';
 
 /**

@@ -329,3 +329,32 @@ describe('model client without a reachable or configured upstream', () => {
     assert.match(error.message, /HERALD_BASE_URL/);
   });
 });
+
+describe('OpenAIModelClient.contextWindow', () => {
+  test("reads the upstream's model list once and answers for any model from it", async () => {
+    const upstream = await ScriptedUpstream.start({
+      models: [
+        { id: 'test-model', object: 'model', context_length: 32_000 },
+        { id: 'other', object: 'model', max_model_len: 8_000 },
+      ],
+    });
+    try {
+      const client = createModelClient(configFor(upstream.url));
+      assert.equal(await client.contextWindow?.('test-model'), 32_000);
+      assert.equal(await client.contextWindow?.('other'), 8_000);
+      assert.equal(await client.contextWindow?.('missing'), undefined);
+      assert.equal(upstream.modelListRequests, 1);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  test('an upstream that cannot list models yields no window, and no error', async () => {
+    const closed = await ScriptedUpstream.start();
+    const url = closed.url;
+    await closed.close();
+    const client = createModelClient(configFor(url));
+    assert.equal(await client.contextWindow?.('test-model'), undefined);
+    assert.equal(await client.contextWindow?.('test-model'), undefined);
+  });
+});

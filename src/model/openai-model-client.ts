@@ -16,6 +16,7 @@ import { createNodeHttpFetch } from './node-http-fetch.ts';
 import { sseJsonChunks } from './sse-stream.ts';
 import { estimateUsage, prepareTokenEstimator } from './token-estimator.ts';
 import type { ModelClient, ModelDelta, ModelFinishReason, ModelRequest, ToolCall, Usage } from './types.ts';
+import { contextWindowFromModelList } from './upstream-context-window.ts';
 import {
   displayUrl,
   isRetryable,
@@ -60,6 +61,8 @@ export class OpenAIModelClient implements ModelClient {
   readonly #config: ModelConfig;
   readonly #clientOptions: ConstructorParameters<typeof OpenAI>[0];
   #client: Promise<OpenAI> | undefined;
+  /** The upstream's model list, fetched once on first need; `[]` when it could not be read. */
+  #modelList: Promise<unknown[]> | undefined;
   readonly #context: UpstreamContext;
   readonly #logger: Logger | undefined;
   readonly #retryBaseMs: number;
@@ -115,6 +118,24 @@ export class OpenAIModelClient implements ModelClient {
         }
       }
     }
+  }
+
+  /**
+   * The context window the upstream reports for `model` (see upstream-context-window.ts), from one
+   * `GET /models` made on first call; undefined when the upstream does not say or cannot be asked.
+   */
+  async contextWindow(model: string): Promise<number | undefined> {
+    this.#modelList ??= this.#sdk()
+      .then((sdk) => sdk.models.list({ timeout: 5_000, maxRetries: 0 }))
+      .then((page) => page.data as unknown[])
+      .catch((error: unknown) => {
+        this.#logger?.debug(
+          { event: 'model.list_failed', err: error },
+          'could not read the upstream model list',
+        );
+        return [];
+      });
+    return contextWindowFromModelList(await this.#modelList, model || this.#config.model || '');
   }
 
   /**

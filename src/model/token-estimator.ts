@@ -134,6 +134,16 @@ function messageText(message: ChatMessage): { text: string; images: number } {
   }
 }
 
+/**
+ * Estimated prompt tokens of each message (its text plus the per-message framing and images), in
+ * order, in one round trip to the tokenizer. The context compactor sizes a conversation with it.
+ */
+export async function estimateMessageTokens(messages: readonly ChatMessage[]): Promise<number[]> {
+  const parts = messages.map(messageText);
+  const counts = await countAll(parts.map((p) => p.text));
+  return parts.map((p, i) => (counts[i] ?? 0) + TOKENS_PER_MESSAGE + p.images * TOKENS_PER_IMAGE);
+}
+
 /** Estimates a model call's usage from what was sent and what came back; `estimated` is always true. */
 export async function estimateUsage(
   request: ModelRequest,

@@ -103,6 +103,8 @@ export type ModelDelta =
 export interface ModelClient {
   /** Streams one model turn. Aborting `signal` cancels the upstream request. Throws `ModelError`s. */
   stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelDelta>;
+  /** The model's context window in tokens as the upstream reports it, when it does. */
+  contextWindow?(model: string): Promise<number | undefined>;
 }
 
 export const zeroUsage = (): Usage => ({

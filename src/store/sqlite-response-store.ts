@@ -7,6 +7,8 @@
 import { type Database, migrate, writeTransaction } from './database.ts';
 import { newId } from './new-id.ts';
 import {
+  type CompactedContext,
+  type CompactedHistory,
   type ItemPage,
   type ItemPageQuery,
   LOCAL_OWNER,
@@ -70,7 +72,27 @@ export const responseStoreMigrations = [
    DROP TABLE conversations;
    ALTER TABLE conversations_owned RENAME TO conversations;
    CREATE INDEX responses_unfinished ON responses (status) WHERE status IN ('in_progress', 'queued');`,
+  // Compaction: a response's context stands for its chain through it; a conversation's, for its items
+  // up to and including `through_seq`.
+  `CREATE TABLE response_compactions (
+     response_id TEXT PRIMARY KEY REFERENCES responses (id) ON DELETE CASCADE,
+     context TEXT NOT NULL
+   );
+   CREATE TABLE conversation_compactions (
+     conversation_id TEXT PRIMARY KEY REFERENCES conversations (id) ON DELETE CASCADE,
+     through_seq INTEGER NOT NULL,
+     context TEXT NOT NULL
+   );`,
 ];
+
+/** The chain ending at `?1`, newest first (depth 0), walked at most `?2` deep. */
+const chainCte = `WITH RECURSIVE chain (id, previous, depth) AS (
+    SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
+    UNION ALL
+    SELECT r.id, r.previous_response_id, c.depth + 1
+      FROM responses r JOIN chain c ON r.id = c.previous
+     WHERE c.depth < ?
+  )`;
 
 /** Guards chain walks against a (corrupt) cycle; real chains are far shorter. */
 const maxChainDepth = 100_000;
@@ -199,19 +221,57 @@ export class SqliteResponseStore implements ResponseStore {
 
   async chainItems(id: string): Promise<ResponseItem[] | undefined> {
     if (!this.#db.prepare('SELECT 1 FROM responses WHERE id = ?').get(id)) return undefined;
+    return this.#chainItemsSync(id, maxChainDepth);
+  }
+
+  async chainHistory(id: string): Promise<CompactedHistory | undefined> {
+    if (!this.#db.prepare('SELECT 1 FROM responses WHERE id = ?').get(id)) return undefined;
+    const latest = this.#db
+      .prepare(
+        `${chainCte}
+         SELECT c.depth, rc.context FROM chain c JOIN response_compactions rc ON rc.response_id = c.id
+          ORDER BY c.depth ASC LIMIT 1`,
+      )
+      .get(id, maxChainDepth) as { depth: number; context: string } | undefined;
+    return {
+      compacted: latest ? (JSON.parse(latest.context) as CompactedContext) : undefined,
+      items: latest ? this.#chainItemsSync(id, latest.depth - 1) : this.#chainItemsSync(id, maxChainDepth),
+    };
+  }
+
+  async saveCompaction(
+    target: { responseId: string } | { conversationId: string },
+    context: CompactedContext,
+  ): Promise<void> {
+    const json = JSON.stringify(context);
+    if ('responseId' in target) {
+      this.#db
+        .prepare(
+          `INSERT INTO response_compactions (response_id, context) VALUES (?, ?)
+           ON CONFLICT (response_id) DO UPDATE SET context = excluded.context`,
+        )
+        .run(target.responseId, json);
+      return;
+    }
+    this.#db
+      .prepare(
+        `INSERT INTO conversation_compactions (conversation_id, through_seq, context)
+         SELECT ?1, COALESCE(MAX(seq), 0), ?2 FROM conversation_items WHERE conversation_id = ?1
+         ON CONFLICT (conversation_id) DO UPDATE SET through_seq = excluded.through_seq, context = excluded.context`,
+      )
+      .run(target.conversationId, json);
+  }
+
+  /** The items of the chain ending at `id`, oldest first, from responses at most `maxDepth` back. */
+  #chainItemsSync(id: string, maxDepth: number): ResponseItem[] {
+    if (maxDepth < 0) return [];
     const rows = this.#db
       .prepare(
-        `WITH RECURSIVE chain (id, previous, depth) AS (
-           SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
-           UNION ALL
-           SELECT r.id, r.previous_response_id, c.depth + 1
-             FROM responses r JOIN chain c ON r.id = c.previous
-            WHERE c.depth < ?
-         )
+        `${chainCte}
          SELECT ri.item FROM chain c JOIN response_items ri ON ri.response_id = c.id
           ORDER BY c.depth DESC, ri.kind ASC, ri.position ASC`,
       )
-      .all(id, maxChainDepth) as { item: string }[];
+      .all(id, maxDepth) as { item: string }[];
     return rows.map((r) => parseItem(r.item));
   }
 
@@ -305,6 +365,20 @@ export class SqliteResponseStore implements ResponseStore {
       .prepare('SELECT item FROM conversation_items WHERE conversation_id = ? ORDER BY seq')
       .all(id) as { item: string }[];
     return rows.map((r) => parseItem(r.item));
+  }
+
+  async conversationHistory(id: string): Promise<CompactedHistory | undefined> {
+    if (!this.#db.prepare('SELECT 1 FROM conversations WHERE id = ?').get(id)) return undefined;
+    const latest = this.#db
+      .prepare('SELECT through_seq, context FROM conversation_compactions WHERE conversation_id = ?')
+      .get(id) as { through_seq: number; context: string } | undefined;
+    const rows = this.#db
+      .prepare('SELECT item FROM conversation_items WHERE conversation_id = ? AND seq > ? ORDER BY seq')
+      .all(id, latest?.through_seq ?? 0) as { item: string }[];
+    return {
+      compacted: latest ? (JSON.parse(latest.context) as CompactedContext) : undefined,
+      items: rows.map((r) => parseItem(r.item)),
+    };
   }
 
   async listConversationItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined> {

@@ -1,6 +1,7 @@
 /**
  * The SQLite `SessionStore`: each chat-platform conversation's messages as JSON rows in arrival
- * order, keyed by the gateway's conversation key. It keeps whatever it is given; trimming history to
+ * order, keyed by the gateway's conversation key, and the summary of the latest compaction. It keeps
+ * every message it is given; `load` serves the summary and the messages after it, and trimming those to
  * a window is the caller's choice through `load(key, limit)`.
  */
 import type { ChatMessage } from '../model/types.ts';
@@ -14,6 +15,12 @@ const steps = [
      message TEXT NOT NULL
    );
    CREATE INDEX session_messages_by_key ON session_messages (session_key, seq);`,
+  // Compaction: the summary stands for the messages up to and including `through_seq`.
+  `CREATE TABLE session_summaries (
+     session_key TEXT PRIMARY KEY,
+     through_seq INTEGER NOT NULL,
+     summary TEXT NOT NULL
+   );`,
 ];
 
 export class SqliteSessionStore implements SessionStore {
@@ -25,15 +32,39 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async load(key: string, limit?: number): Promise<ChatMessage[]> {
+    const summary = this.#db
+      .prepare('SELECT through_seq, summary FROM session_summaries WHERE session_key = ?')
+      .get(key) as { through_seq: number; summary: string } | undefined;
+    const after = summary?.through_seq ?? 0;
     const rows = (
       limit === undefined
-        ? this.#db.prepare('SELECT message FROM session_messages WHERE session_key = ? ORDER BY seq').all(key)
+        ? this.#db
+            .prepare('SELECT message FROM session_messages WHERE session_key = ? AND seq > ? ORDER BY seq')
+            .all(key, after)
         : this.#db
-            .prepare('SELECT message FROM session_messages WHERE session_key = ? ORDER BY seq DESC LIMIT ?')
-            .all(key, Math.max(0, limit))
+            .prepare(
+              'SELECT message FROM session_messages WHERE session_key = ? AND seq > ? ORDER BY seq DESC LIMIT ?',
+            )
+            .all(key, after, Math.max(0, limit))
             .reverse()
     ) as { message: string }[];
-    return rows.map((r) => JSON.parse(r.message) as ChatMessage);
+    const messages = rows.map((r) => JSON.parse(r.message) as ChatMessage);
+    return summary ? [JSON.parse(summary.summary) as ChatMessage, ...messages] : messages;
+  }
+
+  async compact(key: string, summary: ChatMessage, keep: number): Promise<void> {
+    writeTransaction(this.#db, () => {
+      const newest = this.#db
+        .prepare('SELECT seq FROM session_messages WHERE session_key = ? ORDER BY seq DESC LIMIT 1 OFFSET ?')
+        .get(key, Math.max(0, keep)) as { seq: number } | undefined;
+      this.#db
+        .prepare(
+          `INSERT INTO session_summaries (session_key, through_seq, summary) VALUES (?, ?, ?)
+           ON CONFLICT (session_key) DO UPDATE
+             SET through_seq = MAX(through_seq, excluded.through_seq), summary = excluded.summary`,
+        )
+        .run(key, newest?.seq ?? 0, JSON.stringify(summary));
+    });
   }
 
   async append(key: string, messages: ChatMessage[]): Promise<void> {
@@ -45,7 +76,10 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async reset(key: string): Promise<void> {
-    this.#db.prepare('DELETE FROM session_messages WHERE session_key = ?').run(key);
+    writeTransaction(this.#db, () => {
+      this.#db.prepare('DELETE FROM session_messages WHERE session_key = ?').run(key);
+      this.#db.prepare('DELETE FROM session_summaries WHERE session_key = ?').run(key);
+    });
   }
 
   async count(key: string): Promise<number> {

@@ -6,9 +6,14 @@ import type { ChatMessage } from '../model/types.ts';
 
 /** History of one chat-platform conversation (key: platform + chat + thread [+ user in groups]). */
 export interface SessionStore {
-  /** The conversation's messages, oldest first; the last `limit` when given. */
+  /**
+   * The conversation as the model should see it, oldest first: its summary message when it was
+   * compacted, then the messages after it (the last `limit` of those when given).
+   */
   load(key: string, limit?: number): Promise<ChatMessage[]>;
   append(key: string, messages: ChatMessage[]): Promise<void>;
+  /** Records a compaction: `summary` stands for every stored message but the last `keep`. */
+  compact(key: string, summary: ChatMessage, keep: number): Promise<void>;
   /** Forgets the conversation (`/new`). */
   reset(key: string): Promise<void>;
   /** Number of stored messages, for `/status`. */
@@ -31,6 +36,22 @@ export interface ResponseItem {
  * ownership existed belong to `LOCAL_OWNER`.
  */
 export const LOCAL_OWNER = 'local';
+
+/**
+ * A conversation's model context as compaction left it: the messages (a summary, then the turns after
+ * it) and the system prompt layers its items carried. It stands for every item up to the point it
+ * was saved at, so loading it never calls the model again.
+ */
+export interface CompactedContext {
+  messages: ChatMessage[];
+  systemPrompts: string[];
+}
+
+/** What a new turn builds on: the latest compacted context, if any, and the items after it. */
+export interface CompactedHistory {
+  compacted: CompactedContext | undefined;
+  items: ResponseItem[];
+}
 
 export type ResponseStatus = 'completed' | 'failed' | 'in_progress' | 'cancelled' | 'queued' | 'incomplete';
 
@@ -106,6 +127,16 @@ export interface ResponseStore {
    * they are never inherited.
    */
   chainItems(id: string): Promise<ResponseItem[] | undefined>;
+  /** Like `chainItems`, but from the latest compaction saved on the chain (this response or an earlier one). */
+  chainHistory(id: string): Promise<CompactedHistory | undefined>;
+  /**
+   * Saves the context a compacting turn left: on its response (for chains through it) or on its
+   * conversation (standing for all items appended so far).
+   */
+  saveCompaction(
+    target: { responseId: string } | { conversationId: string },
+    context: CompactedContext,
+  ): Promise<void>;
   /** The id of the first response of the chain `id` belongs to (a queue key for serialising turns). */
   chainRoot(id: string): Promise<string | undefined>;
   /** A page of a response's input items; undefined when the response is not stored. */
@@ -129,6 +160,8 @@ export interface ResponseStore {
   appendConversationItems(id: string, items: ResponseItem[]): Promise<boolean>;
   /** All items of a conversation, oldest first (the history prepended to a new turn). */
   conversationItems(id: string): Promise<ResponseItem[] | undefined>;
+  /** Like `conversationItems`, but from the conversation's latest compaction. */
+  conversationHistory(id: string): Promise<CompactedHistory | undefined>;
   listConversationItems(id: string, query: ItemPageQuery): Promise<ItemPage | undefined>;
   getConversationItem(conversationId: string, itemId: string): Promise<ResponseItem | undefined>;
   deleteConversationItem(conversationId: string, itemId: string): Promise<boolean>;

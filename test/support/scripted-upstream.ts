@@ -2,7 +2,8 @@
  * A scripted OpenAI-compatible upstream for tests, benchmarks and trying Herald without a model. It is a
  * real `node:http` server on loopback that answers POST /v1/chat/completions (SSE streamed exactly like
  * OpenAI, or plain JSON) and GET /v1/models, replies with queued `ScriptedTurn`s (FIFO, then a responder),
- * and records every request it receives. Turns can inject delays, HTTP errors, a stream cut mid-way or a
+ * and records every chat request it receives (model-list requests are only counted: the model client
+ * reads the list once for the context window, which tests of chat traffic should not have to skip). Turns can inject delays, HTTP errors, a stream cut mid-way or a
  * request that never answers. It deliberately has no dependencies and does no per-request work beyond
  * building the reply, so benchmarks can run a thousand concurrent streams through it. It does not
  * validate requests the way OpenAI does: it accepts any JSON body.
@@ -64,6 +65,8 @@ export interface RecordedRequest {
 
 export interface ScriptedUpstreamOptions {
   port?: number;
+  /** Entries of GET /v1/models; default: one `scripted-model`. */
+  models?: Record<string, unknown>[];
   /** Answers when the queue is empty; default: text "ok". */
   responder?: (req: RecordedRequest) => ScriptedTurn;
 }
@@ -76,16 +79,22 @@ const ARGUMENT_CHUNK_CHARS = 8;
 export class ScriptedUpstream {
   readonly url: string;
   readonly requests: RecordedRequest[] = [];
+  /** GET /v1/models requests answered. */
+  modelListRequests = 0;
   #aborted = 0;
   #queue: ScriptedTurn[] = [];
   #waiters: Waiter[] = [];
   #server: Server;
   #responder: (req: RecordedRequest) => ScriptedTurn;
+  #models: Record<string, unknown>[];
   #nextId = 0;
 
-  private constructor(server: Server, responder: (req: RecordedRequest) => ScriptedTurn) {
+  private constructor(server: Server, options: ScriptedUpstreamOptions) {
     this.#server = server;
-    this.#responder = responder;
+    this.#responder = options.responder ?? (() => ({ text: 'ok' }));
+    this.#models = options.models ?? [
+      { id: 'scripted-model', object: 'model', created: 0, owned_by: 'scripted-upstream' },
+    ];
     const { port } = server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}/v1`;
   }
@@ -102,7 +111,7 @@ export class ScriptedUpstream {
         resolve();
       });
     });
-    const upstream = new ScriptedUpstream(server, options.responder ?? (() => ({ text: 'ok' })));
+    const upstream = new ScriptedUpstream(server, options);
     server.on('request', (req, res) => upstream.#onRequest(req, res));
     return upstream;
   }
@@ -169,6 +178,11 @@ export class ScriptedUpstream {
         body,
         receivedAt: Date.now(),
       };
+      if (recorded.method === 'GET' && recorded.path === '/v1/models') {
+        this.modelListRequests++;
+        sendJson(res, 200, { object: 'list', data: this.#models });
+        return;
+      }
       this.requests.push(recorded);
       this.#notifyWaiters();
       this.#route(recorded, res);
@@ -185,13 +199,6 @@ export class ScriptedUpstream {
   }
 
   #route(req: RecordedRequest, res: ServerResponse): void {
-    if (req.method === 'GET' && req.path === '/v1/models') {
-      sendJson(res, 200, {
-        object: 'list',
-        data: [{ id: 'scripted-model', object: 'model', created: 0, owned_by: 'scripted-upstream' }],
-      });
-      return;
-    }
     if (req.method === 'POST' && req.path === '/v1/chat/completions') {
       const turn = this.#queue.shift() ?? this.#responder(req);
       this.#answer(req, turn, res);

@@ -235,6 +235,7 @@ async function saveTranscript(
     appended: done.messages,
     shownReply,
     clientToolCalls: done.clientToolCalls ?? [],
+    compaction: done.compaction,
   });
 }
 

@@ -7,6 +7,7 @@
  * conversation can never pick up another's transcript. It does not run the agent; the route does.
  */
 import { createHash } from 'node:crypto';
+import { type ContextCompaction, compactedConversation } from '../../../agent/index.ts';
 import type { ChatMessage, ToolCall } from '../../../model/types.ts';
 import type { TranscriptState, TranscriptStore } from '../../../store/index.ts';
 import { firstUnansweredToolCalls } from './unanswered-tool-calls.ts';
@@ -162,6 +163,8 @@ export class ChatSessions {
     shownReply: string;
     /** Calls to the client's tools the reply ended with (the client sends them back with its results). */
     clientToolCalls: ToolCall[];
+    /** The run's compaction: the transcript is stored compacted, so the summary is not computed again. */
+    compaction?: ContextCompaction | undefined;
   }): Promise<void> {
     const turns = [...options.visibleBefore, ...assistantTurns(options.shownReply, options.clientToolCalls)];
     await this.#store.save({
@@ -169,7 +172,9 @@ export class ChatSessions {
       scope: options.scope,
       visibleTurns: turns,
       visibleHash: visibleHash(turns),
-      messages: [...options.input, ...options.appended],
+      messages: options.compaction
+        ? compactedConversation([...options.input, ...options.appended], options.compaction)
+        : [...options.input, ...options.appended],
     });
   }
 }

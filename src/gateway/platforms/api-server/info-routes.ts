@@ -66,6 +66,7 @@ function capabilities(deps: ApiRouteDeps) {
       { method: 'DELETE', path: '/v1/responses/{id}' },
       { method: 'GET', path: '/v1/responses/{id}/input_items' },
       { method: 'POST', path: '/v1/responses/{id}/cancel' },
+      { method: 'POST', path: '/v1/responses/compact' },
       { method: 'POST', path: '/v1/conversations' },
       { method: 'GET', path: '/v1/conversations/{id}' },
       { method: 'POST', path: '/v1/conversations/{id}' },

@@ -6,6 +6,7 @@
  * prompt layers. It does not run anything or decide what to store.
  */
 import { z } from 'zod';
+import { summaryMessage } from '../../../agent/index.ts';
 import type { ChatMessage, ContentPart, ToolCall } from '../../../model/index.ts';
 import { newId, type ResponseItem, type ResponseStore } from '../../../store/index.ts';
 import { ApiError, formatParam, fromZodIssues } from './errors.ts';
@@ -60,6 +61,12 @@ const mcpCallItem = z.looseObject({
   output: z.string().nullish(),
   error: z.unknown().optional(),
 });
+/** A `compaction` item from `POST /v1/responses/compact`: Herald's `encrypted_content` is the summary text. */
+const compactionItem = z.looseObject({
+  type: z.literal('compaction'),
+  id: z.string().nullish(),
+  encrypted_content: z.string().min(1),
+});
 const itemReference = z.looseObject({ type: z.literal('item_reference').optional(), id: z.string().min(1) });
 
 function parseAt<T extends z.ZodType>(schema: T, value: unknown, path: (string | number)[]): z.infer<T> {
@@ -111,6 +118,13 @@ export async function normalizeInputItems(
       const stored =
         call.output == null && call.error == null ? await store.getItem(call.id, owner) : undefined;
       items.push(stored?.type === 'mcp_call' ? stored : call);
+    } else if (type === 'compaction') {
+      const item = parseAt(compactionItem, raw, path);
+      items.push({
+        id: item.id ?? newId('cmp'),
+        type: 'compaction',
+        encrypted_content: item.encrypted_content,
+      });
     } else if (type === 'reasoning') {
       // nothing to replay
     } else {
@@ -220,14 +234,16 @@ export interface AgentContext {
 }
 
 /**
- * Items (oldest first) as agent input. System/developer messages become prompt layers in order;
- * `function_call` items (the client's tools) join the assistant message they follow (one assistant
- * turn can carry text and several calls); `function_call_output` items become tool messages; an
- * `mcp_call` item (a tool Herald ran) becomes both, so the upstream always sees each call answered.
+ * Items (oldest first) as agent input, after `base` (a stored compacted context) when given.
+ * System/developer messages become prompt layers in order; `function_call` items (the client's tools)
+ * join the assistant message they follow (one assistant turn can carry text and several calls);
+ * `function_call_output` items become tool messages; an `mcp_call` item (a tool Herald ran) becomes
+ * both, so the upstream always sees each call answered. A `compaction` item stands for the
+ * conversation before it: the messages so far give way to its summary (prompt layers stay).
  */
-export function itemsToAgentContext(items: ResponseItem[]): AgentContext {
-  const messages: ChatMessage[] = [];
-  const systemPrompts: string[] = [];
+export function itemsToAgentContext(items: ResponseItem[], base?: AgentContext): AgentContext {
+  let messages: ChatMessage[] = [...(base?.messages ?? [])];
+  const systemPrompts: string[] = [...(base?.systemPrompts ?? [])];
   // Results of consecutive `mcp_call` items wait here so the calls share one assistant turn.
   let pendingResults: ChatMessage[] = [];
   const attachCall = (call: ToolCall) => {
@@ -250,6 +266,8 @@ export function itemsToAgentContext(items: ResponseItem[]): AgentContext {
       } else {
         messages.push({ role: 'user', content: userContent(parts) });
       }
+    } else if (item.type === 'compaction') {
+      messages = [summaryMessage(String(item.encrypted_content))];
     } else if (item.type === 'function_call') {
       attachCall({ id: String(item.call_id), name: String(item.name), arguments: String(item.arguments) });
     } else if (item.type === 'function_call_output') {

@@ -7,7 +7,7 @@
  * file decides order: validate, resolve, queue, run, store, answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AgentEvent } from '../../../agent/index.ts';
+import type { AgentEndEvent, AgentEvent } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
 import { ModelError, RunAbortedError, zeroUsage } from '../../../model/index.ts';
 import {
@@ -25,6 +25,7 @@ import { ApiError, isStorageFull, ServerShutdownError, storageFull, toApiError }
 import { OutputCheckpoints } from './output-checkpoints.ts';
 import type { AgentProfile } from './profiles.ts';
 import { noteUsage } from './request-log.ts';
+import { registerResponsesCompactRoute, saveRunCompaction } from './responses-compact.ts';
 import { itemsToAgentContext, normalizeInputItems, rejectUnansweredCalls } from './responses-input.ts';
 import {
   type CreateResponseRequest,
@@ -72,7 +73,7 @@ type RunningResponses = Map<string, RunningResponse>;
  * Where a turn finds the response it continues: the store, or (WebSocket mode) a view that also knows
  * the socket's last `store: false` response.
  */
-export type ChainSource = Pick<ResponseStore, 'get' | 'chainItems' | 'chainRoot'>;
+export type ChainSource = Pick<ResponseStore, 'get' | 'chainItems' | 'chainHistory' | 'chainRoot'>;
 
 /** How a turn reaches its client: SSE, a JSON answer, or a WebSocket. */
 export interface TurnTransport {
@@ -200,6 +201,7 @@ export function registerResponsesRoutes(
   }
 
   registerConversationsRoutes(app, deps);
+  registerResponsesCompactRoute(app, deps);
 }
 
 /** Validates the body and resolves everything that can fail with a 4xx before any work starts. */
@@ -465,11 +467,11 @@ async function executeTurn(
   const store = deps.responseStore;
   const { settings, inputItems, previous, conversation, profile, body, clientTools } = turn;
   const history = previous
-    ? ((await turn.chains.chainItems(previous.id)) ?? [])
+    ? await turn.chains.chainHistory(previous.id)
     : conversation
-      ? ((await store.conversationItems(conversation.id)) ?? [])
-      : [];
-  const context = itemsToAgentContext([...history, ...inputItems]);
+      ? await store.conversationHistory(conversation.id)
+      : undefined;
+  const context = itemsToAgentContext([...(history?.items ?? []), ...inputItems], history?.compacted);
   const systemPrompts = [profile.systemPrompt, ...context.systemPrompts, body.instructions].filter(
     (p): p is string => typeof p === 'string' && p !== '',
   );
@@ -506,7 +508,7 @@ async function executeTurn(
       })
     : undefined;
 
-  const { outcome, error } = await consumeRun(
+  const { outcome, error, end } = await consumeRun(
     deps.agent.run({
       messages: context.messages,
       systemPrompts,
@@ -527,6 +529,14 @@ async function executeTurn(
     await record(finished.status, finished.body, finished.output);
     if (conversation && finished.status !== 'failed') {
       await store.appendConversationItems(conversation.id, [...inputItems, ...finished.output]);
+    }
+    if (end?.compaction && (!conversation || finished.status !== 'failed')) {
+      await saveRunCompaction(
+        store,
+        conversation ? { conversationId: conversation.id } : { responseId: settings.id },
+        context,
+        end,
+      );
     }
   }
   deps.logger.info(
@@ -550,18 +560,19 @@ async function consumeRun(
   events: AsyncIterable<AgentEvent>,
   builder: ResponseBuilder,
   control: TurnControl,
-): Promise<{ outcome: RunOutcome; error?: Error }> {
+): Promise<{ outcome: RunOutcome; error?: Error; end?: AgentEndEvent }> {
   let usage: Usage = zeroUsage();
   try {
     for await (const event of events) {
-      if (event.type === 'done') return { outcome: { kind: 'done', event } };
+      if (event.type === 'done') return { outcome: { kind: 'done', event }, end: event };
       if (event.type === 'error') {
         if (control.signal.aborted || event.error instanceof RunAbortedError) {
-          return { outcome: { kind: control.abortKind(), usage: event.usage } };
+          return { outcome: { kind: control.abortKind(), usage: event.usage }, end: event };
         }
         return {
           outcome: { kind: 'failed', ...failureOf(event.error), usage: event.usage },
           error: event.error,
+          end: event,
         };
       }
       if (event.type === 'usage') usage = event.total;

@@ -5,7 +5,7 @@
  * HTTP. It holds one response only, as OpenAI's WebSocket mode does: an older unstored response, or one
  * made on another socket, is not found and the client resends the full context. It does not store.
  */
-import type { ResponseItem, ResponseStore, StoredResponse } from '../../../store/index.ts';
+import type { CompactedHistory, ResponseItem, ResponseStore, StoredResponse } from '../../../store/index.ts';
 import type { ChainSource, PreparedTurn } from './responses-routes.ts';
 import type { FinishedResponse } from './responses-stream.ts';
 
@@ -30,6 +30,11 @@ export class SocketResponseCache implements ChainSource {
 
   async chainItems(id: string): Promise<ResponseItem[] | undefined> {
     return this.#match(id)?.items ?? this.#store.chainItems(id);
+  }
+
+  async chainHistory(id: string): Promise<CompactedHistory | undefined> {
+    const last = this.#match(id);
+    return last ? { compacted: undefined, items: last.items } : this.#store.chainHistory(id);
   }
 
   async chainRoot(id: string): Promise<string | undefined> {
