@@ -6,7 +6,7 @@
  * a key, port in use) must stop startup, whereas a chat platform failing to connect is retried by the
  * gateway in the background. Only one serve runs per HERALD_HOME (home-lock.ts).
  */
-import type { LoadedConfig } from '../config/index.ts';
+import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
 import { createChatPlatforms, GatewayRunner, type PlatformAdapter } from '../gateway/index.ts';
 import { createApiServer } from '../gateway/platforms/api-server/index.ts';
@@ -38,7 +38,7 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
   const releaseOnExit = (): void => lock.release();
   process.once('exit', releaseOnExit);
   try {
-    await run(loaded, logger, signals, lock);
+    await runGateway(config, logger, signals, lock);
   } finally {
     lock.release();
     process.off('exit', releaseOnExit);
@@ -47,8 +47,8 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
   }
 }
 
-async function run(
-  { config }: LoadedConfig,
+async function runGateway(
+  config: HeraldConfig,
   logger: Logger,
   signals: ShutdownSignals,
   lock: HomeLock,
@@ -56,57 +56,59 @@ async function run(
   if (!isModelConfigured(config.model)) process.stderr.write(`herald: ${MODEL_NOT_CONFIGURED_MESSAGE}\n`);
 
   const db = openDatabase(heraldPaths(config.home).database);
+  const responseStore = new SqliteResponseStore(db, {
+    retention: {
+      maxStored: config.api_server.responses.max_stored,
+      maxAgeDays: config.api_server.responses.max_age_days,
+    },
+  });
+  const agent = buildAgent(config, logger);
+
+  const apiServer = config.api_server.enabled
+    ? createApiServer({
+        config,
+        agent,
+        responseStore,
+        transcripts: new SqliteTranscriptStore(db),
+        logger,
+        version: packageVersion(),
+      })
+    : undefined;
+  const platforms: PlatformAdapter[] = await createChatPlatforms(config, logger);
+  const gateway = new GatewayRunner({
+    config,
+    agent,
+    sessions: new SqliteSessionStore(db),
+    platforms,
+    logger,
+  });
+
   try {
-    const responseStore = new SqliteResponseStore(db, {
-      retention: {
-        maxStored: config.api_server.responses.max_stored,
-        maxAgeDays: config.api_server.responses.max_age_days,
-      },
-    });
-    const agent = buildAgent(config, logger);
-
-    const apiServer = config.api_server.enabled
-      ? createApiServer({
-          config,
-          agent,
-          responseStore,
-          transcripts: new SqliteTranscriptStore(db),
-          logger,
-          version: packageVersion(),
-        })
-      : undefined;
-    const platforms: PlatformAdapter[] = await createChatPlatforms(config, logger);
-    const gateway = new GatewayRunner({
-      config,
-      agent,
-      sessions: new SqliteSessionStore(db),
-      platforms,
-      logger,
-    });
-
-    if (apiServer) {
-      await apiServer.start();
-      lock.recordPort(Number(new URL(apiServer.url).port));
-      process.stderr.write(`herald: API server listening on ${apiServer.url}/v1\n`);
-    }
-    // Chat platforms connect in the background: one whose API is unreachable is retried (by its library
-    // or the gateway) and must not hold up the API server or the signal handling below.
-    const gatewayStarted = gateway.start();
-    if (!apiServer && platforms.length === 0) {
-      logger.warn(
-        { event: 'serve.nothing_enabled' },
-        'Neither the API server nor any chat platform is enabled.',
-      );
-    }
-
-    const signal = await signals.received;
-    logger.info({ event: 'serve.stopping', signal }, 'shutting down');
-    // Stop chat platforms and the API server together; each lets its running replies finish first.
-    await Promise.all([gateway.stop(), apiServer?.stop()]);
-    await gatewayStarted;
-  } finally {
+    await apiServer?.start();
+  } catch (error) {
     db.close();
+    throw error;
   }
+  if (apiServer) {
+    lock.recordPort(Number(new URL(apiServer.url).port));
+    process.stderr.write(`herald: API server listening on ${apiServer.url}/v1\n`);
+  }
+  // Chat platforms connect in the background: one whose API is unreachable is retried (by its library
+  // or the gateway) and must not hold up the API server or the signal handling below.
+  const gatewayStarted = gateway.start();
+  if (!apiServer && platforms.length === 0) {
+    logger.warn(
+      { event: 'serve.nothing_enabled' },
+      'Neither the API server nor any chat platform is enabled.',
+    );
+  }
+
+  const signal = await signals.received;
+  logger.info({ event: 'serve.stopping', signal }, 'shutting down');
+  // Stop chat platforms and the API server together; each lets its running replies finish first.
+  await Promise.all([gateway.stop(), apiServer?.stop()]);
+  await gatewayStarted;
+  db.close();
 }
 
 /**
