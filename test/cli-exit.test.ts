@@ -102,24 +102,22 @@ class HeraldProcess {
   }
 }
 
-function report(t: TestContext, state: string, ms: number): void {
-  t.diagnostic(`${state}: exited ${ms} ms after the signal (grace ${GRACE_S} s)`);
+function report(t: TestContext, state: string, ms: number, graceS = GRACE_S): void {
+  t.diagnostic(`${state}: exited ${ms} ms after the signal (grace ${graceS} s)`);
 }
 
 /** A loopback server that accepts connections and never answers; `connected` resolves on the first. */
 async function silentServer(): Promise<{ port: number; connected: Promise<void>; close(): void }> {
   const sockets = new Set<Socket>();
-  let connected: () => void = () => {};
+  const connected = Promise.withResolvers<void>();
   const server = createServer((socket) => {
     sockets.add(socket);
-    connected();
+    connected.resolve();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as { port: number }).port,
-    connected: new Promise((resolve) => {
-      connected = resolve;
-    }),
+    connected: connected.promise,
     close: () => {
       for (const socket of sockets) socket.destroy();
       server.close();
@@ -286,7 +284,7 @@ describe('herald serve exits on SIGTERM/SIGINT', () => {
     assert.equal(code, 143, serve.stderr);
     const lastLine = serve.stderr.trim().split('\n').at(-1);
     assert.equal(lastLine, 'herald: second SIGTERM: exiting now without waiting for running replies');
-    report(t, 'second signal', ms);
+    report(t, 'second signal', ms, 60);
   });
 });
 

@@ -23,12 +23,12 @@ const holderSchema = z.object({
 type LockHolder = z.infer<typeof holderSchema>;
 
 export class HomeLock {
-  readonly path: string;
+  readonly #path: string;
   #holder: LockHolder;
   #released = false;
 
   private constructor(path: string, holder: LockHolder) {
-    this.path = path;
+    this.#path = path;
     this.#holder = holder;
   }
 
@@ -53,24 +53,28 @@ export class HomeLock {
   /** Adds the API server's port, so a second serve can say where the first one listens. */
   recordPort(port: number): void {
     this.#holder = { ...this.#holder, port };
-    const aside = `${this.path}.${process.pid}`;
-    writeFileSync(aside, JSON.stringify(this.#holder), { mode: 0o600 });
-    renameSync(aside, this.path);
+    renameSync(writeAside(this.#path, this.#holder), this.#path);
   }
 
   /** Removes the lock if it is still ours; idempotent, synchronous (it also runs on process exit). */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    const current = readHolder(this.path);
+    const current = readHolder(this.#path);
     if (current?.pid === this.#holder.pid && current.host === this.#holder.host)
-      rmSync(this.path, { force: true });
+      rmSync(this.#path, { force: true });
   }
 }
 
-function createExclusive(path: string, holder: LockHolder): boolean {
+/** Writes the lock's content next to it, to be moved into place in one step; returns that file. */
+function writeAside(path: string, holder: LockHolder): string {
   const aside = `${path}.${process.pid}`;
   writeFileSync(aside, JSON.stringify(holder), { mode: 0o600 });
+  return aside;
+}
+
+function createExclusive(path: string, holder: LockHolder): boolean {
+  const aside = writeAside(path, holder);
   try {
     linkSync(aside, path);
     return true;

@@ -16,19 +16,16 @@ export interface ShutdownSignals {
   dispose(): void;
 }
 
-export function listenForShutdownSignals(stderr: NodeJS.WritableStream = process.stderr): ShutdownSignals {
+export function listenForShutdownSignals(): ShutdownSignals {
   let first: ShutdownSignalName | undefined;
-  let resolve: (signal: ShutdownSignalName) => void = () => {};
-  const received = new Promise<ShutdownSignalName>((r) => {
-    resolve = r;
-  });
+  const { promise: received, resolve } = Promise.withResolvers<ShutdownSignalName>();
   const onSignal = (signal: ShutdownSignalName): void => {
     if (first === undefined) {
       first = signal;
       resolve(signal);
       return;
     }
-    stderr.write(`herald: second ${signal}: exiting now without waiting for running replies\n`);
+    process.stderr.write(`herald: second ${signal}: exiting now without waiting for running replies\n`);
     process.exit(128 + constants.signals[signal]);
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
