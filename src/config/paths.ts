@@ -11,6 +11,8 @@ export interface HeraldPaths {
   configFile: string;
   envFile: string;
   database: string;
+  /** Held by a running `herald serve` (src/cli/home-lock.ts). */
+  lock: string;
   workspace: string;
 }
 
@@ -29,6 +31,7 @@ export function heraldPaths(home: string): HeraldPaths {
     configFile: join(home, 'config.yaml'),
     envFile: join(home, '.env'),
     database: join(home, 'herald.db'),
+    lock: join(home, 'herald.lock'),
     workspace: join(home, 'workspace'),
   };
 }

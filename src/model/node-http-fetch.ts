@@ -28,6 +28,8 @@ function proxyConfigured(): boolean {
 }
 
 export function createNodeHttpFetch(): typeof fetch {
+  // Node's Agent unrefs a socket while it waits in the keep-alive pool (Agent#keepSocketAlive), so idle
+  // upstream connections never keep a finished `herald chat -q` or a stopped `herald serve` alive.
   const agents = {
     'http:': new http.Agent({ keepAlive: true }),
     'https:': new https.Agent({ keepAlive: true }),

@@ -51,8 +51,6 @@ class WorkerCounter {
     // `.ts` when running from source (type stripping), `.js` in the compiled build.
     const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
     this.#worker = new Worker(new URL(`./token-estimator-worker.${extension}`, import.meta.url));
-    // An idle tokenizer must not keep a finished CLI process alive; it is ref'd while counts are pending.
-    this.#worker.unref();
     this.#worker.on('message', (message: { id: number; counts: number[] }) => {
       const pending = this.#pending.get(message.id);
       this.#pending.delete(message.id);
@@ -66,6 +64,10 @@ class WorkerCounter {
     };
     this.#worker.on('error', fail);
     this.#worker.on('exit', (code) => fail(new Error(`token estimator worker exited (${code})`)));
+    // An idle tokenizer must not keep a finished process alive; it is ref'd only while counts are
+    // pending. This comes after the listeners on purpose: adding a 'message' listener refs the worker's
+    // port again, which kept `herald chat -q` and `herald serve` from ever exiting.
+    this.#worker.unref();
   }
 
   count(texts: string[]): Promise<number[]> {

@@ -42,6 +42,42 @@ describe('ScriptedUpstream', () => {
     assert.equal(recorded?.body.stream, true);
   });
 
+  test('usageOnFinishChunk: no usage key until the finish chunk, which carries the totals', async () => {
+    upstream.enqueue({
+      text: 'Hello',
+      usageOnFinishChunk: true,
+      usage: { prompt_tokens: 3, completion_tokens: 2 },
+    });
+    const stream = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const last = chunks.at(-1)!;
+    assert.equal(last.choices[0]?.finish_reason, 'stop');
+    assert.deepEqual(last.usage, { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
+    for (const chunk of chunks.slice(0, -1)) assert.ok(!('usage' in chunk), JSON.stringify(chunk));
+  });
+
+  test('usage false: no usage key on any chunk, even with include_usage', async () => {
+    upstream.enqueue({ text: 'Hello', usage: false });
+    const stream = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let count = 0;
+    for await (const chunk of stream) {
+      count++;
+      assert.ok(!('usage' in chunk), JSON.stringify(chunk));
+    }
+    assert.ok(count > 2);
+  });
+
   test('answers non-streamed requests with a chat.completion JSON body', async () => {
     upstream.enqueue({ text: 'plain', usage: { prompt_tokens: 7, completion_tokens: 1 } });
     const res = await client.chat.completions.create({

@@ -26,8 +26,17 @@ export interface ScriptedTurn {
   toolCalls?: ScriptedToolCall[];
   /** Stream the tool calls' fragments round-robin (call 0, call 1, call 0, …) instead of one call after the other. */
   interleaveToolCalls?: boolean;
-  /** `false` = send no usage at all; default: prompt = total chars of messages / 4, completion = chunks. */
+  /**
+   * `false` = no `usage` key on any chunk or body (many local servers and proxies); default: prompt =
+   * total chars of messages / 4, completion = chunks.
+   */
   usage?: { prompt_tokens: number; completion_tokens: number } | false;
+  /**
+   * Streams report usage like llama.cpp's server: no `usage` key on any chunk but the finish chunk,
+   * which carries the totals (whether or not the request asked for `include_usage`). Default: like
+   * OpenAI, `usage: null` on every chunk and the totals on an extra last chunk, only with include_usage.
+   */
+  usageOnFinishChunk?: boolean;
   /** Default: `tool_calls` if toolCalls else `stop`. */
   finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter';
   /** Answer with this HTTP error status instead (e.g. 429, 500, 401, 400). */
@@ -401,7 +410,8 @@ function streamEvents(
   includeUsage: boolean,
 ): string[] {
   const created = Math.floor(Date.now() / 1000);
-  const sendUsage = includeUsage && turn.usage !== false;
+  const onFinishChunk = turn.usageOnFinishChunk === true && turn.usage !== false;
+  const sendUsage = includeUsage && turn.usage !== false && !onFinishChunk;
   const event = (choices: unknown[], usage?: unknown): string => {
     const chunk: Record<string, unknown> = {
       id: meta.id,
@@ -411,7 +421,7 @@ function streamEvents(
       choices,
     };
     // OpenAI sends `usage: null` on every chunk when include_usage is on, the totals on the last one.
-    if (sendUsage) chunk['usage'] = usage ?? null;
+    if (sendUsage || usage !== undefined) chunk['usage'] = usage ?? null;
     return `data: ${JSON.stringify(chunk)}\n\n`;
   };
   const deltas: Record<string, unknown>[] = textChunks(turn.text).map((content) => ({ content }));
@@ -422,7 +432,8 @@ function streamEvents(
   deltas.unshift({ role: 'assistant', content: turn.text === undefined ? null : '', refusal: null });
   const events = deltas.map((delta) => event([{ index: 0, delta, finish_reason: null }]));
   if (turn.omitFinish) return events;
-  events.push(event([{ index: 0, delta: {}, finish_reason: finishReasonOf(turn) }]));
+  const finishUsage = onFinishChunk ? usageOf(req, turn, completionChunks) : undefined;
+  events.push(event([{ index: 0, delta: {}, finish_reason: finishReasonOf(turn) }], finishUsage));
   if (sendUsage) events.push(event([], usageOf(req, turn, completionChunks)));
   events.push('data: [DONE]\n\n');
   return events;

@@ -22,6 +22,9 @@ import { ResponsesWebSocket } from './responses-websocket.ts';
 import { RunLimiter } from './run-limiter.ts';
 import { isLoopbackBind, UnsafeBindError } from './security.ts';
 
+/** How long after the grace period connections may take to end before they are closed hard. */
+const FORCE_CLOSE_MS = 1_500;
+
 export interface ApiServerOptions {
   config: HeraldConfig;
   agent: AgentRunner;
@@ -161,7 +164,9 @@ export class ApiServer implements PlatformAdapter {
     // response ends; close them as they do, so stop() does not wait for the keep-alive timeout.
     const server = this.#app.server;
     const sweep = setInterval(() => server.closeIdleConnections(), 25);
-    const force = setTimeout(() => server.closeAllConnections(), 5_000);
+    // Aborted runs end their streams within moments; whatever still holds a connection then is cut, so
+    // the whole stop stays within shutdown_grace_s + 2 s (a supervisor's kill timeout is usually longer).
+    const force = setTimeout(() => server.closeAllConnections(), FORCE_CLOSE_MS);
     server.closeIdleConnections();
     try {
       await Promise.all([closing, socketsClosed]);
