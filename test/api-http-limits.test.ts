@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
 import { responseEvents, startTestServer, type TestServer } from './api-test-server.ts';
 
 const user = (content: string) => ({ role: 'user' as const, content });
@@ -247,6 +248,34 @@ describe('wrong-key throttle', () => {
     assert.equal(error.code, 'too_many_auth_failures');
     assert.equal(error.type, 'rate_limit_error');
     assert.equal((await fetch(`${h.url}/health`)).status, 200, '/health stays open');
+  });
+
+  test('WebSocket upgrades share the budget: wrong keys there count, and a blocked address is refused', async (t) => {
+    const h = await startTestServer({
+      apiServer: { keys: ['right-key'], auth_failures: { max: 3, window_s: 60 } },
+    });
+    t.after(() => h.close());
+    const upgrade = (key: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${h.url.replace('http', 'ws')}/v1/responses`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        ws.once('error', reject);
+      });
+    assert.equal(await upgrade('right-key'), 101);
+    assert.deepEqual([await upgrade('a'), await upgrade('b'), await upgrade('c')], [401, 401, 401]);
+    assert.equal(await upgrade('d'), 429, 'guessing over WebSocket is throttled too');
+    assert.equal(await upgrade('right-key'), 429);
+    const http = await fetch(`${h.url}/v1/models`, { headers: { authorization: 'Bearer right-key' } });
+    assert.equal(http.status, 429, 'the same address is blocked on HTTP as well');
   });
 
   test('exempt_loopback leaves loopback clients unthrottled', async (t) => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { APIError } from 'openai';
+import { WebSocket } from 'ws';
 import { createLogger } from '../src/logger.ts';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 
@@ -167,5 +168,48 @@ describe('ownership', () => {
     assert.ok(requests.some((l) => l['keyName'] === 'alice'));
     assert.ok(requests.some((l) => l['keyName'] === 'carol'));
     assert.doesNotMatch(JSON.stringify(lines), new RegExp(`${keyA}|${keyB}|${keyC}`));
+  });
+});
+
+describe('WebSocket mode', () => {
+  /** Sends one `response.create` on a socket opened with `key` and returns the event that ended it. */
+  function createOverSocket(key: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${h.url.replace('http', 'ws')}/v1/responses`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'response.create', ...body })));
+      ws.on('message', (data) => {
+        const event = JSON.parse(String(data)) as Record<string, unknown>;
+        if (
+          event.type === 'error' ||
+          event.type === 'response.completed' ||
+          event.type === 'response.failed'
+        ) {
+          ws.close();
+          resolve(event);
+        }
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  test('a socket opened with one key cannot continue, and does not own, another key’s response', async () => {
+    h.upstream.enqueue({ text: 'secret plan' });
+    const mine = await a.responses.create({ model: 'herald', input: 'remember the plan' });
+    const refused = await createOverSocket(keyB, {
+      model: 'herald',
+      input: 'what was the plan?',
+      previous_response_id: mine.id,
+    });
+    assert.equal(refused.type, 'error');
+    assert.equal((refused.error as { code: string }).code, 'previous_response_not_found');
+
+    h.upstream.enqueue({ text: 'noted' });
+    const done = await createOverSocket(keyB, { model: 'herald', input: 'a socket turn' });
+    assert.equal(done.type, 'response.completed');
+    const id = (done.response as { id: string }).id;
+    assert.equal((await b.responses.retrieve(id)).id, id, 'the socket’s key owns its response');
+    await assertHidden(id, 'resp_missing_ws', (x) => a.responses.retrieve(x));
   });
 });

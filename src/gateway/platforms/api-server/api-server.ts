@@ -20,7 +20,7 @@ import { ProfileResolver } from './profiles.ts';
 import { createResponseTurns } from './responses-routes.ts';
 import { ResponsesWebSocket } from './responses-websocket.ts';
 import { RunLimiter } from './run-limiter.ts';
-import { isLoopbackBind, UnsafeBindError } from './security.ts';
+import { createAccessCheck, isLoopbackBind, UnsafeBindError } from './security.ts';
 
 /** How long after the grace period connections may take to end before they are closed hard. */
 const FORCE_CLOSE_MS = 1_500;
@@ -68,12 +68,14 @@ export class ApiServer implements PlatformAdapter {
       transcripts: options.transcripts,
     };
     const responseTurns = createResponseTurns(deps);
-    this.#app = buildApp({ ...deps, responseTurns });
+    const access = createAccessCheck(config.api_server);
+    this.#app = buildApp({ ...deps, responseTurns, access });
     this.#sockets = new ResponsesWebSocket({
       server: this.#app.server,
       turns: responseTurns,
       store: options.responseStore,
       config: config.api_server,
+      access,
       logger: options.logger,
     });
   }

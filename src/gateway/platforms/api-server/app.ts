@@ -10,7 +10,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ModelError } from '../../../model/errors.ts';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
-import { installAuthFailureLimiter } from './auth-failure-limiter.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { answerClientError } from './client-error.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -20,13 +19,15 @@ import { installJsonBodyParser, jsonLimitsOf } from './json-body-parser.ts';
 import { installRequestLog } from './request-log.ts';
 import { registerResponsesRoutes, type SharedResponseTurns } from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
-import { installSecurity, isLoopbackOrigin } from './security.ts';
+import { type AccessCheck, createAccessCheck, installSecurity, isLoopbackOrigin } from './security.ts';
 
 export interface AppDeps extends ApiRouteDeps {
   responseStore: ResponseStore;
   transcripts: TranscriptStore;
   /** Shared with the WebSocket mode, so `/cancel` and `DELETE` reach its responses too. */
   responseTurns?: SharedResponseTurns;
+  /** Shared with the WebSocket upgrade, so one wrong-key throttle counts both. */
+  access?: AccessCheck;
 }
 
 /** Headers browsers may send cross-origin: auth, JSON, the official SDKs' own headers, Herald's. */
@@ -111,8 +112,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   // After CORS (plugins registered above run their onRequest hooks first), so preflights are answered.
   void app.after(() => {
-    installAuthFailureLimiter(app, apiConfig);
-    installSecurity(app, apiConfig);
+    installSecurity(app, deps.access ?? createAccessCheck(apiConfig));
     installIdempotency(app);
   });
 

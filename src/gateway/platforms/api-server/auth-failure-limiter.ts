@@ -5,12 +5,11 @@
  * out. Other addresses are unaffected, and a success does not wipe the count (that would let whoever
  * holds one valid key reopen the window for guesses from the same address). Unauthenticated answers
  * close their connection, so a client cannot keep a socket by dribbling a body after its 401. The key
- * check itself stays in security.ts; this module only counts its 401s.
+ * check itself stays in security.ts, which asks this module before checking a key and reports each wrong
+ * one, for HTTP requests and WebSocket upgrades alike.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ApiError } from './errors.ts';
-import { isLoopbackAddress, isPublicPath } from './security.ts';
 
 /** Addresses remembered at most; past it the least recently failing one is forgotten. */
 const MAX_TRACKED_CLIENTS = 10_000;
@@ -55,33 +54,23 @@ export class AuthFailureLimiter {
   }
 }
 
-/** Hooks the throttle in front of the key check (call before installSecurity). */
-export function installAuthFailureLimiter(app: FastifyInstance, config: HeraldConfig['api_server']): void {
-  if (config.keys.length === 0) return;
-  const { max, window_s, exempt_loopback } = config.auth_failures;
-  const limiter = max > 0 ? new AuthFailureLimiter({ max, windowMs: window_s * 1000 }) : undefined;
-  const counted = (request: FastifyRequest) =>
-    limiter !== undefined && !(exempt_loopback && isLoopbackAddress(request.ip));
+/** The throttle `api_server.auth_failures` asks for, or undefined when it is off or there are no keys. */
+export function authFailureLimiterFor(config: HeraldConfig['api_server']): AuthFailureLimiter | undefined {
+  const { max, window_s } = config.auth_failures;
+  return config.keys.length > 0 && max > 0
+    ? new AuthFailureLimiter({ max, windowMs: window_s * 1000 })
+    : undefined;
+}
 
-  app.addHook('onRequest', async (request) => {
-    if (!counted(request) || request.method === 'OPTIONS' || isPublicPath(request.url)) return;
-    const wait = limiter!.retryAfterSeconds(request.ip);
-    if (wait > 0) {
-      throw new ApiError(
-        429,
-        `Too many requests with a wrong API key from this address. Try again in ${wait}s.`,
-        {
-          type: 'rate_limit_error',
-          code: 'too_many_auth_failures',
-          headers: { 'retry-after': String(wait), connection: 'close' },
-        },
-      );
-    }
-  });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode !== 401) return payload;
-    reply.header('connection', 'close');
-    if (counted(request)) limiter!.recordFailure(request.ip);
-    return payload;
-  });
+/** The 429 an address past its wrong-key budget gets, whatever key it sends now. */
+export function tooManyAuthFailures(wait: number): ApiError {
+  return new ApiError(
+    429,
+    `Too many requests with a wrong API key from this address. Try again in ${wait}s.`,
+    {
+      type: 'rate_limit_error',
+      code: 'too_many_auth_failures',
+      headers: { 'retry-after': String(wait), connection: 'close' },
+    },
+  );
 }

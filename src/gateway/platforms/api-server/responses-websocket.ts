@@ -19,7 +19,7 @@ import { type ApiCaller, LOCAL_CALLER } from './api-caller.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
 import type { ResponseTurns } from './responses-routes.ts';
 import { API_PREFIXES } from './route-deps.ts';
-import { createAccessCheck } from './security.ts';
+import type { AccessCheck } from './security.ts';
 import { SocketResponseCache } from './socket-response-cache.ts';
 
 export interface ResponsesWebSocketOptions {
@@ -28,6 +28,8 @@ export interface ResponsesWebSocketOptions {
   turns: ResponseTurns;
   store: ResponseStore;
   config: HeraldConfig['api_server'];
+  /** The HTTP routes' access check (keys, loopback guard, wrong-key throttle), applied to each upgrade. */
+  access: AccessCheck;
   logger: Logger;
 }
 
@@ -42,14 +44,12 @@ const HTTP_ONLY_FIELDS = ['stream', 'stream_options', 'background'] as const;
 export class ResponsesWebSocket {
   readonly #options: ResponsesWebSocketOptions;
   readonly #wss: WebSocketServer;
-  readonly #checkAccess: ReturnType<typeof createAccessCheck>;
   readonly #sockets = new Set<ResponsesSocket>();
   readonly #keepalive: NodeJS.Timeout;
   #closing = false;
 
   constructor(options: ResponsesWebSocketOptions) {
     this.#options = options;
-    this.#checkAccess = createAccessCheck(options.config);
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.config.max_body_bytes,
@@ -94,7 +94,7 @@ export class ResponsesWebSocket {
       refusal = shuttingDown();
     } else {
       try {
-        caller = this.#checkAccess(request) ?? LOCAL_CALLER;
+        caller = this.#options.access(request) ?? LOCAL_CALLER;
       } catch (error) {
         refusal = toApiError(error);
       }

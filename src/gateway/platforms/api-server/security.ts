@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { type ApiCaller, apiKeyEntries, setCaller } from './api-caller.ts';
+import { authFailureLimiterFor, tooManyAuthFailures } from './auth-failure-limiter.ts';
 import { ApiError } from './errors.ts';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -86,13 +87,23 @@ type AccessRequest = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'socke
  * the caller its key authenticates (undefined without keys, or on a public path). Used by the onRequest
  * hook and by the WebSocket upgrade handler, which runs outside Fastify's hooks.
  */
-export function createAccessCheck(
-  config: HeraldConfig['api_server'],
-): (request: AccessRequest) => ApiCaller | undefined {
+export type AccessCheck = (request: AccessRequest) => ApiCaller | undefined;
+
+export function createAccessCheck(config: HeraldConfig['api_server']): AccessCheck {
   const keys = apiKeyEntries(config.keys).map((entry) => ({ ...entry, digest: digest(entry.key) }));
+  const throttle = authFailureLimiterFor(config);
+  const throttled = (address: string | undefined): address is string =>
+    throttle !== undefined &&
+    address !== undefined &&
+    !(config.auth_failures.exempt_loopback && isLoopbackAddress(address));
   return (request) => {
     if (keys.length > 0) {
       if (request.method === 'OPTIONS' || isPublicPath(request.url)) return;
+      const address = request.socket.remoteAddress;
+      if (throttled(address)) {
+        const wait = throttle!.retryAfterSeconds(address);
+        if (wait > 0) throw tooManyAuthFailures(wait);
+      }
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(.+)$/i.exec(header);
       const given = digest(match?.[1]?.trim() ?? '');
@@ -100,6 +111,7 @@ export function createAccessCheck(
       let matched: (typeof keys)[number] | undefined;
       for (const key of keys) if (timingSafeEqual(given, key.digest)) matched ??= key;
       if (!matched || !match) {
+        if (throttled(address)) throttle!.recordFailure(address);
         throw new ApiError(
           401,
           match
@@ -138,10 +150,15 @@ export function createAccessCheck(
 }
 
 /** Installs the auth / loopback guard as an onRequest hook (after CORS, so preflights are answered). */
-export function installSecurity(app: FastifyInstance, config: HeraldConfig['api_server']): void {
-  const check = createAccessCheck(config);
+export function installSecurity(app: FastifyInstance, check: AccessCheck): void {
   app.addHook('onRequest', async (request) => {
     const caller = check(request.raw);
     if (caller) setCaller(request, caller);
+  });
+  // An unauthenticated answer closes its connection: a client cannot keep the socket by dribbling a
+  // body after its 401 (or after the 429 of the wrong-key throttle).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 401) reply.header('connection', 'close');
+    return payload;
   });
 }
