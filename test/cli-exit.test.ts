@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, type TestContext, test } from 'node:test';
 import OpenAI from 'openai';
+import { unusedLoopbackPort } from './support/loopback-server.ts';
 import { type ScriptedTurn, ScriptedUpstream } from './support/scripted-upstream.ts';
 
 const herald = new URL('../bin/herald.js', import.meta.url).pathname;
@@ -125,27 +126,13 @@ async function silentServer(): Promise<{ port: number; connected: Promise<void>;
   };
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 let upstream: ScriptedUpstream;
 beforeEach(async () => {
   upstream = await ScriptedUpstream.start();
 });
 afterEach(() => upstream.close());
 
-const env = (home: string): Record<string, string> => ({
-  HERALD_HOME: home,
-  HERALD_BASE_URL: upstream.url,
-  HERALD_API_KEY: 'sk-scripted',
-  HERALD_MODEL: 'scripted-model',
-});
+const env = (home: string): Record<string, string> => upstream.heraldEnv(home);
 
 /** Upstreams that send no `usage: null` on their first chunk: Herald then prepares a token estimate. */
 const usageStyles: { name: string; turn: ScriptedTurn }[] = [
@@ -250,7 +237,7 @@ describe('herald serve exits on SIGTERM/SIGINT', () => {
       const serve = new HeraldProcess(['serve'], {
         ...env(tempHome()),
         TELEGRAM_BOT_TOKEN: '123:test',
-        TELEGRAM_API_ROOT: `http://127.0.0.1:${telegram?.port ?? (await closedPort())}`,
+        TELEGRAM_API_ROOT: `http://127.0.0.1:${telegram?.port ?? (await unusedLoopbackPort())}`,
       });
       try {
         await serve.listening();

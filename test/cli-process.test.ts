@@ -189,12 +189,7 @@ describe('herald against the scripted upstream', () => {
   });
   afterEach(() => upstream.close());
 
-  const env = (home: string): Record<string, string> => ({
-    HERALD_HOME: home,
-    HERALD_BASE_URL: upstream.url,
-    HERALD_API_KEY: 'sk-scripted',
-    HERALD_MODEL: 'scripted-model',
-  });
+  const env = (home: string): Record<string, string> => upstream.heraldEnv(home);
 
   test('chat -q prints the answer on stdout and one progress line per tool call on stderr', async () => {
     const home = tempHome();

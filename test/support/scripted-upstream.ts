@@ -131,6 +131,16 @@ export class ScriptedUpstream {
   }
 
   /** Queue turns (FIFO); when the queue is empty the responder answers. */
+  /** The environment that points a spawned `herald` at this upstream, with its home in `home`. */
+  heraldEnv(home: string): Record<string, string> {
+    return {
+      HERALD_HOME: home,
+      HERALD_BASE_URL: this.url,
+      HERALD_API_KEY: 'sk-scripted',
+      HERALD_MODEL: 'scripted-model',
+    };
+  }
+
   enqueue(...turns: ScriptedTurn[]): void {
     this.#queue.push(...turns);
   }
