@@ -79,7 +79,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.heartbeat_s': 'Seconds between SSE comment heartbeats while tools run.',
   'api_server.utility_requests':
     "Frontends' background requests (titles, tags, follow-ups, summaries): auto = sent to the model as is, without tools or agent prompt, not stored; agent = run as agent turns.",
-  'api_server.utility_model': "Upstream model for utility requests (e.g. a cheaper one). Default: the profile's model.",
+  'api_server.utility_model':
+    "Upstream model for utility requests (e.g. a cheaper one). Default: the profile's model.",
   'api_server.stream_errors':
     'How a chat stream that fails after opening ends: content_and_error = a visible "⚠️ Error" text delta, then the error frame; error = the frame only.',
   'api_server.responses.max_stored': 'Stored responses kept (oldest deleted first).',
