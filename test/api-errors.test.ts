@@ -202,7 +202,7 @@ describe('upstream and agent failures', () => {
   });
   after(() => h.close());
 
-  test('a stream cut mid-way ends with an error chunk and [DONE], never a silent success', async () => {
+  test('a stream cut mid-way ends with the error as visible text, then an error chunk and [DONE]', async () => {
     h.upstream.enqueue({ text: 'This answer will be cut off somewhere in the middle', cutAfterChunks: 3 });
     const res = await fetch(`${h.url}/v1/chat/completions`, {
       method: 'POST',
@@ -214,11 +214,15 @@ describe('upstream and agent failures', () => {
     const errorFrame = JSON.parse(frames.at(-2)!.data);
     assertErrorShape(errorFrame);
     assert.equal(errorFrame.error.code, 'upstream_stream_cut');
-    const finishes = frames
-      .slice(0, -2)
-      .map((f) => JSON.parse(f.data))
-      .filter((c) => c.choices?.[0]?.finish_reason);
-    assert.equal(finishes.length, 0, 'a cut stream is not presented as finished');
+    // Frontends that drop the error frame still show the failure (api_server.stream_errors default).
+    const chunks = frames.slice(0, -2).map((f) => JSON.parse(f.data));
+    const finishes = chunks.filter((c) => c.choices?.[0]?.finish_reason);
+    assert.deepEqual(
+      finishes.map((c) => c.choices[0].finish_reason),
+      ['stop'],
+    );
+    assert.equal(chunks.at(-1), finishes[0], 'the finish chunk comes right before the error frame');
+    assert.match(chunks.at(-2).choices[0].delta.content, /^\n\n⚠️ Error: .+/);
 
     h.upstream.enqueue({ text: 'This answer will be cut off somewhere in the middle', cutAfterChunks: 3 });
     const stream = await h.client.chat.completions.create({

@@ -94,22 +94,42 @@ describe('sessions', () => {
     );
   });
 
-  test('nothing leaks across conversations: other histories and other system prompts start clean', async () => {
+  test('nothing leaks across conversations: other histories and other end users start clean', async () => {
     enqueueToolRun(h, 'SECRET-LEAK-4', 'Stored.');
-    await chat(h.client, [{ role: 'system', content: 'persona A' }, user('leak test')]);
+    await h.client.chat.completions.create({ model: 'herald', user: 'ann', messages: [user('leak test')] });
     h.upstream.enqueue({ text: 'fresh' }, { text: 'fresh too' });
     const n = h.upstream.requests.length;
-    // Same visible history but a different caller system prompt: a different conversation.
-    await chat(h.client, [
-      { role: 'system', content: 'persona B' },
-      user('leak test'),
-      assistant('Stored.'),
-      user('?'),
-    ]);
+    // Same visible history but another end user (`user`): a different conversation.
+    await h.client.chat.completions.create({
+      model: 'herald',
+      user: 'bob',
+      messages: [user('leak test'), assistant('Stored.'), user('?')],
+    });
     // A different conversation altogether.
     await chat(h.client, [user('another chat')]);
     assert.doesNotMatch(sentText(h, n), /SECRET-LEAK-4/);
     assert.doesNotMatch(sentText(h, n + 1), /SECRET-LEAK-4/);
+  });
+
+  test('a system prompt that changes every turn (a clock in it) continues the session with the new prompt', async () => {
+    enqueueToolRun(h, 'SECRET-CLOCK-5', 'Ran it.');
+    const first = await chat(h.client, [
+      { role: 'system', content: 'Current time: 10:00:01' },
+      user('run the clock echo'),
+    ]);
+    h.upstream.enqueue({ text: 'It printed the secret.' });
+    const n = h.upstream.requests.length;
+    const second = await chat(h.client, [
+      { role: 'system', content: 'Current time: 10:00:42' },
+      user('run the clock echo'),
+      assistant('Ran it.'),
+      user('what did it print?'),
+    ]);
+    assert.equal(second.sessionId, first.sessionId);
+    assert.equal(toolMessages(h, n).length, 1, "the earlier turn's tool call and result are in context");
+    assert.match(sentText(h, n), /SECRET-CLOCK-5/);
+    assert.match(sentText(h, n), /Current time: 10:00:42/);
+    assert.doesNotMatch(sentText(h, n), /Current time: 10:00:01/);
   });
 
   test('requests on one session run one after the other, and no turn is lost', async () => {

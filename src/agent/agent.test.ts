@@ -216,6 +216,23 @@ describe('Agent', () => {
     assert.deepEqual(model.requests[0]?.messages.slice(1), [{ role: 'user', content: 'hello' }]);
   });
 
+  test('a bare run sends the caller messages as given: no core prompt, no toolset, late system kept in place', async () => {
+    const model = new FakeModel([textTurn('Tidy Title')]);
+    const { agent } = makeAgent(model);
+    const messages = [
+      { role: 'user', content: 'list files' },
+      { role: 'assistant', content: 'a.txt' },
+      { role: 'system', content: 'Summarize the discussion.' },
+    ] as const;
+    const events = await collect(
+      agent.run(input({ bare: true, systemPrompts: ['Be terse.'], messages: [...messages] })),
+    );
+
+    assert.equal(last(events).type, 'done');
+    assert.deepEqual(model.requests[0]?.messages, [{ role: 'system', content: 'Be terse.' }, ...messages]);
+    assert.equal(model.requests[0]?.tools, undefined);
+  });
+
   test('runs a tool and sends its result back to the model on the next call', async () => {
     const model = new FakeModel([toolTurn([call('c1', 'echo', { text: 'hi' })]), textTurn('Done.')]);
     const { agent } = makeAgent(model);

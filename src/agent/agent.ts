@@ -149,7 +149,12 @@ export class Agent implements AgentRunner {
     const maxIterations = this.#config.agent.max_iterations;
     try {
       const setup = this.#prepare(input);
-      state.context = [this.#systemMessage(input, setup.cwd), ...input.messages];
+      state.context = input.bare
+        ? [
+            ...(input.systemPrompts ?? []).map((content): ChatMessage => ({ role: 'system', content })),
+            ...input.messages,
+          ]
+        : [this.#systemMessage(input, setup.cwd), ...input.messages];
       this.#logger?.debug(
         { event: 'agent.run.start', platform: input.platform, toolset: setup.toolset },
         'agent run',
@@ -200,7 +205,9 @@ export class Agent implements AgentRunner {
   /** Resolves the input against config: which tools, which upstream model, where tools work. */
   #prepare(input: AgentInput): RunSetup {
     const toolset = input.toolset ?? defaultToolsetFor(input.platform);
-    const tools = new Map(this.#tools.toolset(toolset).map((tool) => [tool.name, tool] as const));
+    const tools = new Map(
+      input.bare ? [] : this.#tools.toolset(toolset).map((tool) => [tool.name, tool] as const),
+    );
     const clientTools = input.toolChoice === 'none' ? [] : (input.clientTools ?? []);
     const clash = clientTools.find((tool) => tools.has(tool.name));
     // Callers reject clashes with a 400; one reaching the loop could not be told apart from our own tool.

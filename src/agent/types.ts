@@ -10,10 +10,19 @@ import type { Compaction, ContextCompaction } from './context-compactor.ts';
 export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp';
 
 export interface AgentInput {
-  /** The conversation so far in OpenAI chat format, caller system/developer messages excluded. */
+  /**
+   * The conversation so far in OpenAI chat format. Leading caller system/developer messages go in
+   * `systemPrompts`; a `system` message here is one the caller placed later, and stays in place.
+   */
   messages: ChatMessage[];
   /** Caller system/developer prompts and `instructions`, layered on top of the core prompt in order. */
   systemPrompts?: string[];
+  /**
+   * Send the caller's conversation to the model as given: no core prompt (`systemPrompts` become plain
+   * leading system messages) and no toolset; client tools are still offered. For a frontend's background
+   * request (a title, tags), which the agent's prompt and tools would only derail.
+   */
+  bare?: boolean;
   platform: PlatformName;
   /** A toolset name from config (`toolsets:`); defaults to the platform's default toolset. */
   toolset?: string;

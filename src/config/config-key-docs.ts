@@ -29,6 +29,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'model.max_tokens': 'Output token cap sent upstream when the caller gives none.',
   'model.context_window':
     "The model's context window in tokens; conversations are compacted past 80% of it. Default: what the upstream reports, else 128000.",
+  'model.mid_conversation_system':
+    'A system message after the first user turn goes upstream in place as system, or as a user message (user) for upstreams that reject late system messages.',
   'agent.max_iterations': 'Model calls per run before the agent stops with a final message.',
   'agent.workspace':
     'Working directory of the tools; relative paths are under HERALD_HOME. Default HERALD_HOME/workspace.',
@@ -75,6 +77,12 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.tool_progress': 'Tool activity in chat streams: events, inline or off.',
   'api_server.strict_models': 'Reject unknown model names instead of serving them with the default profile.',
   'api_server.heartbeat_s': 'Seconds between SSE comment heartbeats while tools run.',
+  'api_server.utility_requests':
+    "Frontends' background requests (titles, tags, follow-ups, summaries): auto = sent to the model as is, without tools or agent prompt, not stored; agent = run as agent turns.",
+  'api_server.utility_model':
+    "Upstream model for utility requests (e.g. a cheaper one). Default: the profile's model.",
+  'api_server.stream_errors':
+    'How a chat stream that fails after opening ends: content_and_error = a visible "⚠️ Error" text delta, then the error frame; error = the frame only.',
   'api_server.responses.max_stored': 'Stored responses kept (oldest deleted first).',
   'api_server.responses.max_age_days': 'Days a stored response is kept.',
   'api_server.responses.tool_items':
@@ -123,6 +131,7 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'model.model': 'anthropic/claude-sonnet-4',
   'model.max_tokens': '8192',
   'model.context_window': '200000',
+  'api_server.utility_model': 'openai/gpt-4o-mini',
   'agent.workspace': 'workspace',
   'agent.system_prompt': 'Answer briefly.',
   'tools.terminal.env': '{ GIT_AUTHOR_NAME: Herald, HTTPS_PROXY: "http://proxy:3128" }',

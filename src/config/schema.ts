@@ -53,9 +53,14 @@ export const configSchema = z
         max_tokens: positiveInt.optional(),
         /** Context window in tokens; unset = what the upstream's model list says, else 128000. */
         context_window: positiveInt.optional(),
+        /**
+         * How a system message in the middle of a conversation reaches the upstream: in place as a
+         * `system` message, or as a `user` message for upstreams that reject a late system message.
+         */
+        mid_conversation_system: z.enum(['system', 'user']).default('system'),
       })
       .strict()
-      .default({ timeout_s: 600, max_retries: 3 }),
+      .default({ timeout_s: 600, max_retries: 3, mid_conversation_system: 'system' }),
     agent: z
       .object({
         max_iterations: positiveInt.default(30),
@@ -184,6 +189,12 @@ export const configSchema = z
           })
           .strict()
           .default({ max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 }),
+        /** Frontends' background tasks (titles, tags…): `auto` serves them lightly, `agent` runs them as turns. */
+        utility_requests: z.enum(['auto', 'agent']).default('auto'),
+        /** Upstream model for utility requests; unset = the profile's model. */
+        utility_model: z.string().min(1).optional(),
+        /** How a chat stream that fails after opening ends: visible text plus the error frame, or the frame only. */
+        stream_errors: z.enum(['content_and_error', 'error']).default('content_and_error'),
       })
       .strict()
       .default({
@@ -207,6 +218,8 @@ export const configSchema = z
         strict_models: false,
         heartbeat_s: 15,
         responses: { max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 },
+        utility_requests: 'auto',
+        stream_errors: 'content_and_error',
       }),
     gateway: z
       .object({

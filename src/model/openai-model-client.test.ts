@@ -17,7 +17,15 @@ import {
 const API_KEY = 'sk-secret-key-12345';
 
 function configFor(url: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
-  return { base_url: url, api_key: API_KEY, model: 'test-model', timeout_s: 5, max_retries: 3, ...overrides };
+  return {
+    base_url: url,
+    api_key: API_KEY,
+    model: 'test-model',
+    timeout_s: 5,
+    max_retries: 3,
+    mid_conversation_system: 'system',
+    ...overrides,
+  };
 }
 
 function request(content = 'Hello there', extra: Partial<ModelRequest> = {}): ModelRequest {
@@ -317,7 +325,7 @@ describe('model client without a reachable or configured upstream', () => {
   });
 
   test('a missing model configuration becomes upstream_not_configured with how to fix it', async () => {
-    const config: ModelConfig = { timeout_s: 600, max_retries: 3 };
+    const config: ModelConfig = { timeout_s: 600, max_retries: 3, mid_conversation_system: 'system' };
     assert.equal(isModelConfigured(config), false);
     assert.equal(isModelConfigured(configFor('http://127.0.0.1:1/v1')), true);
     const error = await rejectsWith(

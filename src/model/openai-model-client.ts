@@ -92,7 +92,11 @@ export class OpenAIModelClient implements ModelClient {
     if (!(this.#config.base_url || this.#config.api_key) || !model) {
       throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
     }
-    const params = toWireParams({ ...request, model }, this.#config.max_tokens);
+    const params = toWireParams(
+      { ...request, model },
+      this.#config.max_tokens,
+      this.#config.mid_conversation_system,
+    );
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new RunAbortedError();
       let yielded = false;

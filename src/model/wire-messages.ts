@@ -56,11 +56,28 @@ function toWireToolChoice(choice: ToolChoice): WireParams['tool_choice'] {
   return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
 }
 
+/**
+ * A system message after the conversation started, as a user message: for upstreams (and chat templates)
+ * that accept system messages only at the start. It stays in place, marked as an instruction.
+ */
+function lateSystemAsUser(messages: ChatMessage[]): ChatMessage[] {
+  const start = messages.findIndex((m) => m.role !== 'system');
+  if (start < 0) return messages;
+  return messages.map((m, i) =>
+    i > start && m.role === 'system' ? { role: 'user', content: `[System instruction]\n${m.content}` } : m,
+  );
+}
+
 /** The streaming request body; optional settings are sent only when given, so upstream defaults apply. */
-export function toWireParams(request: ModelRequest, defaultMaxTokens: number | undefined): WireParams {
+export function toWireParams(
+  request: ModelRequest,
+  defaultMaxTokens: number | undefined,
+  midConversationSystem: 'system' | 'user' = 'system',
+): WireParams {
+  const messages = midConversationSystem === 'user' ? lateSystemAsUser(request.messages) : request.messages;
   const params: WireParams = {
     model: request.model,
-    messages: request.messages.map(toWireMessage),
+    messages: messages.map(toWireMessage),
     stream: true,
     stream_options: { include_usage: true },
   };

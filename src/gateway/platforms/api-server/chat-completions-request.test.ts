@@ -46,6 +46,25 @@ test('system and developer messages become layered prompts; history maps to Chat
   ]);
 });
 
+test('a system or developer message after the conversation started stays in place, never hoisted', () => {
+  const parsed = parseChatCompletionRequest({
+    messages: [
+      { role: 'system', content: 'You are ChatGPT. Current time: 10:00:01' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'Hello!' },
+      { role: 'system', content: 'Summarize the discussion briefly in 200 words or less.' },
+      { role: 'developer', content: 'In English.' },
+    ],
+  });
+  assert.deepEqual(parsed.systemPrompts, ['You are ChatGPT. Current time: 10:00:01']);
+  assert.deepEqual(parsed.messages, [
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: 'Hello!' },
+    { role: 'system', content: 'Summarize the discussion briefly in 200 words or less.' },
+    { role: 'system', content: 'In English.' },
+  ]);
+});
+
 test('image parts with http(s) or data URLs pass through as content parts', () => {
   const parsed = parseChatCompletionRequest({
     messages: [

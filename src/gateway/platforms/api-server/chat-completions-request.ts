@@ -2,8 +2,10 @@
  * The Chat Completions request at the edge: a zod schema that accepts everything real clients send
  * (unknown keys pass through and are ignored) and refuses, with a 400 naming `param`, what Herald cannot
  * honour (`n > 1`, empty `messages`, unknown roles, file/audio parts). `parseChatCompletionRequest`
- * turns the body into typed fields plus the agent's view of the conversation: caller system/developer
- * messages become layered system prompts, everything else `ChatMessage`s. It does not run anything.
+ * turns the body into typed fields plus the agent's view of the conversation: the caller's leading
+ * system/developer messages become layered system prompts; a system/developer message after the first
+ * other message stays where it was sent (a frontend's trailing "Summarize the discussion…" must come
+ * after the history it speaks of); everything else becomes `ChatMessage`s. It does not run anything.
  */
 import { z } from 'zod';
 import type { ChatMessage, ContentPart, SamplingSettings, ToolCall } from '../../../model/types.ts';
@@ -74,6 +76,7 @@ export interface ParsedChatCompletionRequest {
   sampling: SamplingSettings;
   /** `user` / `safety_identifier`: scopes stored transcripts per end user when a frontend sends it. */
   endUser: string | undefined;
+  /** The leading system/developer messages, in order (later ones are `system` entries of `messages`). */
   systemPrompts: string[];
   messages: ChatMessage[];
   /** `tools`, `tool_choice`, `parallel_tool_calls` as sent; client-tools.ts validates them per profile. */
@@ -99,8 +102,9 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   const requestIndex: number[] = [];
   request.messages.forEach((raw, index) => {
     const converted = convertMessage(raw, index);
-    if (converted.kind === 'system') systemPrompts.push(converted.text);
-    else requestIndex[messages.push(converted.message) - 1] = index;
+    if (converted.kind !== 'system') requestIndex[messages.push(converted.message) - 1] = index;
+    else if (messages.length === 0) systemPrompts.push(converted.text);
+    else requestIndex[messages.push({ role: 'system', content: converted.text }) - 1] = index;
   });
   const unanswered = firstUnansweredToolCalls(messages);
   if (unanswered) {

@@ -24,10 +24,11 @@ import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope }
 import { type ClientTools, parseClientTools } from './client-tools.ts';
 import { ApiError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
-import { noteUsage } from './request-log.ts';
+import { noteUsage, noteUtility } from './request-log.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 import { LazySse } from './sse-reply.ts';
 import type { SseWriter } from './sse-writer.ts';
+import { classifyUtilityRequest, type UtilityMatch } from './utility-requests.ts';
 
 export interface ChatCompletionsDeps extends ApiRouteDeps {
   transcripts: TranscriptStore;
@@ -49,6 +50,8 @@ interface RunContext {
   clientTools: ClientTools;
   profile: AgentProfile;
   scope: string;
+  /** Set when the request is a frontend's background task (utility-requests.ts), served bare and not stored. */
+  utility: UtilityMatch | undefined;
   identity: CompletionIdentity;
   signal: AbortSignal;
   request: FastifyRequest;
@@ -76,57 +79,49 @@ async function handleChatCompletion(
   let stream: { sse: LazySse; chunks: ChunkBuilder } | undefined;
   try {
     run = deps.runs.register(disconnect.signal);
-    const scope = sessionScope({
-      owner: caller.owner,
-      profileId: profile.id,
-      systemPrompts: parsed.systemPrompts,
-      endUser: parsed.endUser,
-    });
-    const headerValue = request.headers[SESSION_HEADER];
-    const headerSessionId =
-      typeof headerValue === 'string' && sessionIdPattern.test(headerValue) ? headerValue : undefined;
-    const sessionId = await sessions.sessionIdFor({ headerSessionId, scope, messages: parsed.messages });
-    reply.header(SESSION_HEADER, sessionId);
+    const utility =
+      deps.config.api_server.utility_requests === 'auto' ? classifyUtilityRequest(parsed) : undefined;
     const ctx: RunContext = {
       deps,
       sessions,
       parsed,
       clientTools,
       profile,
-      scope,
+      scope: sessionScope({ owner: caller.owner, profileId: profile.id, endUser: parsed.endUser }),
+      utility,
       identity: newCompletionIdentity(parsed.model ?? profile.id),
       signal: run.signal,
       request,
     };
+    if (utility) {
+      // A frontend's background task: no session, no transcript, no queue behind the chat's own turns.
+      noteUtility(request, utility.rule);
+      stream = parsed.stream ? openLazily(ctx, reply) : undefined;
+      return await answer(ctx, reply, stream, async () => ({
+        sessionId: '',
+        messages: parsed.messages,
+        visibleBefore: [],
+        continued: false,
+      }));
+    }
+    const headerValue = request.headers[SESSION_HEADER];
+    const headerSessionId =
+      typeof headerValue === 'string' && sessionIdPattern.test(headerValue) ? headerValue : undefined;
+    const sessionId = await sessions.sessionIdFor({
+      headerSessionId,
+      scope: ctx.scope,
+      messages: parsed.messages,
+    });
+    reply.header(SESSION_HEADER, sessionId);
     const viaHeader = sessionId === headerSessionId;
     // Streams open before the queue slot so a request waiting behind another run gets heartbeats.
     stream = parsed.stream ? openLazily(ctx, reply) : undefined;
-    return await deps.queue.run(sessionId, async () => {
-      try {
-        // The client may have left (or the server begun shutting down) while this request waited.
-        if (ctx.signal.aborted) throw abortFailure(ctx.signal);
-        const conversation = await sessions.resolve({
-          sessionId,
-          viaHeader,
-          scope,
-          messages: parsed.messages,
-        });
-        if (stream) {
-          await streamCompletion(ctx, conversation, stream.sse, stream.chunks);
-          return reply;
-        }
-        return await completeOnce(ctx, conversation);
-      } catch (error) {
-        // Once a stream is open the error handler cannot answer (the reply is hijacked): end it here.
-        // Before that, the handler answers (and logs a bug with its stack); an aborted run fails for
-        // why it was aborted, whatever error it ended with, so the code below throws errors unmapped.
-        const sse = stream?.sse.opened;
-        if (!sse) throw ctx.signal.aborted ? abortFailure(ctx.signal) : error;
-        if (sse.closed) sse.end();
-        else await endWithError(sse, runFailure(ctx, error));
-        return reply;
-      }
-    });
+    const opened = stream;
+    return await deps.queue.run(sessionId, () =>
+      answer(ctx, reply, opened, () =>
+        sessions.resolve({ sessionId, viaHeader, scope: ctx.scope, messages: parsed.messages }),
+      ),
+    );
   } finally {
     stream?.sse.dispose();
     run?.release();
@@ -134,15 +129,48 @@ async function handleChatCompletion(
   }
 }
 
+/**
+ * Runs the turn and answers it, as a body or on the stream. `conversation` is resolved only now, inside
+ * the session's queue slot, so it sees the previous run's transcript.
+ */
+async function answer(
+  ctx: RunContext,
+  reply: FastifyReply,
+  stream: { sse: LazySse; chunks: ChunkBuilder } | undefined,
+  conversation: () => Promise<ResolvedConversation>,
+): Promise<unknown> {
+  try {
+    // The client may have left (or the server begun shutting down) while this request waited.
+    if (ctx.signal.aborted) throw abortFailure(ctx.signal);
+    const resolved = await conversation();
+    if (stream) {
+      await streamCompletion(ctx, resolved, stream.sse, stream.chunks);
+      return reply;
+    }
+    return await completeOnce(ctx, resolved);
+  } catch (error) {
+    // Once a stream is open the error handler cannot answer (the reply is hijacked): end it here.
+    // Before that, the handler answers (and logs a bug with its stack); an aborted run fails for
+    // why it was aborted, whatever error it ended with, so the code below throws errors unmapped.
+    const sse = stream?.sse.opened;
+    if (!sse) throw ctx.signal.aborted ? abortFailure(ctx.signal) : error;
+    if (sse.closed) sse.end();
+    else await endWithError(ctx, sse, stream.chunks, runFailure(ctx, error));
+    return reply;
+  }
+}
+
 function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentInput {
   const model: NonNullable<AgentInput['model']> = { ...ctx.parsed.sampling };
-  if (ctx.profile.upstreamModel) model.id = ctx.profile.upstreamModel;
+  const upstreamModel =
+    (ctx.utility && ctx.deps.config.api_server.utility_model) || ctx.profile.upstreamModel;
+  if (upstreamModel) model.id = upstreamModel;
+  // A utility request goes to the model as the caller sent it: no core, operator or profile prompt.
+  const profilePrompt = ctx.profile.systemPrompt && !ctx.utility ? [ctx.profile.systemPrompt] : [];
   return {
     messages: conversation.messages,
-    systemPrompts: [
-      ...(ctx.profile.systemPrompt ? [ctx.profile.systemPrompt] : []),
-      ...ctx.parsed.systemPrompts,
-    ],
+    systemPrompts: [...profilePrompt, ...ctx.parsed.systemPrompts],
+    ...(ctx.utility ? { bare: true } : {}),
     platform: 'api',
     ...(ctx.profile.toolset ? { toolset: ctx.profile.toolset } : {}),
     model,
@@ -227,6 +255,8 @@ async function saveTranscript(
   done: Extract<AgentEvent, { type: 'done' }>,
   shownReply: string,
 ): Promise<void> {
+  // A background request is not a turn of the chat it is about.
+  if (ctx.utility) return;
   await ctx.sessions.save({
     sessionId: conversation.sessionId,
     scope: ctx.scope,
@@ -297,7 +327,7 @@ async function streamCompletion(
         if (!shown && calls.length === 0) {
           // An empty answer is a failure, never an empty success.
           if (!lazy.opened) throw emptyAnswer();
-          await endWithError(await open(), emptyAnswer());
+          await endWithError(ctx, await open(), chunks, emptyAnswer());
           return;
         }
         await saveTranscript(ctx, conversation, event, shown);
@@ -330,7 +360,7 @@ async function streamCompletion(
           'stream ended with an error',
         );
         // `open()` resolves once the first frame (the role chunk) is out, so the error frame follows it.
-        await endWithError(await open(), failure);
+        await endWithError(ctx, await open(), chunks, failure);
         return;
       }
       default:
@@ -339,11 +369,25 @@ async function streamCompletion(
   }
   // The agent's stream ended without done/error: a broken contract, never a silent success.
   if (!lazy.opened) throw noResult();
-  await endWithError(await open(), runFailure(ctx, noResult()));
+  await endWithError(ctx, await open(), chunks, runFailure(ctx, noResult()));
 }
 
-/** The mid-stream failure frame the official SDK raises as an APIError, then the end marker. */
-async function endWithError(stream: SseWriter, failure: ApiError): Promise<void> {
+/**
+ * Ends an open stream that failed. The error frame is what the official SDK raises as an APIError, but
+ * most chat frontends drop a frame without `choices` and would show an empty or cut-off reply; so by
+ * default (`api_server.stream_errors: content_and_error`) the error first goes out as visible text in an
+ * ordinary content delta, finished with `stop`, then the frame, then the end marker.
+ */
+async function endWithError(
+  ctx: RunContext,
+  stream: SseWriter,
+  chunks: ChunkBuilder,
+  failure: ApiError,
+): Promise<void> {
+  if (ctx.deps.config.api_server.stream_errors === 'content_and_error') {
+    await stream.send(chunks.content(`\n\n⚠️ Error: ${failure.message}`));
+    await stream.send(chunks.finish('stop'));
+  }
   await stream.send(failure.toBody());
   await stream.send('[DONE]');
   stream.end();

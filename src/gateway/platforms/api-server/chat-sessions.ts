@@ -3,8 +3,10 @@
  * visible text of a conversation; the server keeps the full transcript (tool calls and results) in the
  * TranscriptStore and finds it again either by the `X-Herald-Session-Id` header or, without it, by a hash
  * of the visible history — reused only on an exact turn-for-turn match, otherwise the request's messages
- * are the truth. Lookups are scoped by credentials, profile, caller system prompts and end user, so one
- * conversation can never pick up another's transcript. It does not run the agent; the route does.
+ * are the truth. Lookups are scoped by credentials, profile and end user, so one caller can never pick
+ * up another's transcript. The caller's system prompt is not part of the scope: frontends put the time
+ * (NextChat, to the second), the date or retrieved context (AnythingLLM) in it, so it changes every turn;
+ * each turn uses the system prompt it was sent with. It does not run the agent; the route does.
  */
 import { createHash } from 'node:crypto';
 import { type ContextCompaction, compactedConversation } from '../../../agent/index.ts';
@@ -16,15 +18,21 @@ export const SESSION_HEADER = 'x-herald-session-id';
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-/** Who may share transcripts: same owner (API key), same profile, same caller system prompts, same end user. */
+/**
+ * Who may share transcripts: same owner (API key), same profile, same end user. The version tag keeps
+ * these scopes apart from the older ones that also hashed the caller's system prompts (see
+ * `SCOPE_VERSION`); transcripts stored under those are no longer found and age out with `prune`.
+ */
 export function sessionScope(parts: {
   owner: string;
   profileId: string;
-  systemPrompts: string[];
   endUser: string | undefined;
 }): string {
-  return sha256(JSON.stringify([parts.owner, parts.profileId, parts.systemPrompts, parts.endUser ?? null]));
+  return sha256(JSON.stringify([SCOPE_VERSION, parts.owner, parts.profileId, parts.endUser ?? null]));
 }
+
+/** Version 2: the caller's system prompts left the scope (version 1 hashed them in, without a tag). */
+const SCOPE_VERSION = 2;
 
 /**
  * The visible form of messages: user texts (images by URL digest), non-empty assistant replies, and
