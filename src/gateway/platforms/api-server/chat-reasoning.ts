@@ -2,8 +2,8 @@
  * The reasoning of one Chat Completions answer (`reasoning_content`), which chat frontends show in
  * their collapsible thinking panel and do not send back with the history: the upstream model's own
  * reasoning as it streams, and, with `api_server.tool_progress: reasoning`, one short paragraph per
- * tool call starting (`⚙ terminal: ls -la`, from the tool's label) and ending (ok with a line count or
- * a one-line excerpt, or the error's first line). It builds text only; the route sends it.
+ * tool call starting (`⚙ terminal: ls -la`, from the tool's label) and ending (ok with the output's
+ * first line and how many lines follow, or the error's first line). It builds text only; the route sends it.
  */
 import type { AgentEvent } from '../../../agent/index.ts';
 
@@ -52,7 +52,8 @@ export function toolActivityLine(event: Exclude<ReasoningEvent, { type: 'reasoni
   const first = clip(lines.find((line) => line.trim() !== '') ?? '', maxExcerptChars);
   if (event.isError) return `✗ ${name} failed${first ? `: ${codeSpan(first)}` : ''}`;
   if (!first) return `✓ ${name} ok, no output`;
-  return lines.length === 1 ? `✓ ${name} ok: ${codeSpan(first)}` : `✓ ${name} ok, ${lines.length} lines`;
+  const more = lines.length - 1;
+  return `✓ ${name} ok: ${codeSpan(first)}${more > 0 ? ` (+${more} line${more === 1 ? '' : 's'})` : ''}`;
 }
 
 /** One line, at most `max` characters. */
