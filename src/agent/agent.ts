@@ -263,8 +263,8 @@ export class Agent implements AgentRunner {
   }
 
   /**
-   * Streams one model call, passing text and reasoning on as they arrive, and returns the finished turn. The loop
-   * stops waiting the moment the run aborts, even if the model client is slow to notice.
+   * Streams one model call, passing text and reasoning on as they arrive, and returns the finished
+   * turn. The loop stops waiting the moment the run aborts, even if the model client is slow to notice.
    */
   async #streamAssistantTurn(
     setup: RunSetup,

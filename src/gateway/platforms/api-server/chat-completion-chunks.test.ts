@@ -1,6 +1,7 @@
 /**
- * ChunkBuilder's pre-serialised content and reasoning frames: byte-identical to JSON-encoding the whole chunk object
- * (same keys, same order), for awkward texts and for model names that mimic the builder's placeholder.
+ * ChunkBuilder's pre-serialised content and reasoning frames: byte-identical to JSON-encoding the
+ * whole chunk object (same keys, same order), for awkward texts and for model names that mimic the
+ * builder's placeholder.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

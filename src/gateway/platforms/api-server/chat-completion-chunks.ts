@@ -2,7 +2,8 @@
  * The Chat Completions wire shapes Herald sends: the non-streamed `chat.completion` body and the
  * streamed `chat.completion.chunk` frames (role, content, reasoning, finish, usage, tool progress), all
  * sharing one id and `created`. Reasoning goes in `reasoning_content` only: every chat frontend we
- * serve reads it (some also read `reasoning`, after it), so a second field would only add bytes. Pure functions of their inputs; the route decides when to send what.
+ * serve reads it (some also read `reasoning`, after it), so a second field would only add bytes. Pure
+ * functions of their inputs; the route decides when to send what.
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentEvent, AgentFinishReason } from '../../../agent/index.ts';
