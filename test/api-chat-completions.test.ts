@@ -1,7 +1,7 @@
 /**
  * Chat Completions through a real Herald server, real agent and model client, against the scripted
  * upstream, driven by the official `openai` SDK and raw fetch: body shapes, stream invariants, usage,
- * tool progress in its three modes, images, prompt layering and the unprefixed aliases.
+ * tool progress in its modes (reasoning in test/api-reasoning.test.ts), images, prompt layering and the unprefixed aliases.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -130,39 +130,6 @@ describe('chat completions', () => {
     assert.equal(final.choices[0]?.finish_reason, 'stop');
   });
 
-  test('tool progress arrives as herald.tool.progress events the SDK helper tolerates', async () => {
-    h.upstream.enqueue(
-      { toolCalls: [{ id: 'call_1', name: 'terminal', arguments: { command: 'echo progress' } }] },
-      { text: 'Done running.' },
-    );
-    const { frames } = await rawStream(h, { messages: [user('run it')] });
-    const progress = frames.filter((f) => f.event === 'herald.tool.progress').map((f) => JSON.parse(f.data));
-    assert.equal(progress.length, 2);
-    assert.deepEqual(
-      progress.map((p) => [p.tool, p.toolCallId, p.status]),
-      [
-        ['terminal', 'call_1', 'running'],
-        ['terminal', 'call_1', 'completed'],
-      ],
-    );
-    assert.match(progress[0].label, /echo progress/);
-    assert.deepEqual(progress[0].choices, []);
-    const text = frames
-      .filter((f) => !f.event && f.data !== '[DONE]')
-      .map((f) => JSON.parse(f.data).choices[0]?.delta.content ?? '')
-      .join('');
-    assert.equal(text, 'Done running.');
-
-    h.upstream.enqueue(
-      { toolCalls: [{ name: 'terminal', arguments: { command: 'echo again' } }] },
-      { text: 'Again done.' },
-    );
-    const final = await h.client.chat.completions
-      .stream({ model: 'herald', messages: [user('run again')] })
-      .finalChatCompletion();
-    assert.equal(final.choices[0]?.message.content, 'Again done.');
-  });
-
   test('images pass through to the upstream model and caller system prompts layer on the core', async () => {
     h.upstream.enqueue({ text: 'A red dot.' });
     const before = h.upstream.requests.length;
@@ -250,7 +217,7 @@ describe('chat completions', () => {
       endpoints: { path: string }[];
     };
     assert.equal(caps.features.streaming, true);
-    assert.equal(caps.features.tool_progress.mode, 'events');
+    assert.equal(caps.features.tool_progress.mode, 'reasoning');
     assert.deepEqual(caps.features.client_tools.types, ['function']);
     assert.equal(caps.features.hosted_tools.responses_item, 'mcp_call');
     assert.equal(caps.auth.required, false);
@@ -295,6 +262,41 @@ describe('finish_reason length', () => {
 });
 
 describe('tool progress modes', () => {
+  test('events sends herald.tool.progress events the SDK helper tolerates', async (t) => {
+    const h = await startTestServer({ apiServer: { tool_progress: 'events' } });
+    t.after(() => h.close());
+    h.upstream.enqueue(
+      { toolCalls: [{ id: 'call_1', name: 'terminal', arguments: { command: 'echo progress' } }] },
+      { text: 'Done running.' },
+    );
+    const { frames } = await rawStream(h, { messages: [user('run it')] });
+    const progress = frames.filter((f) => f.event === 'herald.tool.progress').map((f) => JSON.parse(f.data));
+    assert.equal(progress.length, 2);
+    assert.deepEqual(
+      progress.map((p) => [p.tool, p.toolCallId, p.status]),
+      [
+        ['terminal', 'call_1', 'running'],
+        ['terminal', 'call_1', 'completed'],
+      ],
+    );
+    assert.match(progress[0].label, /echo progress/);
+    assert.deepEqual(progress[0].choices, []);
+    const text = frames
+      .filter((f) => !f.event && f.data !== '[DONE]')
+      .map((f) => JSON.parse(f.data).choices[0]?.delta.content ?? '')
+      .join('');
+    assert.equal(text, 'Done running.');
+
+    h.upstream.enqueue(
+      { toolCalls: [{ name: 'terminal', arguments: { command: 'echo again' } }] },
+      { text: 'Again done.' },
+    );
+    const final = await h.client.chat.completions
+      .stream({ model: 'herald', messages: [user('run again')] })
+      .finalChatCompletion();
+    assert.equal(final.choices[0]?.message.content, 'Again done.');
+  });
+
   test('inline writes a short progress line into the content', async (t) => {
     const h = await startTestServer({ apiServer: { tool_progress: 'inline' } });
     t.after(() => h.close());

@@ -1,7 +1,7 @@
 /**
  * Conformance of Herald's Responses API with the Open Responses specification (openresponses.org,
  * OpenAPI document 2026-04-24): every event of a stream and every final object, for a plain text turn
- * (streamed and not), a hosted tool turn, a client tool call, a failed run and an incomplete
+ * (streamed and not), a hosted tool turn, a reasoning turn, a client tool call, a failed run and an incomplete
  * (`max_output_tokens`) run, and the same object again from GET. The zod schemas below are written from
  * the specification's `ResponseResource`, item and streaming-event schemas (required keys, their types and
  * nullability) and its streaming rules (`event:` equals `type`, `sequence_number` from 0 without gaps,
@@ -59,7 +59,11 @@ const standardItems = {
     output: z.union([z.string(), z.array(z.unknown())]),
     status: itemStatus,
   }),
-  reasoning: z.object({ type: z.literal('reasoning'), id: z.string(), summary: z.array(z.unknown()) }),
+  reasoning: z.object({
+    type: z.literal('reasoning'),
+    id: z.string(),
+    summary: z.array(z.object({ type: z.literal('summary_text'), text: z.string() })),
+  }),
 } as const;
 /** "Every Item … MUST include `id`, `type` and `status`", whatever its type. */
 const extensionItem = z.object({ type: z.string(), id: z.string(), status: z.string() });
@@ -161,6 +165,8 @@ function checkResponse(value: unknown, where: string): ResponseResource {
 const seq = { type: z.string(), sequence_number: int };
 const partEvent = { ...seq, item_id: z.string(), output_index: int, content_index: int };
 const lifecycle = z.object({ ...seq, response: z.unknown() });
+const summaryEvent = { ...seq, item_id: z.string(), output_index: int, summary_index: int };
+const summaryPart = z.object({ type: z.literal('summary_text'), text: z.string() });
 const eventSchemas: Record<string, z.ZodType> = {
   'response.created': lifecycle,
   'response.queued': lifecycle,
@@ -182,6 +188,10 @@ const eventSchemas: Record<string, z.ZodType> = {
     text: z.string(),
     logprobs: z.array(z.unknown()).optional(),
   }),
+  'response.reasoning_summary_part.added': z.object({ ...summaryEvent, part: summaryPart }),
+  'response.reasoning_summary_part.done': z.object({ ...summaryEvent, part: summaryPart }),
+  'response.reasoning_summary_text.delta': z.object({ ...summaryEvent, delta: z.string() }),
+  'response.reasoning_summary_text.done': z.object({ ...summaryEvent, text: z.string() }),
   'response.function_call_arguments.delta': z.object({
     ...seq,
     item_id: z.string(),
@@ -279,6 +289,25 @@ function checkStream(events: StreamEvent[]): ResponseResource {
     const doneText = own.find((e) => e.type === 'response.output_text.done').text;
     assert.equal(text.join(''), doneText);
     assert.equal((item as { content: { text: string }[] }).content[0]?.text, doneText);
+  }
+
+  // Reasoning: summary_part.added → text deltas → summary_text.done → summary_part.done, all agreeing.
+  for (const item of final.output.filter((i) => (i as { type: string }).type === 'reasoning')) {
+    const id = (item as { id: string }).id;
+    const own = events.filter((e) => e.item_id === id);
+    assert.deepEqual(
+      [...new Set(own.map((e) => e.type))],
+      [
+        'response.reasoning_summary_part.added',
+        'response.reasoning_summary_text.delta',
+        'response.reasoning_summary_text.done',
+        'response.reasoning_summary_part.done',
+      ],
+    );
+    const text = own.filter((e) => e.type === 'response.reasoning_summary_text.delta').map((e) => e.delta);
+    const doneText = own.find((e) => e.type === 'response.reasoning_summary_text.done').text;
+    assert.equal(text.join(''), doneText);
+    assert.deepEqual((item as { summary: unknown[] }).summary, [{ type: 'summary_text', text: doneText }]);
   }
   return final;
 }
@@ -400,6 +429,28 @@ describe('Open Responses conformance', { timeout: 60_000 }, () => {
     assert.equal(final.status, 'completed');
     const types = final.output.map((i) => (i as { type: string }).type);
     assert.deepEqual(types, ['message', 'mcp_call', 'message']);
+  });
+
+  it('a reasoning turn (reasoning items around a hosted tool) conforms, streamed and not', async () => {
+    const turns = () =>
+      t.upstream.enqueue(
+        {
+          reasoning: ['I should ', 'look.'],
+          toolCalls: [{ name: 'terminal', arguments: { command: 'echo' } }],
+        },
+        { reasoning: 'Nothing there.', text: 'Empty.', reasoningTokens: 3 },
+      );
+    turns();
+    const final = await streamed(t, { model: 'herald', input: 'look' });
+    const types = final.output.map((i) => (i as { type: string }).type);
+    assert.deepEqual(types, ['reasoning', 'mcp_call', 'reasoning', 'message']);
+    assert.equal(final.usage?.output_tokens_details.reasoning_tokens, 3);
+    turns();
+    const plain = await notStreamed(t, { model: 'herald', input: 'look' });
+    assert.deepEqual(
+      plain.output.map((i) => (i as { type: string }).type),
+      types,
+    );
   });
 
   it('a client tool call (function_call item) conforms and completes the response', async () => {

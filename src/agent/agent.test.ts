@@ -271,6 +271,30 @@ describe('Agent', () => {
     ]);
   });
 
+  test('passes reasoning on as reasoning-delta events, kept out of the answer and the transcript', async () => {
+    const thinking = (text: string): ModelDelta => ({ type: 'reasoning', text });
+    const model = new FakeModel([
+      [thinking('Need a tool.'), ...toolTurn([call('c1', 'echo', { text: 'hi' })])],
+      [thinking('Got it.'), ...textTurn('Done.')],
+    ]);
+    const { agent } = makeAgent(model);
+    const events = await collect(agent.run(input()));
+
+    assert.deepEqual(
+      events.filter((e) => e.type === 'reasoning-delta' || e.type === 'tool-call-start').map((e) => e.type),
+      ['reasoning-delta', 'tool-call-start', 'reasoning-delta'],
+    );
+    assert.deepEqual(
+      ofType(events, 'reasoning-delta').map((e) => e.text),
+      ['Need a tool.', 'Got it.'],
+    );
+    const end = last(events);
+    assert.equal(end.type, 'done');
+    assert.equal(end.text, 'Done.');
+    assert.ok(!JSON.stringify(end.messages).includes('Need a tool.'));
+    assert.ok(!JSON.stringify(model.requests[1]?.messages).includes('Need a tool.'));
+  });
+
   test('runs the tool calls of one turn concurrently', async () => {
     // Each tool waits until the other has started: run one after the other, they would never finish.
     let started = 0;

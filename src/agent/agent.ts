@@ -270,8 +270,8 @@ export class Agent implements AgentRunner {
   }
 
   /**
-   * Streams one model call, passing text on as it arrives, and returns the finished turn. The loop
-   * stops waiting the moment the run aborts, even if the model client is slow to notice.
+   * Streams one model call, passing text and reasoning on as they arrive, and returns the finished
+   * turn. The loop stops waiting the moment the run aborts, even if the model client is slow to notice.
    */
   async #streamAssistantTurn(
     setup: RunSetup,
@@ -298,6 +298,10 @@ export class Agent implements AgentRunner {
         switch (delta.type) {
           case 'text':
             emitText(state, delta.text, emit);
+            break;
+          case 'reasoning':
+            // Shown, not kept: the transcript holds answers and tool calls only (see AgentEvent).
+            if (delta.text) emit({ type: 'reasoning-delta', text: delta.text });
             break;
           case 'tool-call-delta':
             // Tool calls are announced once complete (the `finish` delta); fragments are not events.

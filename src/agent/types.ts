@@ -48,13 +48,17 @@ export interface AgentInput {
 export type AgentFinishReason = 'stop' | 'length' | 'tool_calls';
 
 /**
- * Events of one run, in order. `usage` comes after each model call; exactly one of `done` / `error`
- * ends the stream. Both carry the messages the run appended to the conversation (assistant turns with
- * their tool calls, tool results, the final answer) so callers can keep the full transcript, and, when
- * the run compacted its context, the summary and the conversation prefix it replaces.
+ * Events of one run, in order. `reasoning-delta` is the model's thinking as the upstream streams it
+ * apart from the answer: shown to readers who want it, never part of `text`, the transcript or what is
+ * sent upstream again (most upstreams reject or ignore reasoning in history). `usage` comes after each
+ * model call; exactly one of `done` / `error` ends the stream. Both carry the messages the run appended
+ * to the conversation (assistant turns with their tool calls, tool results, the final answer) so
+ * callers can keep the full transcript, and, when the run compacted its context, the summary and the
+ * conversation prefix it replaces.
  */
 export type AgentEvent =
   | { type: 'text-delta'; text: string }
+  | { type: 'reasoning-delta'; text: string }
   | { type: 'tool-call-start'; toolCallId: string; name: string; arguments: string; label: string }
   | { type: 'tool-call-end'; toolCallId: string; name: string; result: string; isError: boolean }
   | { type: 'usage'; usage: Usage; total: Usage }

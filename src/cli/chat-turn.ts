@@ -42,6 +42,8 @@ export async function chatTurn(options: ChatTurnOptions): Promise<ChatTurnResult
         if (answer === progress) endLine();
         progress.write(`${toolProgressLine(event)}\n`);
         break;
+      // The terminal shows the answer and tool lines only; the model's thinking would drown them.
+      case 'reasoning-delta':
       case 'tool-call-end':
       case 'usage':
         break;

@@ -74,7 +74,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.auth_failures.exempt_loopback':
     'Never throttle loopback clients (e.g. a reverse proxy on this machine that throttles itself).',
   'api_server.shutdown_grace_s': 'Seconds running streams may finish after SIGTERM/SIGINT.',
-  'api_server.tool_progress': 'Tool activity in chat streams: events, inline or off.',
+  'api_server.tool_progress':
+    'Tool activity in Chat Completions: reasoning (thinking panel), events, inline or off.',
   'api_server.strict_models': 'Reject unknown model names instead of serving them with the default profile.',
   'api_server.heartbeat_s': 'Seconds between SSE comment heartbeats while tools run.',
   'api_server.utility_requests':

@@ -171,7 +171,11 @@ export const configSchema = z
           .strict()
           .default({ max: 20, window_s: 60, exempt_loopback: false }),
         shutdown_grace_s: nonNegativeInt.default(10),
-        tool_progress: z.enum(['events', 'inline', 'off']).default('events'),
+        /**
+         * How Chat Completions streams show the agent's tool use: lines in `reasoning_content` (the
+         * thinking panel of chat frontends), `herald.tool.progress` events, a line in the answer, or not.
+         */
+        tool_progress: z.enum(['reasoning', 'events', 'inline', 'off']).default('reasoning'),
         strict_models: z.boolean().default(false),
         heartbeat_s: positiveInt.default(15),
         responses: z
@@ -214,7 +218,7 @@ export const configSchema = z
         max_json_string_chars: 10 * 1024 * 1024,
         auth_failures: { max: 20, window_s: 60, exempt_loopback: false },
         shutdown_grace_s: 10,
-        tool_progress: 'events',
+        tool_progress: 'reasoning',
         strict_models: false,
         heartbeat_s: 15,
         responses: { max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 },

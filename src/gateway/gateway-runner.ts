@@ -381,6 +381,8 @@ export class GatewayRunner {
       case 'tool-call-start':
         consumer.toolStarted(event.label);
         return undefined;
+      // Chat messages carry the answer and tool status lines; the model's thinking is not shown there.
+      case 'reasoning-delta':
       case 'tool-call-end':
       case 'usage':
         return undefined;

@@ -97,6 +97,31 @@ describe('OpenAIModelClient', () => {
     assert.equal(sent?.body.max_tokens, undefined, 'max_tokens is only sent when given');
   });
 
+  for (const style of ['reasoning_content', 'reasoning', 'reasoning_details', 'openrouter'] as const) {
+    test(`streams ${style} reasoning as reasoning deltas, apart from the answer text`, async () => {
+      upstream.enqueue({ reasoning: ['Think', 'ing.'], reasoningStyle: style, text: 'Answer' });
+      const deltas = await collect(client, request());
+      // OpenRouter sends each piece in two fields: it must arrive once.
+      assert.deepEqual(
+        deltas.filter((d) => d.type === 'reasoning').map((d) => d.text),
+        ['Think', 'ing.'],
+      );
+      assert.equal(textOf(deltas), 'Answer');
+    });
+  }
+
+  test('reports the reasoning tokens the upstream counts', async () => {
+    upstream.enqueue({
+      reasoning: 'Hmm.',
+      text: 'Yes',
+      usage: { prompt_tokens: 5, completion_tokens: 9 },
+      reasoningTokens: 7,
+    });
+    const finish = finishOf(await collect(client, request()));
+    assert.equal(finish.usage.completionTokens, 9);
+    assert.equal(finish.usage.reasoningTokens, 7);
+  });
+
   test('maps messages and tools to the OpenAI wire format and sends max_tokens when given', async () => {
     const messages: ChatMessage[] = [
       { role: 'system', content: 'Be brief.' },

@@ -1,7 +1,8 @@
 /**
  * `OpenAIModelClient`: the `ModelClient` for any OpenAI-compatible upstream (OpenAI, OpenRouter, Ollama,
  * llama.cpp, vLLM…) through the official `openai` SDK. It streams one model turn as `ModelDelta`s,
- * reassembles tool calls from their fragments, reports the upstream's usage or a tokenizer estimate,
+ * passes the upstream's separately streamed reasoning on (see upstream-reasoning.ts), reassembles tool
+ * calls from their fragments, reports the upstream's usage or a tokenizer estimate,
  * retries transient failures only while nothing has been yielded (a half-streamed answer cannot be
  * replayed), and turns every failure into a `ModelError` or `RunAbortedError`. It does not run tools,
  * keep history or know about the agent loop.
@@ -24,6 +25,7 @@ import {
   toModelError,
   type UpstreamContext,
 } from './upstream-errors.ts';
+import { reasoningOf } from './upstream-reasoning.ts';
 import { toWireParams } from './wire-messages.ts';
 
 export type ModelConfig = HeraldConfig['model'];
@@ -195,6 +197,8 @@ export class OpenAIModelClient implements ModelClient {
 
     const assembly = new ToolCallAssembly();
     let text = '';
+    // Counted with the answer when the upstream reports no usage: it is output the model produced.
+    let reasoning = '';
     let finishReason: string | undefined;
     let usage: Chunk['usage'];
     try {
@@ -220,6 +224,11 @@ export class OpenAIModelClient implements ModelClient {
           if (chunk.usage) usage = chunk.usage;
           const choice = chunk.choices[0];
           if (choice) {
+            const thought = choice.delta ? reasoningOf(choice.delta) : '';
+            if (thought) {
+              reasoning += thought;
+              yield { type: 'reasoning', text: thought };
+            }
             const content = choice.delta?.content;
             if (content) {
               text += content;
@@ -248,7 +257,9 @@ export class OpenAIModelClient implements ModelClient {
         type: 'finish',
         finishReason: normalizeFinishReason(finishReason, toolCalls.length > 0),
         toolCalls,
-        usage: usage ? fromWireUsage(usage) : await estimateUsage(request, { text, toolCalls }),
+        usage: usage
+          ? fromWireUsage(usage)
+          : await estimateUsage(request, { text: reasoning + text, toolCalls }),
       };
     } finally {
       clearTimeout(timer);
@@ -323,10 +334,12 @@ function normalizeFinishReason(reason: string, hasToolCalls: boolean): ModelFini
 function fromWireUsage(usage: NonNullable<Chunk['usage']>): Usage {
   const promptTokens = usage.prompt_tokens ?? 0;
   const completionTokens = usage.completion_tokens ?? 0;
+  const reasoningTokens = usage.completion_tokens_details?.reasoning_tokens;
   return {
     promptTokens,
     completionTokens,
     totalTokens: usage.total_tokens ?? promptTokens + completionTokens,
     estimated: false,
+    ...(typeof reasoningTokens === 'number' ? { reasoningTokens } : {}),
   };
 }

@@ -87,16 +87,24 @@ export interface Usage {
   totalTokens: number;
   /** True when at least one model call's counts were estimated with a tokenizer (upstream sent none). */
   estimated: boolean;
+  /**
+   * Of `completionTokens`, those the model spent reasoning, when the upstream reports them
+   * (`completion_tokens_details.reasoning_tokens`); absent when it does not.
+   */
+  reasoningTokens?: number;
 }
 
 export type ModelFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
 /**
- * What `ModelClient.stream` yields. Text and tool-call fragments arrive as they stream; `finish` comes
- * last, exactly once, with the reassembled tool calls and the call's usage (real or estimated).
+ * What `ModelClient.stream` yields. Text, reasoning and tool-call fragments arrive as they stream;
+ * `finish` comes last, exactly once, with the reassembled tool calls and the call's usage (real or
+ * estimated). `reasoning` is the model's thinking as the upstream streams it separately from the answer
+ * (`reasoning_content`, `reasoning`, `reasoning_details`); it is never part of `text`.
  */
 export type ModelDelta =
   | { type: 'text'; text: string }
+  | { type: 'reasoning'; text: string }
   | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta?: string }
   | { type: 'finish'; finishReason: ModelFinishReason; toolCalls: ToolCall[]; usage: Usage };
 
@@ -115,10 +123,13 @@ export const zeroUsage = (): Usage => ({
 });
 
 export function addUsage(a: Usage, b: Usage): Usage {
-  return {
+  const sum: Usage = {
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
     totalTokens: a.totalTokens + b.totalTokens,
     estimated: a.estimated || b.estimated,
   };
+  if (a.reasoningTokens !== undefined || b.reasoningTokens !== undefined)
+    sum.reasoningTokens = (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0);
+  return sum;
 }

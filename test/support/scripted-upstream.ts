@@ -24,6 +24,16 @@ export interface ScriptedTurn {
   /** Reply text; an array = explicit stream chunks; a string is split into ~4-char chunks when streaming. */
   text?: string | string[];
   toolCalls?: ScriptedToolCall[];
+  /** Reasoning streamed before the text (chunked like `text`), in the field `reasoningStyle` names. */
+  reasoning?: string | string[];
+  /**
+   * Where the reasoning goes: `reasoning_content` (DeepSeek, vLLM, llama.cpp; the default), `reasoning`
+   * (Ollama), `reasoning_details` (`[{type: 'reasoning.text', text}]`) or `openrouter` (the same text in
+   * both `reasoning` and `reasoning_details`, as OpenRouter sends it).
+   */
+  reasoningStyle?: 'reasoning_content' | 'reasoning' | 'reasoning_details' | 'openrouter';
+  /** Reported as `usage.completion_tokens_details.reasoning_tokens`. */
+  reasoningTokens?: number;
   /** Stream the tool calls' fragments round-robin (call 0, call 1, call 0, …) instead of one call after the other. */
   interleaveToolCalls?: boolean;
   /**
@@ -386,13 +396,34 @@ function promptTokens(req: RecordedRequest): number {
 
 function usageOf(req: RecordedRequest, turn: ScriptedTurn, completionChunks: number) {
   const u = turn.usage || { prompt_tokens: promptTokens(req), completion_tokens: completionChunks };
-  return { ...u, total_tokens: u.prompt_tokens + u.completion_tokens };
+  const details =
+    turn.reasoningTokens === undefined
+      ? {}
+      : { completion_tokens_details: { reasoning_tokens: turn.reasoningTokens } };
+  return { ...u, total_tokens: u.prompt_tokens + u.completion_tokens, ...details };
+}
+
+/** The reasoning fields of a delta (or message) in the turn's style. */
+function reasoningFields(turn: ScriptedTurn, text: string): Record<string, unknown> {
+  const details = [{ type: 'reasoning.text', text, format: 'unknown', index: 0 }];
+  switch (turn.reasoningStyle ?? 'reasoning_content') {
+    case 'reasoning_content':
+      return { reasoning_content: text };
+    case 'reasoning':
+      return { reasoning: text };
+    case 'reasoning_details':
+      return { reasoning_details: details };
+    case 'openrouter':
+      return { reasoning: text, reasoning_details: details };
+  }
 }
 
 function completion(req: RecordedRequest, turn: ScriptedTurn, id: string, model: string): unknown {
   const calls = normalizeCalls(turn, id);
   const content = fullText(turn.text);
   const message: Record<string, unknown> = { role: 'assistant', content, refusal: null };
+  const reasoning = fullText(turn.reasoning);
+  if (reasoning !== null) Object.assign(message, reasoningFields(turn, reasoning));
   if (calls.length > 0) {
     message['tool_calls'] = calls.map((c) => ({
       id: c.id,
@@ -434,7 +465,10 @@ function streamEvents(
     if (sendUsage || usage !== undefined) chunk['usage'] = usage ?? null;
     return `data: ${JSON.stringify(chunk)}\n\n`;
   };
-  const deltas: Record<string, unknown>[] = textChunks(turn.text).map((content) => ({ content }));
+  const deltas: Record<string, unknown>[] = [
+    ...textChunks(turn.reasoning).map((text) => reasoningFields(turn, text)),
+    ...textChunks(turn.text).map((content) => ({ content })),
+  ];
   const fragments = toolCallFragments(normalizeCalls(turn, meta.id), turn.interleaveToolCalls === true);
   for (const fragment of fragments) deltas.push({ tool_calls: [fragment] });
   const completionChunks = deltas.length;

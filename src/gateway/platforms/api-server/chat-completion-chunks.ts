@@ -1,7 +1,9 @@
 /**
  * The Chat Completions wire shapes Herald sends: the non-streamed `chat.completion` body and the
- * streamed `chat.completion.chunk` frames (role, content, finish, usage, tool progress), all sharing one
- * id and `created`. Pure functions of their inputs; the route decides when to send what.
+ * streamed `chat.completion.chunk` frames (role, content, reasoning, finish, usage, tool progress), all
+ * sharing one id and `created`. Reasoning goes in `reasoning_content` only: every chat frontend we
+ * serve reads it (some also read `reasoning`, after it), so a second field would only add bytes. Pure
+ * functions of their inputs; the route decides when to send what.
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentEvent, AgentFinishReason } from '../../../agent/index.ts';
@@ -34,7 +36,7 @@ export function wireUsage(usage: Usage): WireUsage {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
   };
 }
 
@@ -47,15 +49,26 @@ function wireToolCalls(calls: ToolCall[]) {
   }));
 }
 
-/** `content` is null only for a turn that is nothing but client tool calls. */
+/**
+ * `content` is null only for a turn that is nothing but client tool calls; `reasoning` becomes
+ * `message.reasoning_content` when there is any.
+ */
 export function completionBody(
   identity: CompletionIdentity,
   content: string | null,
   finishReason: AgentFinishReason,
   usage: Usage,
   clientToolCalls: ToolCall[] = [],
+  reasoning = '',
 ) {
-  const message = { role: 'assistant' as const, content, refusal: null, annotations: [] };
+  const thought = reasoning.trimEnd();
+  const message = {
+    role: 'assistant' as const,
+    content,
+    ...(thought ? { reasoning_content: thought } : {}),
+    refusal: null,
+    annotations: [],
+  };
   return {
     id: identity.id,
     object: 'chat.completion' as const,
@@ -75,26 +88,39 @@ export function completionBody(
   };
 }
 
-/** Stands in for the text while the content frame's constant parts are serialised (see `content`). */
+/** Stands in for the text while a text frame's constant parts are serialised (see `content`). */
 const TEXT_SLOT = '\u0000herald-text-slot\u0000';
+
+/** A serialised text frame around its text: `head + JSON.stringify(text) + tail`. */
+interface FrameTemplate {
+  head: string;
+  tail: string;
+}
 
 /** Builds the frames of one streamed completion; `includeUsage` adds `usage: null` to every choice chunk. */
 export class ChunkBuilder {
   readonly #identity: CompletionIdentity;
   readonly #includeUsage: boolean;
-  /** The serialised content frame around its text, built once per stream. */
-  readonly #contentHead: string;
-  readonly #contentTail: string;
+  /** The serialised content and reasoning frames around their text, built once per stream. */
+  readonly #content: FrameTemplate;
+  readonly #reasoning: FrameTemplate;
 
   constructor(identity: CompletionIdentity, includeUsage: boolean) {
     this.#identity = identity;
     this.#includeUsage = includeUsage;
-    const template = JSON.stringify(this.#contentChunk(TEXT_SLOT));
+    this.#content = this.#template('content');
+    this.#reasoning = this.#template('reasoning_content');
+  }
+
+  #template(key: 'content' | 'reasoning_content'): FrameTemplate {
+    const frame = this.#chunk([
+      { index: 0, delta: { [key]: TEXT_SLOT }, logprobs: null, finish_reason: null },
+    ]);
+    const template = JSON.stringify(frame);
     // The last occurrence is the delta's: only `usage` follows `choices`, while the client-chosen
     // model name that comes earlier could contain anything.
     const at = template.lastIndexOf(JSON.stringify(TEXT_SLOT));
-    this.#contentHead = template.slice(0, at);
-    this.#contentTail = template.slice(at + JSON.stringify(TEXT_SLOT).length);
+    return { head: template.slice(0, at), tail: template.slice(at + JSON.stringify(TEXT_SLOT).length) };
   }
 
   #chunk(choices: unknown[]) {
@@ -120,11 +146,15 @@ export class ChunkBuilder {
    * call. Same keys in the same order as every other chunk.
    */
   content(text: string): string {
-    return this.#contentHead + JSON.stringify(text) + this.#contentTail;
+    return this.#content.head + JSON.stringify(text) + this.#content.tail;
   }
 
-  #contentChunk(text: string) {
-    return this.#chunk([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }]);
+  /**
+   * A reasoning frame (`delta.reasoning_content`, no `content` key: LobeChat drops the content of a
+   * delta that carries both), serialised like `content`.
+   */
+  reasoning(text: string): string {
+    return this.#reasoning.head + JSON.stringify(text) + this.#reasoning.tail;
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
  * `POST /v1/chat/completions` (and `/chat/completions`): validates the request, picks the agent profile,
  * takes a run slot, finds the session transcript, runs the agent in the session's queue slot and renders
- * its events as one `chat.completion` body or as an SSE stream of chunks (with `herald.tool.progress`
- * events, heartbeats, and an error frame on mid-stream failure). Client disconnect and shutdown abort the
- * run through its AbortSignal. The agent's own tools show only as progress events; the client's function
- * tools (`tools`) are offered beside them, and a call to one ends the answer with `tool_calls`.
+ * its events as one `chat.completion` body or as an SSE stream of chunks (with heartbeats, and an error
+ * frame on mid-stream failure). Client disconnect and shutdown abort the run through its AbortSignal. The
+ * model's reasoning goes to `reasoning_content`; the agent's own tools show only as progress
+ * (`api_server.tool_progress`: lines in `reasoning_content`, `herald.tool.progress` events, or inline
+ * text); the client's function tools (`tools`) are offered beside them, and a call to one ends the
+ * answer with `tool_calls`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentEvent, AgentInput } from '../../../agent/index.ts';
@@ -20,6 +22,7 @@ import {
   type ToolCallEvent,
 } from './chat-completion-chunks.ts';
 import { type ParsedChatCompletionRequest, parseChatCompletionRequest } from './chat-completions-request.ts';
+import { ChatReasoning, paragraphBreak } from './chat-reasoning.ts';
 import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope } from './chat-sessions.ts';
 import { type ClientTools, parseClientTools } from './client-tools.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -218,10 +221,15 @@ const noResult = () => new Error('The agent run ended without a result.');
 async function completeOnce(ctx: RunContext, conversation: ResolvedConversation) {
   let text = '';
   let usage: Usage = zeroUsage();
+  const reasoning = new ChatReasoning();
+  const toolLines = ctx.deps.config.api_server.tool_progress === 'reasoning';
   for await (const event of ctx.deps.agent.run(agentInput(ctx, conversation))) {
     switch (event.type) {
       case 'text-delta':
         text += event.text;
+        break;
+      case 'reasoning-delta':
+        reasoning.add(event);
         break;
       case 'usage':
         usage = event.total;
@@ -233,7 +241,14 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
         const calls = event.clientToolCalls ?? [];
         if (!content && calls.length === 0) throw emptyAnswer();
         await saveTranscript(ctx, conversation, event, content);
-        return completionBody(ctx.identity, content || null, event.finishReason, usage, calls);
+        return completionBody(
+          ctx.identity,
+          content || null,
+          event.finishReason,
+          usage,
+          calls,
+          reasoning.text,
+        );
       }
       case 'error':
         noteUsage(ctx.request, event.usage);
@@ -241,6 +256,7 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
         throw event.error;
       case 'tool-call-start':
       case 'tool-call-end':
+        if (toolLines) reasoning.add(event);
         break;
       default:
         assertNever(event);
@@ -299,24 +315,34 @@ async function streamCompletion(
     shown += text;
     await (await open()).send(chunks.content(text));
   };
-  const progress = async (event: ToolCallEvent) => {
-    await (await open()).send(chunks.toolProgress(event), 'herald.tool.progress');
+  const reasoning = new ChatReasoning();
+  const think = async (piece: string) => {
+    if (piece) await (await open()).send(chunks.reasoning(piece));
+  };
+  const showTool = async (event: ToolCallEvent) => {
+    switch (api.tool_progress) {
+      case 'reasoning':
+        return think(reasoning.add(event));
+      case 'events':
+        return (await open()).send(chunks.toolProgress(event), 'herald.tool.progress');
+      case 'inline':
+        if (event.type === 'tool-call-start') await write(`${paragraphBreak(shown)}> ⚙ ${event.label}\n\n`);
+        return;
+      case 'off':
+        return;
+    }
   };
   for await (const event of ctx.deps.agent.run(agentInput(ctx, conversation))) {
     switch (event.type) {
       case 'text-delta':
         if (event.text) await write(event.text);
         break;
-      case 'tool-call-start':
-        if (api.tool_progress === 'events') {
-          await progress(event);
-        } else if (api.tool_progress === 'inline') {
-          const lead = shown === '' || shown.endsWith('\n\n') ? '' : shown.endsWith('\n') ? '\n' : '\n\n';
-          await write(`${lead}> ⚙ ${event.label}\n\n`);
-        }
+      case 'reasoning-delta':
+        await think(reasoning.add(event));
         break;
+      case 'tool-call-start':
       case 'tool-call-end':
-        if (api.tool_progress === 'events') await progress(event);
+        await showTool(event);
         break;
       case 'usage':
         break;

@@ -1,6 +1,7 @@
 /**
  * Builds one Responses API response from the agent's events: the output items (one hosted-tool
- * `mcp_call` item, `server_label: "herald"`, per tool the agent ran; `message` items with `output_text`
+ * `mcp_call` item, `server_label: "herald"`, per tool the agent ran; `reasoning` items whose one
+ * `summary_text` part holds the upstream model's streamed reasoning; `message` items with `output_text`
  * for its text; `function_call` items for calls to the client's own tools that end the turn),
  * the final Response object, and — when streaming — every `response.*` event in order with
  * `sequence_number`s from 0. Streaming and non-streaming requests go through the same builder (the
@@ -78,12 +79,19 @@ interface OpenMessage {
   text: string;
 }
 
+/** A `reasoning` item still receiving text: one summary part, index 0. */
+interface OpenReasoning {
+  item: ResponseItem & { summary: { type: 'summary_text'; text: string }[] };
+  index: number;
+  text: string;
+}
+
 export function toResponseUsage(usage: Usage): Record<string, unknown> {
   return {
     input_tokens: usage.promptTokens,
     input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
     output_tokens: usage.completionTokens,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
     total_tokens: usage.totalTokens,
   };
 }
@@ -96,6 +104,7 @@ export class ResponseBuilder {
   readonly #openCalls = new Map<string, ResponseItem>();
   #sequence = 0;
   #message: OpenMessage | undefined;
+  #reasoning: OpenReasoning | undefined;
 
   constructor(settings: ResponseSettings, options: ResponseBuilderOptions = {}) {
     this.#settings = settings;
@@ -161,6 +170,8 @@ export class ResponseBuilder {
     switch (event.type) {
       case 'text-delta':
         return this.#textDelta(event.text);
+      case 'reasoning-delta':
+        return this.#reasoningDelta(event.text);
       case 'tool-call-start':
         return this.#mcpCall(event.toolCallId, event.name, event.arguments);
       case 'tool-call-end':
@@ -182,6 +193,7 @@ export class ResponseBuilder {
    * `response.completed` may chain on it at once.
    */
   async finish(outcome: RunOutcome, completedAt: number): Promise<FinishedResponse> {
+    await this.#closeReasoning(outcome.kind === 'done' ? 'completed' : 'incomplete');
     await this.#closeMessage(outcome.kind === 'done' ? 'completed' : 'incomplete');
     if (outcome.kind === 'done') {
       for (const call of outcome.event.clientToolCalls ?? []) {
@@ -242,6 +254,7 @@ export class ResponseBuilder {
 
   async #textDelta(delta: string): Promise<void> {
     if (delta === '') return;
+    await this.#closeReasoning('completed');
     if (!this.#message) {
       const item = {
         id: newId('msg'),
@@ -299,6 +312,57 @@ export class ResponseBuilder {
   }
 
   /**
+   * Reasoning streams into a `reasoning` item with one `summary_text` part (the events the OpenAI SDK's
+   * accumulator and reasoning-aware clients read); answer text or a tool call after it closes it.
+   */
+  async #reasoningDelta(delta: string): Promise<void> {
+    if (delta === '') return;
+    await this.#closeMessage('completed');
+    if (!this.#reasoning) {
+      const item = {
+        id: newId('rs'),
+        type: 'reasoning',
+        status: 'in_progress',
+        summary: [] as { type: 'summary_text'; text: string }[],
+      };
+      const index = this.#output.push(item) - 1;
+      this.#reasoning = { item, index, text: '' };
+      await this.#emit('response.output_item.added', { output_index: index, item: structuredClone(item) });
+      item.summary.push({ type: 'summary_text', text: '' });
+      await this.#emit('response.reasoning_summary_part.added', {
+        item_id: item.id,
+        output_index: index,
+        summary_index: 0,
+        part: { type: 'summary_text', text: '' },
+      });
+    }
+    const reasoning = this.#reasoning;
+    reasoning.text += delta;
+    reasoning.item.summary[0] = { type: 'summary_text', text: reasoning.text };
+    await this.#emit('response.reasoning_summary_text.delta', {
+      item_id: reasoning.item.id,
+      output_index: reasoning.index,
+      summary_index: 0,
+      delta,
+    });
+  }
+
+  async #closeReasoning(status: 'completed' | 'incomplete'): Promise<void> {
+    const reasoning = this.#reasoning;
+    if (!reasoning) return;
+    this.#reasoning = undefined;
+    const { item, index, text } = reasoning;
+    item.status = status;
+    const where = { item_id: item.id, output_index: index, summary_index: 0 };
+    await this.#emit('response.reasoning_summary_text.done', { ...where, text });
+    await this.#emit('response.reasoning_summary_part.done', {
+      ...where,
+      part: { type: 'summary_text', text },
+    });
+    await this.#emit('response.output_item.done', { output_index: index, item: structuredClone(item) });
+  }
+
+  /**
    * Adds a tool item (`arguments: ''`) and streams its arguments: `output_item.added`, then
    * `response.<kind>_arguments.delta` (when there are any) and `.done`. Returns the item's index.
    */
@@ -309,6 +373,7 @@ export class ResponseBuilder {
     doneFields: Record<string, unknown> = {},
   ): Promise<number> {
     // Text before a tool call is its own message item; text after the tools starts a new one.
+    await this.#closeReasoning('completed');
     await this.#closeMessage('completed');
     const index = this.#output.push(item) - 1;
     await this.#emit('response.output_item.added', { output_index: index, item: { ...item } });
