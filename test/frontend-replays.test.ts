@@ -233,6 +233,20 @@ describe('every frontend', () => {
   }
 });
 
+test('AnythingLLM and NextChat sending the thinking block back in the reply still continue the session', async () => {
+  const fe = FRONTENDS.find((f) => f.name === 'AnythingLLM')!;
+  enqueueToolTurn('think-1', 'Listed them.');
+  await streamedText(await post(fe, fe.chat([user('list the files again')])));
+  h.upstream.enqueue({ text: 'It printed the marker.' });
+  const n = h.upstream.requests.length;
+  // What AnythingLLM stores and resends: the reasoning_content (here the tool lines) wrapped in <think>.
+  const stored = '<think>⚙ `terminal: echo TOOL_RESULT:think-1`\n✓ `terminal` ok</think>\n\nListed them.';
+  await streamedText(
+    await post(fe, fe.chat([user('list the files again'), assistant(stored), user('what did it print?')])),
+  );
+  assert.match(JSON.stringify(upstreamRequest(n).messages), /TOOL_RESULT:think-1/);
+});
+
 describe('background requests after a tool turn', () => {
   const history = [user('list the files'), assistant('Listed them.')];
   const pasted = 'USER: list the files\nASSISTANT: Listed them.';

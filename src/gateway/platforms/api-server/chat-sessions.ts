@@ -60,10 +60,17 @@ export function visibleTurns(messages: ChatMessage[]): string[] {
   return turns;
 }
 
+/**
+ * A reasoning block some frontends keep in the reply they store and send back (AnythingLLM wraps
+ * `reasoning_content` in `<think>` tags): Herald's transcript never has it in the answer text.
+ */
+const leadingThinkBlock = /^\s*<think>[\s\S]*?<\/think>/;
+
 /** An assistant reply as the client saw it: its text, then the calls to the client's tools. */
-function assistantTurns(text: string, clientToolCalls: ToolCall[]): string[] {
+function assistantTurns(content: string, clientToolCalls: ToolCall[]): string[] {
   const turns: string[] = [];
-  if (text.trim()) turns.push(`assistant:${text.trim()}`);
+  const text = content.replace(leadingThinkBlock, '').trim();
+  if (text) turns.push(`assistant:${text}`);
   if (clientToolCalls.length > 0) turns.push(`tool_calls:${clientToolCalls.map((c) => c.id).join(',')}`);
   return turns;
 }
