@@ -184,6 +184,13 @@ export const configSchema = z
           })
           .strict()
           .default({ max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 }),
+        /** `/health/ready` answers 503 while the upstream model's last call failed (within 60 s). */
+        ready_requires_upstream: z.boolean().default(false),
+        /** `GET /metrics` (Prometheus): served at all, and whether it needs the API key like the API. */
+        metrics: z
+          .object({ enabled: z.boolean().default(true), require_key: z.boolean().default(true) })
+          .strict()
+          .default({ enabled: true, require_key: true }),
       })
       .strict()
       .default({
@@ -207,6 +214,8 @@ export const configSchema = z
         strict_models: false,
         heartbeat_s: 15,
         responses: { max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 },
+        ready_requires_upstream: false,
+        metrics: { enabled: true, require_key: true },
       }),
     gateway: z
       .object({
@@ -284,9 +293,11 @@ export const configSchema = z
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** `pretty`: coloured human lines; `json`: one JSON object a line; `auto`: pretty on a terminal. */
+        format: z.enum(['auto', 'pretty', 'json']).default('auto'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', format: 'auto' }),
   })
   .strict();
 
