@@ -123,7 +123,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       closed = true;
       await server.stop();
       if (!options.upstream) await upstream.close();
-      db.close();
+      // A readiness test closes the store itself.
+      if (db.isOpen) db.close();
       rmSync(home, { recursive: true, force: true });
     },
   };

@@ -11,18 +11,22 @@ export function observeModelClient(model: ModelClient, report: UpstreamCallSink)
   async function* stream(request: ModelRequest, signal: AbortSignal): AsyncGenerator<ModelDelta> {
     const started = performance.now();
     let latencyMs: number | undefined;
+    let failed = false;
     try {
       for await (const delta of model.stream(request, signal)) {
         latencyMs ??= performance.now() - started;
         yield delta;
       }
-      report(latencyMs ?? performance.now() - started);
     } catch (error) {
+      failed = true;
       if (!(error instanceof RunAbortedError) && !signal.aborted) {
         const code = (error as { code?: unknown }).code;
         report(latencyMs ?? performance.now() - started, typeof code === 'string' ? code : 'unknown');
       }
       throw error;
+    } finally {
+      // The agent stops reading at the `finish` delta, so a good call often ends here by `return()`.
+      if (!failed && latencyMs !== undefined && !signal.aborted) report(latencyMs);
     }
   }
   return {
