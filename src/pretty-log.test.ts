@@ -31,11 +31,11 @@ describe('pretty log lines', () => {
 
   test('colour the level and event only when asked', () => {
     const record = { level: 50, time: at, event: 'api.error', msg: 'failed' };
-    const escape = '\u001b[';
-    assert.equal(formatLogRecord(record, false).includes(escape), false);
+    const csi = '\u001b[';
+    assert.equal(formatLogRecord(record, false).includes(csi), false);
     const coloured = formatLogRecord(record, true);
-    assert.ok(coloured.includes(`${escape}31mERROR${escape}0m`), coloured);
-    assert.ok(coloured.includes(`${escape}1mapi.error${escape}0m`), coloured);
+    assert.ok(coloured.includes(`${csi}31mERROR${csi}0m`), coloured);
+    assert.ok(coloured.includes(`${csi}1mapi.error${csi}0m`), coloured);
   });
 
   test("put an error's stack on indented lines after the line", () => {
