@@ -6,7 +6,8 @@
  * `gateway.interrupt_on_new_message` abort the run and start anew with everything pending), loads
  * history from the SessionStore (the latest summary and the messages after it) and appends each turn's
  * transcript after the run, with the agent's summary when it compacted older turns. An adapter that
- * fails to start is retried with exponential backoff while the others serve. On stop it takes no new messages,
+ * fails to start is retried with exponential backoff while the others serve; `platformStates()` says
+ * which are connected or retrying (for `/status`). On stop it takes no new messages,
  * drops queued ones, gives running replies `gateway.shutdown_grace_s` to finish and aborts the rest
  * before stopping the adapters. It knows nothing of how a platform talks to its servers, nor of the
  * model or tools.

@@ -11,7 +11,7 @@ import { type HeraldConfig, heraldPaths } from '../config/index.ts';
 import type { ChatPlatform, PlatformState } from '../gateway/index.ts';
 import { displayUrl, isModelConfigured, type ModelClient } from '../model/index.ts';
 import { HeraldMetrics, type PlatformAction } from './herald-metrics.ts';
-import { observeAgent, type RunObserver } from './observed-agent.ts';
+import { observeAgent, type RunEnd, type RunObserver } from './observed-agent.ts';
 import { observeChatPlatform, type PlatformObserver } from './observed-chat-platform.ts';
 import { observeModelClient } from './observed-model-client.ts';
 import { UpstreamHealth, type UpstreamHealthReport } from './upstream-health.ts';
@@ -87,7 +87,7 @@ interface DailyTally {
 
 export class Pulse implements RunObserver, PlatformObserver {
   readonly metrics: HeraldMetrics;
-  readonly upstream = new UpstreamHealth();
+  readonly #upstream = new UpstreamHealth();
   readonly #config: HeraldConfig;
   readonly #version: string;
   readonly #storeOpen: () => boolean;
@@ -115,7 +115,7 @@ export class Pulse implements RunObserver, PlatformObserver {
   /** The model client, reporting each upstream call's latency and error code. */
   observeModel(model: ModelClient): ModelClient {
     return observeModelClient(model, (latencyMs, errorCode) => {
-      this.upstream.record(this.#now(), latencyMs, errorCode);
+      this.#upstream.record(this.#now(), latencyMs, errorCode);
       this.metrics.upstreamCall(latencyMs / 1000, errorCode);
     });
   }
@@ -165,14 +165,9 @@ export class Pulse implements RunObserver, PlatformObserver {
     this.metrics.toolCall(tool, isError ? 'error' : 'ok');
   }
 
-  runEnded(
-    platform: string,
-    outcome: 'done' | 'error' | 'aborted',
-    seconds: number,
-    end: { promptTokens: number; completionTokens: number; errorCode?: string },
-  ): void {
+  runEnded(platform: string, seconds: number, end: RunEnd): void {
     this.#inFlight.set(platform, Math.max(0, (this.#inFlight.get(platform) ?? 0) - 1));
-    this.metrics.runDuration(platform, outcome, seconds);
+    this.metrics.runDuration(platform, end.outcome, seconds);
     this.metrics.tokens(platform, end.promptTokens, end.completionTokens);
     const today = this.#tally();
     today.runs++;
@@ -197,8 +192,8 @@ export class Pulse implements RunObserver, PlatformObserver {
       if (!isModelConfigured(this.#config.model)) {
         return { ready: false, reason: 'No upstream model is configured.' };
       }
-      if (this.upstream.failingSince(this.#now(), UPSTREAM_FAILURE_WINDOW_MS)) {
-        const code = this.upstream.report().last_error_code;
+      if (this.#upstream.failingSince(this.#now(), UPSTREAM_FAILURE_WINDOW_MS)) {
+        const code = this.#upstream.report().last_error_code;
         return { ready: false, reason: `The upstream model's last call failed (${code}).` };
       }
     }
@@ -220,7 +215,7 @@ export class Pulse implements RunObserver, PlatformObserver {
         configured: isModelConfigured(model),
         id: model.model ?? null,
         base_url: model.base_url ? displayUrl(model.base_url) : null,
-        upstream: this.upstream.report(),
+        upstream: this.#upstream.report(),
       },
       platforms: this.#platforms().map((p) => ({
         name: p.name,

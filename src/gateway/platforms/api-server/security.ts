@@ -1,7 +1,7 @@
 /**
  * The API server's access rules. With `api_server.keys`, every request but the public paths (health,
- * readiness, the status page) and CORS preflights needs `Authorization: Bearer <key>`, compared in constant time. Without keys the server is
- * for this machine only: the peer must be loopback, the `Host` header must name a loopback host (a DNS
+ * readiness, the status page) and CORS preflights needs `Authorization: Bearer <key>`, compared in
+ * constant time. Without keys the server is for this machine only: the peer must be loopback, the `Host` header must name a loopback host (a DNS
  * rebinding page carries its own domain there) and a browser `Origin` must be loopback too (a drive-by
  * page on another site cannot reach an agent that runs shell commands). It does not do CORS headers;
  * @fastify/cors does.
