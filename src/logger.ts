@@ -1,12 +1,35 @@
 /**
  * Herald's structured logger (pino). One event name per line plus fields; secrets and message bodies
- * never go to info level. Components receive a logger through their options; this module only builds it.
+ * never go to info level. Lines go to stderr as JSON, or as coloured human-readable lines when the
+ * format is `pretty` (or `auto` and stderr is a terminal; see pretty-log.ts). Components receive a
+ * logger through their options; this module only builds it.
  */
 import { pino } from 'pino';
+import { prettyLogStream } from './pretty-log.ts';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
+/** Whether `format` means human-readable lines on an output that is (`auto`) or is not a terminal. */
+export function usesPrettyLogs(format: LogFormat, isTerminal: boolean): boolean {
+  return format === 'pretty' || (format === 'auto' && isTerminal);
+}
+
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format: LogFormat = 'json',
+): Logger {
+  const terminal = process.stderr.isTTY === true;
+  const pretty = usesPrettyLogs(format, terminal);
+  const out = destination
+    ? pretty
+      ? prettyLogStream(destination, false)
+      : destination
+    : pretty
+      ? prettyLogStream(process.stderr, terminal)
+      : pino.destination(2);
   return pino(
     {
       level,
@@ -16,7 +39,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination(2),
+    out,
   );
 }
 

@@ -230,7 +230,13 @@ describe('chat completions', () => {
           ? { headers: { 'content-type': 'application/json' }, body: '{}' }
           : {}),
       });
-      const body = (await res.json()) as { error?: { code?: string } };
+      // The status page and /metrics answer HTML and Prometheus text, never the JSON 404.
+      const text = await res.text();
+      const body = (
+        res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : {}
+      ) as {
+        error?: { code?: string };
+      };
       assert.notEqual(body.error?.code, 'unknown_url', `${endpoint.method} ${endpoint.path}`);
     }
   });

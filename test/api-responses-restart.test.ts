@@ -14,6 +14,7 @@ import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import { createApiServer } from '../src/gateway/platforms/api-server/index.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
+import { Pulse } from '../src/observability/index.ts';
 import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
 import { createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
@@ -46,6 +47,7 @@ async function boot(graceSeconds = 1) {
     transcripts: new SqliteTranscriptStore(db),
     logger,
     version: '0.0.0-test',
+    pulse: new Pulse({ config, version: '0.0.0-test', storeOpen: () => db.isOpen }),
   });
   await server.start();
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'x', maxRetries: 0, timeout: 20_000 });

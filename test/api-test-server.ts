@@ -13,12 +13,14 @@ import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-server/index.ts';
 import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
+import { Pulse } from '../src/observability/index.ts';
 import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
 import { createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
 export interface TestServer {
   server: ApiServer;
+  pulse: Pulse;
   upstream: ScriptedUpstream;
   config: HeraldConfig;
   /** `http://127.0.0.1:PORT` */
@@ -73,11 +75,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const config: HeraldConfig = { ...parsed, home };
   const logger = options.logger ?? silentLogger();
-  const model = createModelClient(config.model, { logger, retryBaseMs: 1 });
+  const db = openDatabase(join(home, 'herald.db'));
+  // Watched as serve watches it, so every API test also runs through the Pulse's decorators.
+  const pulse = new Pulse({ config, version: '0.0.0-test', storeOpen: () => db.isOpen });
+  const model = pulse.observeModel(createModelClient(config.model, { logger, retryBaseMs: 1 }));
   const tools = createToolRegistry(config);
   const realAgent = new Agent({ model, tools, config, logger });
-  const agent = options.agent ? options.agent(realAgent) : realAgent;
-  const db = openDatabase(join(home, 'herald.db'));
+  const agent = pulse.observeAgent(options.agent ? options.agent(realAgent) : realAgent);
   const server = createApiServer({
     config,
     agent,
@@ -86,6 +90,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     transcripts: new SqliteTranscriptStore(db),
     logger,
     version: '0.0.0-test',
+    pulse,
   });
   try {
     await server.start();
@@ -105,6 +110,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let closed = false;
   return {
     server,
+    pulse,
     upstream,
     config,
     url,
@@ -117,7 +123,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       closed = true;
       await server.stop();
       if (!options.upstream) await upstream.close();
-      db.close();
+      // A readiness test closes the store itself.
+      if (db.isOpen) db.close();
       rmSync(home, { recursive: true, force: true });
     },
   };

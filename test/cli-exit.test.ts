@@ -309,3 +309,43 @@ describe('one herald serve per HERALD_HOME', () => {
     assert.equal((await serve.stopWith('SIGTERM')).code, 0);
   });
 });
+
+describe('herald serve startup banner', () => {
+  /** The banner's lines: stderr without the JSON log lines (logs are JSON when stderr is no terminal). */
+  const bannerOf = (stderr: string) => stderr.split('\n').filter((line) => line && !line.startsWith('{'));
+
+  test('says where the API, the status page and metrics are and which model answers; logs stay JSON', async () => {
+    const serve = new HeraldProcess(['serve'], env(tempHome()));
+    const base = await serve.listening();
+    const origin = base.replace(/\/v1$/, '');
+    const status = await fetch(`${origin}/status`);
+    assert.equal(status.status, 200);
+    await status.arrayBuffer();
+    assert.equal((await serve.stopWith('SIGTERM')).code, 0);
+    assert.deepEqual(bannerOf(serve.stderr), [
+      'herald 0.1.0',
+      `  API server listening on ${base} (no API key: this machine only)`,
+      `  Status page: ${origin}/status · readiness: ${origin}/health/ready`,
+      `  Metrics: ${origin}/metrics`,
+      '  Chat platforms: none configured',
+      `  Model: scripted-model at ${upstream.url}`,
+    ]);
+    const events = serve.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line).event);
+    assert.ok(events.includes('api.listening'), serve.stderr);
+  });
+
+  test('without a model, says what to do once', async () => {
+    const serve = new HeraldProcess(['serve'], { HERALD_HOME: tempHome() });
+    await serve.listening();
+    assert.equal((await serve.stopWith('SIGTERM')).code, 0);
+    const banner = bannerOf(serve.stderr);
+    assert.equal(banner.filter((line) => line.includes('herald setup')).length, 1, serve.stderr);
+    assert.match(
+      banner.at(-1) ?? '',
+      /^ {2}Model: none\. No upstream model is configured\. Run `herald setup`/,
+    );
+  });
+});

@@ -24,7 +24,11 @@ export async function runChat(
   if (!isModelConfigured(config.model))
     throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
   const explicitLevel = sources['logging.level'] !== 'default';
-  const logger = createLogger(options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn');
+  const logger = createLogger(
+    options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn',
+    undefined,
+    config.logging.format,
+  );
   const agent = buildAgent(config, logger, buildToolRegistry(config, logger, { interactive: true }));
 
   if (options.query === undefined) {

@@ -6,6 +6,7 @@ import { Agent } from '../agent/index.ts';
 import type { HeraldConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
+import type { Pulse } from '../observability/index.ts';
 import { createToolRegistry, setUpToolIsolation, type ToolRegistry } from '../tools/index.ts';
 
 /**
@@ -21,9 +22,11 @@ export function buildToolRegistry(
   return createToolRegistry(config, { toolUser: isolation.user });
 }
 
-export function buildAgent(config: HeraldConfig, logger: Logger, tools: ToolRegistry): Agent {
+/** The agent; with a `pulse`, its upstream calls are reported there (serve's status and metrics). */
+export function buildAgent(config: HeraldConfig, logger: Logger, tools: ToolRegistry, pulse?: Pulse): Agent {
+  const model = createModelClient(config.model, { logger });
   return new Agent({
-    model: createModelClient(config.model, { logger }),
+    model: pulse ? pulse.observeModel(model) : model,
     tools,
     config,
     logger,

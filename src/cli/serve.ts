@@ -4,14 +4,22 @@
  * GatewayRunner; then runs until SIGTERM/SIGINT and shuts down gracefully (a second signal exits at
  * once). The API server is started first and on its own, because a refusal to bind (unsafe host without
  * a key, port in use) must stop startup, whereas a chat platform failing to connect is retried by the
- * gateway in the background. Only one serve runs per HERALD_HOME (home-lock.ts).
+ * gateway in the background. Once the API listens, one startup banner on stderr says where everything
+ * is (startup-banner.ts). A Pulse watches the model client, the agent and the platforms for `/metrics`,
+ * `/status` and `/health/ready`. Only one serve runs per HERALD_HOME (home-lock.ts).
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
-import { createChatPlatforms, GatewayRunner, type PlatformAdapter } from '../gateway/index.ts';
+import {
+  createChatPlatforms,
+  GatewayRunner,
+  isChatPlatform,
+  type PlatformAdapter,
+} from '../gateway/index.ts';
 import { createApiServer } from '../gateway/platforms/api-server/index.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
+import { DEFAULT_BASE_URL, displayUrl, isModelConfigured } from '../model/index.ts';
+import { Pulse } from '../observability/index.ts';
 import {
   openDatabase,
   SqliteResponseStore,
@@ -22,13 +30,18 @@ import { buildAgent, buildToolRegistry } from './compose.ts';
 import { HomeLock } from './home-lock.ts';
 import { packageVersion } from './package-version.ts';
 import { listenForShutdownSignals, type ShutdownSignals } from './shutdown-signals.ts';
+import { startupBanner } from './startup-banner.ts';
 
 /** How long the process may linger after serve returned before it is ended anyway. */
 const EXIT_WATCHDOG_MS = 1_000;
 
 export async function serve(loaded: LoadedConfig, options: { debug: boolean }): Promise<void> {
   const { config } = loaded;
-  const logger = createLogger(options.debug ? 'debug' : config.logging.level);
+  const logger = createLogger(
+    options.debug ? 'debug' : config.logging.level,
+    undefined,
+    config.logging.format,
+  );
   // Listening starts before anything else: a signal during startup stops serve once startup is done.
   const signals = listenForShutdownSignals();
   // The lock guards the SQLite file in HERALD_HOME. This is the one place that decides it is needed: a
@@ -53,9 +66,9 @@ async function runGateway(
   signals: ShutdownSignals,
   lock: HomeLock,
 ): Promise<void> {
-  if (!isModelConfigured(config.model)) process.stderr.write(`herald: ${MODEL_NOT_CONFIGURED_MESSAGE}\n`);
-
   const db = openDatabase(heraldPaths(config.home).database);
+  const version = packageVersion();
+  const pulse = new Pulse({ config, version, storeOpen: () => db.isOpen });
   const responseStore = new SqliteResponseStore(db, {
     retention: {
       maxStored: config.api_server.responses.max_stored,
@@ -63,7 +76,7 @@ async function runGateway(
     },
   });
   const tools = buildToolRegistry(config, logger);
-  const agent = buildAgent(config, logger, tools);
+  const agent = pulse.observeAgent(buildAgent(config, logger, tools, pulse));
 
   const apiServer = config.api_server.enabled
     ? createApiServer({
@@ -73,10 +86,13 @@ async function runGateway(
         responseStore,
         transcripts: new SqliteTranscriptStore(db),
         logger,
-        version: packageVersion(),
+        version,
+        pulse,
       })
     : undefined;
-  const platforms: PlatformAdapter[] = await createChatPlatforms(config, logger);
+  const platforms: PlatformAdapter[] = (await createChatPlatforms(config, logger)).map((platform) =>
+    isChatPlatform(platform) ? pulse.observeChatPlatform(platform) : platform,
+  );
   const gateway = new GatewayRunner({
     config,
     agent,
@@ -84,6 +100,8 @@ async function runGateway(
     platforms,
     logger,
   });
+  pulse.watchPlatforms(() => gateway.platformStates());
+  pulse.watchQueue('chat', () => gateway.queuedMessages);
 
   try {
     await apiServer?.start();
@@ -91,19 +109,25 @@ async function runGateway(
     db.close();
     throw error;
   }
-  if (apiServer) {
-    lock.recordPort(Number(new URL(apiServer.url).port));
-    process.stderr.write(`herald: API server listening on ${apiServer.url}/v1\n`);
-  }
+  if (apiServer) lock.recordPort(Number(new URL(apiServer.url).port));
+  process.stderr.write(
+    startupBanner({
+      version,
+      apiUrl: apiServer?.url,
+      keyed: config.api_server.keys.length > 0,
+      metrics: {
+        enabled: config.api_server.metrics.enabled,
+        requireKey: config.api_server.metrics.require_key,
+      },
+      platforms: platforms.map((platform) => platform.name),
+      model: isModelConfigured(config.model)
+        ? `${config.model.model} at ${displayUrl(config.model.base_url ?? DEFAULT_BASE_URL)}`
+        : undefined,
+    }),
+  );
   // Chat platforms connect in the background: one whose API is unreachable is retried (by its library
   // or the gateway) and must not hold up the API server or the signal handling below.
   const gatewayStarted = gateway.start();
-  if (!apiServer && platforms.length === 0) {
-    logger.warn(
-      { event: 'serve.nothing_enabled' },
-      'Neither the API server nor any chat platform is enabled.',
-    );
-  }
 
   const signal = await signals.received;
   logger.info({ event: 'serve.stopping', signal }, 'shutting down');

@@ -16,7 +16,7 @@ export const sectionDocs: Readonly<Record<string, string>> = {
   streaming:
     'Live message edits on chat platforms (docs/streaming.md); each platform may override these under `platforms.<name>.streaming`.',
   platforms: 'Chat platforms; a platform starts when its token is set or `enabled: true`.',
-  logging: 'Structured logs (pino) on stderr.',
+  logging: 'Structured logs (pino) on stderr (docs/observability.md).',
 };
 
 export const keyDocs: Readonly<Record<string, string>> = {
@@ -77,6 +77,11 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.tool_progress':
     'Tool activity in Chat Completions: reasoning (thinking panel), events, inline or off.',
   'api_server.strict_models': 'Reject unknown model names instead of serving them with the default profile.',
+  'api_server.ready_requires_upstream':
+    "GET /health/ready answers 503 while the upstream model's last call failed (for 60 s after it), not only when the store is closed.",
+  'api_server.metrics.enabled': 'Serve GET /metrics (Prometheus text format; docs/observability.md).',
+  'api_server.metrics.require_key':
+    'GET /metrics needs the API key like the API; false lets a scraper in without one (keyed servers only).',
   'api_server.heartbeat_s': 'Seconds between SSE comment heartbeats while tools run.',
   'api_server.utility_requests':
     "Frontends' background requests (titles, tags, follow-ups, summaries): auto = sent to the model as is, without tools or agent prompt, not stored; agent = run as agent turns.",
@@ -123,6 +128,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.whatsapp.enabled': 'Start WhatsApp.',
   'platforms.whatsapp.reply_prefix': 'Text put before every reply.',
   'logging.level': 'fatal, error, warn, info, debug, trace or silent.',
+  'logging.format':
+    'auto (coloured human-readable lines when stderr is a terminal, JSON lines otherwise), pretty or json.',
 };
 
 /** Example YAML values (as text) for keys without a default, shown commented in config.yaml. */

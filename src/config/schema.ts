@@ -199,6 +199,13 @@ export const configSchema = z
         utility_model: z.string().min(1).optional(),
         /** How a chat stream that fails after opening ends: visible text plus the error frame, or the frame only. */
         stream_errors: z.enum(['content_and_error', 'error']).default('content_and_error'),
+        /** `/health/ready` answers 503 while the upstream model's last call failed (within 60 s). */
+        ready_requires_upstream: z.boolean().default(false),
+        /** `GET /metrics` (Prometheus): served at all, and whether it needs the API key like the API. */
+        metrics: z
+          .object({ enabled: z.boolean().default(true), require_key: z.boolean().default(true) })
+          .strict()
+          .default({ enabled: true, require_key: true }),
       })
       .strict()
       .default({
@@ -224,6 +231,8 @@ export const configSchema = z
         responses: { max_stored: 10_000, max_age_days: 30, websocket_max_connection_s: 3600 },
         utility_requests: 'auto',
         stream_errors: 'content_and_error',
+        ready_requires_upstream: false,
+        metrics: { enabled: true, require_key: true },
       }),
     gateway: z
       .object({
@@ -301,9 +310,11 @@ export const configSchema = z
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** `pretty`: coloured human lines; `json`: one JSON object a line; `auto`: pretty on a terminal. */
+        format: z.enum(['auto', 'pretty', 'json']).default('auto'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', format: 'auto' }),
   })
   .strict();
 

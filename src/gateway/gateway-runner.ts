@@ -6,7 +6,8 @@
  * `gateway.interrupt_on_new_message` abort the run and start anew with everything pending), loads
  * history from the SessionStore (the latest summary and the messages after it) and appends each turn's
  * transcript after the run, with the agent's summary when it compacted older turns. An adapter that
- * fails to start is retried with exponential backoff while the others serve. On stop it takes no new messages,
+ * fails to start is retried with exponential backoff while the others serve; `platformStates()` says
+ * which are connected or retrying (for `/status`). On stop it takes no new messages,
  * drops queued ones, gives running replies `gateway.shutdown_grace_s` to finish and aborts the rest
  * before stopping the adapters. It knows nothing of how a platform talks to its servers, nor of the
  * model or tools.
@@ -45,6 +46,16 @@ export interface GatewayRunnerOptions {
   startRetry?: { initialDelayMs: number; maxDelayMs: number };
 }
 
+/** Where an adapter is in its lifecycle, for `/status`: connecting, connected, or retrying after a failure. */
+export interface PlatformState {
+  name: string;
+  state: 'connecting' | 'connected' | 'retrying' | 'stopped';
+  /** Failed start attempts so far. */
+  failures: number;
+  /** The last start failure's message, while retrying. */
+  lastError?: string;
+}
+
 interface PendingMessage {
   platform: ChatPlatform;
   message: InboundMessage;
@@ -72,6 +83,7 @@ export class GatewayRunner {
   /** Adapters whose start() has not settled yet; stop() must reach them too (it aborts their start). */
   readonly #starting = new Set<PlatformAdapter>();
   readonly #refused = new Set<string>();
+  readonly #states = new Map<string, PlatformState>();
   #stopping = false;
 
   constructor(options: GatewayRunnerOptions) {
@@ -109,8 +121,24 @@ export class GatewayRunner {
     await Promise.all(this.#options.platforms.map((adapter) => this.#startAdapter(adapter, 0)));
   }
 
+  /** Each adapter's state, in the order they were given. */
+  platformStates(): PlatformState[] {
+    return this.#options.platforms.map(
+      (adapter) => this.#states.get(adapter.name) ?? { name: adapter.name, state: 'stopped', failures: 0 },
+    );
+  }
+
+  /** Messages waiting behind a running reply, across conversations. */
+  get queuedMessages(): number {
+    let queued = 0;
+    for (const conversation of this.#conversations.values()) queued += conversation.queue.length;
+    return queued;
+  }
+
   async #startAdapter(adapter: PlatformAdapter, attempt: number): Promise<void> {
     this.#starting.add(adapter);
+    if (attempt === 0)
+      this.#states.set(adapter.name, { name: adapter.name, state: 'connecting', failures: 0 });
     try {
       await adapter.start();
       this.#starting.delete(adapter);
@@ -119,6 +147,7 @@ export class GatewayRunner {
         return;
       }
       this.#started.add(adapter);
+      this.#states.set(adapter.name, { name: adapter.name, state: 'connected', failures: attempt });
       this.#logger.info(
         { event: 'gateway_platform_started', platform: adapter.name, attempt },
         'platform started',
@@ -126,6 +155,12 @@ export class GatewayRunner {
     } catch (error) {
       this.#starting.delete(adapter);
       if (this.#stopping) return;
+      this.#states.set(adapter.name, {
+        name: adapter.name,
+        state: 'retrying',
+        failures: attempt + 1,
+        lastError: error instanceof Error ? error.message : String(error),
+      });
       const { initialDelayMs, maxDelayMs } = this.#options.startRetry ?? {
         initialDelayMs: 2000,
         maxDelayMs: 300_000,
@@ -174,6 +209,7 @@ export class GatewayRunner {
     }
     const adapters = [...this.#started, ...this.#starting];
     this.#started.clear();
+    this.#states.clear();
     await Promise.all(
       adapters.map((adapter) =>
         adapter.stop().catch((error: unknown) => {

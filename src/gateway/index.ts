@@ -6,7 +6,12 @@ export { AccessControl, type AccessVerdict } from './access-control.ts';
 export { conversationKey } from './conversation-key.ts';
 export { createChatPlatforms } from './create-chat-platforms.ts';
 export { type GatewayCommand, parseGatewayCommand } from './gateway-command.ts';
-export { GatewayRunner, type GatewayRunnerOptions, isChatPlatform } from './gateway-runner.ts';
+export {
+  GatewayRunner,
+  type GatewayRunnerOptions,
+  isChatPlatform,
+  type PlatformState,
+} from './gateway-runner.ts';
 export {
   type Clock,
   ManualClock,

@@ -15,6 +15,7 @@ export {
 } from './openai-model-client.ts';
 export { estimateMessageTokens } from './token-estimator.ts';
 export * from './types.ts';
+export { displayUrl } from './upstream-errors.ts';
 
 /**
  * Builds the model client from the `model:` config. An unconfigured model still yields a client, whose

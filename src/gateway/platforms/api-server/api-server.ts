@@ -10,6 +10,7 @@ import type { AgentRunner } from '../../../agent/index.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/index.ts';
+import type { Pulse } from '../../../observability/index.ts';
 import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
 import type { ToolRegistry } from '../../../tools/index.ts';
 import type { PlatformAdapter } from '../../types.ts';
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   transcripts: TranscriptStore;
   logger: Logger;
   version: string;
+  /** Watches the server (request metrics, the run queue) and answers `/metrics`, `/status`, `/health/ready`. */
+  pulse: Pulse;
 }
 
 export class ApiServer implements PlatformAdapter {
@@ -55,11 +58,13 @@ export class ApiServer implements PlatformAdapter {
       maxQueuedRuns: api.max_queued_runs,
       queueTimeoutMs: api.queue_timeout_s * 1000,
     });
+    options.pulse.watchQueue('api', () => this.#limiter.queued);
     const deps = {
       config,
       agent: options.agent,
       logger: options.logger,
       version: options.version,
+      pulse: options.pulse,
       profiles: new ProfileResolver(config, options.tools),
       limiter: this.#limiter,
       queue: new ConversationQueue(),

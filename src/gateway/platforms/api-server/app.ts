@@ -16,7 +16,8 @@ import { ApiError, shuttingDown, toApiError } from './errors.ts';
 import { installIdempotency } from './idempotency.ts';
 import { registerInfoRoutes } from './info-routes.ts';
 import { installJsonBodyParser, jsonLimitsOf } from './json-body-parser.ts';
-import { installRequestLog } from './request-log.ts';
+import { registerPulseRoutes } from './pulse-routes.ts';
+import { installRequestLog, noteErrorCode } from './request-log.ts';
 import { registerResponsesRoutes, type SharedResponseTurns } from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
 import { type AccessCheck, createAccessCheck, installSecurity, isLoopbackOrigin } from './security.ts';
@@ -100,7 +101,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onRequest', async () => {
     if (closing) throw shuttingDown();
   });
-  installRequestLog(app, deps.logger);
+  installRequestLog(app, deps.logger, deps.pulse);
 
   void app.register(cors, {
     origin: corsOrigin(apiConfig),
@@ -118,6 +119,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
+    noteErrorCode(request, apiError.code);
     if (error instanceof ModelError) {
       // An upstream or configuration problem, already explained in its message: no stack needed.
       deps.logger.warn(
@@ -142,11 +144,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       `Unknown request URL: ${request.method} ${path}. Please check the URL for typos; Herald serves /v1/chat/completions, /v1/responses, /v1/models and the same paths without /v1.`,
       { type: 'invalid_request_error', code: 'unknown_url' },
     );
+    noteErrorCode(request, error.code);
     void reply.code(404).send(error.toBody());
   });
 
   void app.register(async (scope) => {
     registerInfoRoutes(scope, deps);
+    registerPulseRoutes(scope, deps);
     registerChatCompletionsRoutes(scope, deps);
     registerResponsesRoutes(scope, deps, deps.responseTurns);
   });

@@ -27,7 +27,7 @@ import { ChatSessions, type ResolvedConversation, SESSION_HEADER, sessionScope }
 import { type ClientTools, parseClientTools } from './client-tools.ts';
 import { ApiError, toApiError } from './errors.ts';
 import type { AgentProfile } from './profiles.ts';
-import { noteUsage, noteUtility } from './request-log.ts';
+import { noteErrorCode, noteUsage, noteUtility } from './request-log.ts';
 import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 import { LazySse } from './sse-reply.ts';
 import type { SseWriter } from './sse-writer.ts';
@@ -194,6 +194,7 @@ function agentInput(ctx: RunContext, conversation: ResolvedConversation): AgentI
 function runFailure(ctx: RunContext, error: unknown): ApiError {
   if (ctx.signal.aborted) return abortFailure(ctx.signal);
   const failure = toApiError(error);
+  noteErrorCode(ctx.request, failure.code);
   if (failure.status === 500 || failure.code === 'storage_full') {
     ctx.deps.logger.error(
       { event: 'api.run_failed', requestId: ctx.request.id, err: error },

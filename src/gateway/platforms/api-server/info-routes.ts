@@ -57,6 +57,10 @@ function capabilities(deps: ApiRouteDeps) {
     strict_models: api.strict_models,
     endpoints: [
       { method: 'GET', path: '/health' },
+      { method: 'GET', path: '/health/ready' },
+      { method: 'GET', path: '/status' },
+      { method: 'GET', path: '/status.json' },
+      ...(api.metrics.enabled ? [{ method: 'GET', path: '/metrics' }] : []),
       { method: 'GET', path: '/v1/models' },
       { method: 'GET', path: '/v1/models/{id}' },
       { method: 'GET', path: '/v1/capabilities' },

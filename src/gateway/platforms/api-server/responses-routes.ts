@@ -24,7 +24,7 @@ import { echoedTools } from './echoed-tools.ts';
 import { ApiError, isStorageFull, ServerShutdownError, storageFull, toApiError } from './errors.ts';
 import { OutputCheckpoints } from './output-checkpoints.ts';
 import type { AgentProfile } from './profiles.ts';
-import { noteUsage } from './request-log.ts';
+import { noteErrorCode, noteUsage } from './request-log.ts';
 import { registerResponsesCompactRoute, saveRunCompaction } from './responses-compact.ts';
 import { itemsToAgentContext, normalizeInputItems, rejectUnansweredCalls } from './responses-input.ts';
 import {
@@ -367,6 +367,7 @@ async function answerHttp(
     if (sse) await endResponsesStream(sse);
   }
   noteUsage(reply.request, outcome.usage);
+  if (outcome.finished.status === 'failed') noteErrorCode(reply.request, toApiError(outcome.error).code);
   if (sse) return reply;
   // The original error, so the error handler logs a bug with its own stack (and maps it to the status).
   if (outcome.finished.status === 'failed') throw outcome.error ?? toApiError(outcome.error);

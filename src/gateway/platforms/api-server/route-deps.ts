@@ -6,6 +6,7 @@
 import type { AgentRunner } from '../../../agent/types.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
+import type { Pulse } from '../../../observability/index.ts';
 import type { ActiveRuns } from './active-runs.ts';
 import type { ConversationQueue } from './conversation-queue.ts';
 import type { ProfileResolver } from './profiles.ts';
@@ -21,6 +22,8 @@ export interface ApiRouteDeps {
   runs: ActiveRuns;
   /** Server version, for `/health` and `/v1/capabilities`. */
   version: string;
+  /** Metrics, status and readiness (`/metrics`, `/status.json`, `/health/ready`). */
+  pulse: Pulse;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The API server's access rules. With `api_server.keys`, every request but `/health` and CORS
- * preflights needs `Authorization: Bearer <key>`, compared in constant time. Without keys the server is
- * for this machine only: the peer must be loopback, the `Host` header must name a loopback host (a DNS
+ * The API server's access rules. With `api_server.keys`, every request but the public paths (health,
+ * readiness, the status page) and CORS preflights needs `Authorization: Bearer <key>`, compared in
+ * constant time. Without keys the server is for this machine only: the peer must be loopback, the `Host` header must name a loopback host (a DNS
  * rebinding page carries its own domain there) and a browser `Origin` must be loopback too (a drive-by
  * page on another site cannot reach an agent that runs shell commands). It does not do CORS headers;
  * @fastify/cors does.
@@ -73,10 +73,15 @@ export class UnsafeBindError extends Error {
   }
 }
 
-/** Paths anyone may call without a key (the health check). */
-export function isPublicPath(url: string | undefined): boolean {
+const PUBLIC_PATHS = new Set(['/health', '/v1/health', '/health/ready', '/v1/health/ready', '/status']);
+
+/**
+ * Paths anyone may call without a key: liveness and readiness, the status page (it holds no data; its
+ * script fetches `/status.json` with the key), and `/metrics` when `metrics.require_key` is off.
+ */
+export function isPublicPath(url: string | undefined, config: HeraldConfig['api_server']): boolean {
   const path = (url ?? '').split('?')[0] ?? '';
-  return path === '/health' || path === '/v1/health';
+  return PUBLIC_PATHS.has(path) || (path === '/metrics' && !config.metrics.require_key);
 }
 
 /** What the access rules look at: a plain Node request, so an HTTP upgrade is checked like any route. */
@@ -98,7 +103,7 @@ export function createAccessCheck(config: HeraldConfig['api_server']): AccessChe
     !(config.auth_failures.exempt_loopback && isLoopbackAddress(address));
   return (request) => {
     if (keys.length > 0) {
-      if (request.method === 'OPTIONS' || isPublicPath(request.url)) return;
+      if (request.method === 'OPTIONS' || isPublicPath(request.url, config)) return;
       const address = request.socket.remoteAddress;
       if (throttled(address)) {
         const wait = throttle!.retryAfterSeconds(address);

@@ -1,0 +1,50 @@
+/**
+ * A `ChatPlatform` decorator that counts what the platform accepted (sends, edits, deletes, native
+ * stream updates as edits) and what it refused with flood control (429). Everything else is passed
+ * through to the adapter, which keeps doing its own formatting, retries and fallbacks.
+ */
+import { type ChatPlatform, FloodControlError, type NativeStream } from '../gateway/index.ts';
+import type { PlatformAction } from './herald-metrics.ts';
+
+export interface PlatformObserver {
+  platformMessage(platform: string, action: PlatformAction): void;
+  platformRateLimited(platform: string): void;
+}
+
+export function observeChatPlatform(platform: ChatPlatform, observer: PlatformObserver): ChatPlatform {
+  const counted = async <T>(action: PlatformAction, call: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await call();
+      observer.platformMessage(platform.name, action);
+      return result;
+    } catch (error) {
+      if (error instanceof FloodControlError) observer.platformRateLimited(platform.name);
+      throw error;
+    }
+  };
+  const observeStream = (stream: NativeStream): NativeStream => ({
+    update: (text) => counted('edit', () => stream.update(text)),
+    finish: (text) => counted('send', () => stream.finish(text)),
+    cancel: () => stream.cancel(),
+  });
+  const openNativeStream = platform.openNativeStream?.bind(platform);
+  return {
+    name: platform.name,
+    limits: platform.limits,
+    start: () => platform.start(),
+    stop: () => platform.stop(),
+    onMessage: (handler) => platform.onMessage(handler),
+    send: (target, text, options) => counted('send', () => platform.send(target, text, options)),
+    edit: (target, message, text) => counted('edit', () => platform.edit(target, message, text)),
+    delete: (target, message) => counted('delete', () => platform.delete(target, message)),
+    sendTyping: (target) => platform.sendTyping(target),
+    ...(openNativeStream
+      ? {
+          openNativeStream: (target) => {
+            const stream = openNativeStream(target);
+            return stream && observeStream(stream);
+          },
+        }
+      : {}),
+  };
+}
