@@ -71,7 +71,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Loads the config, telling the user (on stderr, so stdout stays clean) when a first run created it. */
+/**
+ * Loads the config, telling the user (on stderr, so stdout stays clean) when a first run created it
+ * and what its upgrade changed.
+ */
 async function load(): Promise<LoadedConfig> {
   // Imported here, not at the top, so `--version` and `--help` do not pay for zod and yaml.
   const { heraldPaths, loadConfig } = await import('../config/index.ts');
@@ -79,6 +82,7 @@ async function load(): Promise<LoadedConfig> {
   if (loaded.created) {
     process.stderr.write(`Created ${heraldPaths(loaded.config.home).configFile} with the defaults.\n`);
   }
+  for (const warning of loaded.warnings) process.stderr.write(`${warning}\n`);
   return loaded;
 }
 
