@@ -40,8 +40,8 @@ export function migrateConfigDocument(
   file: string,
   versions: readonly ConfigVersionEntry[],
 ): ConfigMigration | undefined {
-  // Not a mapping of sections: load-config reports that, nothing to upgrade.
-  if (document.contents !== null && !isMap(document.contents)) return undefined;
+  // An empty file sets nothing, so there is nothing to upgrade; a non-mapping is load-config's to report.
+  if (!isMap(document.contents)) return undefined;
   const to = versions[versions.length - 1]!.version;
   const from = configVersionOf(document);
   if (from === undefined || from === to) return undefined;
@@ -58,7 +58,6 @@ export function migrateConfigDocument(
 
 /** Sets `config_version`, first in the file, marked with the version it was upgraded from. */
 function setVersion(document: Document, version: number, from: number): void {
-  if (document.contents === null) document.contents = document.createNode({});
   const map = document.contents as unknown as { items: Pair[] };
   let pair = map.items.find((item) => isScalar(item.key) && item.key.value === 'config_version');
   if (!pair) {
