@@ -1,6 +1,6 @@
 /**
  * The questions `herald setup` asks, behind a small interface: the real one is @clack/prompts on the
- * terminal; tests pass a scripted one (src/cli/scripted-prompter.ts) and never drive a TTY. A cancelled
+ * terminal; tests pass a scripted one (test/support/scripted-prompter.ts) and never drive a TTY. A cancelled
  * prompt (Ctrl-C, Esc) becomes CliError `cancelled` here, so the wizard never sees clack's cancel symbol.
  * It asks; it does not decide what to ask or save anything.
  */
