@@ -253,14 +253,6 @@ describe('herald setup --non-interactive', () => {
   });
 });
 
-describe('herald setup without --non-interactive', () => {
-  test('without a terminal it exits 1 pointing at --non-interactive', async () => {
-    const run = await runHerald(['setup'], tempHome());
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /^herald: herald setup needs a terminal; use `herald setup --non-interactive`/m);
-  });
-});
-
 /** Polls `ready` until true; fails if the process exits first. */
 async function waitFor(ready: () => boolean, exited: Promise<Run>): Promise<void> {
   let gone = false;

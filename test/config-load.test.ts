@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CONFIG_VERSION, ConfigError, configSchema, defaultConfigYaml, loadConfig } from '../src/config/index.ts';
+import {
+  CONFIG_VERSION,
+  ConfigError,
+  configSchema,
+  defaultConfigYaml,
+  loadConfig,
+} from '../src/config/index.ts';
 
 const roots: string[] = [];
 after(() => {
