@@ -4,7 +4,6 @@
  * into config.yaml with comments kept. A secret moved to .env is removed from config.yaml so one value
  * is in force. Only what `changes` names is touched; deciding and validating is the wizard's job.
  */
-import { type Document, parseDocument } from 'yaml';
 import { clearUpgradeMark, type HeraldPaths } from '../config/index.ts';
 import { editConfigFile, setConfigValue } from './config-document.ts';
 import { setEnvFileValue } from './save-model-settings.ts';
@@ -113,9 +112,4 @@ export function apiToolPolicyOf(toolset: readonly string[] | undefined): ApiTool
   if (toolset.length === 0) return 'none';
   const sorted = [...toolset].sort();
   return sorted.join() === [...readOnlyTools].sort().join() ? 'read-only' : undefined;
-}
-
-/** Parses config.yaml text (for callers that only read, like the upgrade check). */
-export function parseConfigText(text: string): Document {
-  return parseDocument(text);
 }
