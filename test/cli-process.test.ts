@@ -162,14 +162,14 @@ describe('herald without a model', () => {
     assert.equal(run.code, 1);
     assert.match(
       lines(run.stderr).at(-1) ?? '',
-      /^herald: herald setup needs a terminal; set HERALD_BASE_URL/,
+      /^herald: herald setup needs a terminal; use `herald setup --non-interactive`/,
     );
   });
 
   test('doctor reports the missing model and fails', async () => {
     const run = await runHerald(['doctor'], { HERALD_HOME: tempHome(), API_SERVER_PORT: '0' });
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /^✓ config: .* is valid$/m);
+    assert.match(run.stdout, /^✓ config: .* is valid \(config_version 2\)$/m);
     assert.match(run.stdout, /^✗ model: No upstream model is configured\. Run `herald setup`/m);
     assert.match(run.stdout, /^✓ api server: 127\.0\.0\.1:0 is free$/m);
   });
@@ -238,10 +238,11 @@ describe('herald against the scripted upstream', () => {
   });
 
   test('doctor passes when the upstream answers', async () => {
-    const run = await runHerald(['doctor'], { ...env(tempHome()), API_SERVER_PORT: '0' });
+    const run = await runHerald(['doctor', '--no-probe'], { ...env(tempHome()), API_SERVER_PORT: '0' });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /^✓ upstream: reachable/m);
-    assert.equal(lines(run.stdout).filter((line) => line.startsWith('✓')).length, 4);
+    assert.match(run.stdout, /^✓ tool calling: not probed \(--no-probe\)$/m);
+    assert.equal(lines(run.stdout).filter((line) => line.startsWith('✓')).length, 7);
   });
 
   test('Ctrl-C during chat -q cancels the upstream request and exits 130', async () => {

@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError, configSchema, defaultConfigYaml, loadConfig } from '../src/config/index.ts';
+import {
+  CONFIG_VERSION,
+  ConfigError,
+  configSchema,
+  defaultConfigYaml,
+  loadConfig,
+} from '../src/config/index.ts';
 
 const roots: string[] = [];
 after(() => {
@@ -204,7 +210,9 @@ describe('first run', () => {
         agent: { ...defaults.agent, workspace: undefined },
       },
     );
-    assert.ok(Object.values(first.sources).every((source) => source === 'default'));
+    const { config_version: versionSource, ...otherSources } = first.sources;
+    assert.equal(versionSource, 'config.yaml');
+    assert.ok(Object.values(otherSources).every((source) => source === 'default'));
 
     const second = loadConfig({ home: dir, env: {} });
     assert.equal(second.created, false);
@@ -213,7 +221,8 @@ describe('first run', () => {
 
   test('the commented config.yaml mentions every section, key and env var', () => {
     const text = defaultConfigYaml();
-    for (const section of Object.keys(configSchema.shape))
+    assert.match(text, new RegExp(`^config_version: ${CONFIG_VERSION}$`, 'm'));
+    for (const section of Object.keys(configSchema.shape).filter((s) => s !== 'config_version'))
       assert.match(text, new RegExp(`^${section}:$`, 'm'));
     for (const key of [
       'base_url',

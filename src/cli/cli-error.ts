@@ -1,9 +1,9 @@
 /**
  * A failure the CLI itself detects (a cancelled prompt, failed doctor checks, an empty prompt, a
- * HERALD_HOME another serve holds).
+ * HERALD_HOME another serve holds, a setup flag that cannot work).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
-export type CliErrorCode = 'cancelled' | 'doctor_failed' | 'empty_prompt' | 'home_locked';
+export type CliErrorCode = 'cancelled' | 'doctor_failed' | 'empty_prompt' | 'home_locked' | 'setup_invalid';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import type { LoadedConfig } from '../config/index.ts';
 import { packageVersion } from './package-version.ts';
+import type { SetupFlags } from './setup-flags.ts';
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -38,10 +39,38 @@ export function buildProgram(): Command {
 
   program
     .command('setup')
-    .description('point Herald at a model (OpenRouter, OpenAI, Ollama, llama.cpp, vLLM, LM Studio, …)')
-    .action(async () => {
+    .description('configure the model, the API server, chat platforms and tools (interactive, or with flags)')
+    .option('--non-interactive', 'take every setting from flags, ask nothing (scripts, containers)')
+    .option('--all', 'on an upgraded config, go through every step, not only what is new')
+    .option('--provider <id>', 'openrouter, openai, ollama, llamacpp, vllm, lmstudio or custom')
+    .option('--base-url <url>', "upstream base URL (default: the provider's)")
+    .option('--api-key <key>', 'upstream API key (saved to .env as HERALD_API_KEY)')
+    .option('--model <id>', 'upstream model id')
+    .option('--api-server', 'serve the OpenAI-compatible API')
+    .option('--no-api-server', 'do not serve the API')
+    .option('--api-server-host <host>', 'address the API listens on')
+    .option('--api-server-port <port>', 'port the API listens on')
+    .option('--api-server-key <key>', '`generate` (printed once), `keep`, `none`, or the key itself')
+    .option('--api-tools <policy>', 'tools API requests may use: full, read-only or none')
+    .option('--run-as <user>', 'user tool commands run as: auto, off, a name, uid or uid:gid')
+    .option('--telegram-token <token>', 'Telegram bot token (checked with getMe)')
+    .option('--telegram-allowed-users <ids>', 'comma-separated Telegram user ids')
+    .option('--discord-token <token>', 'Discord bot token (checked with /users/@me)')
+    .option('--discord-allowed-users <ids>', 'comma-separated Discord user ids')
+    .option('--slack-bot-token <token>', 'Slack bot token, xoxb-… (checked with auth.test)')
+    .option('--slack-app-token <token>', 'Slack app-level token for Socket Mode, xapp-…')
+    .option('--slack-allowed-users <ids>', 'comma-separated Slack user ids')
+    .option('--whatsapp', 'remind me to link WhatsApp (`herald whatsapp link`)')
+    .option('--no-check-tokens', 'save platform tokens without checking them live')
+    .action(async (options: { nonInteractive?: boolean; all?: boolean } & SetupFlags) => {
+      const loaded = await load();
+      if (options.nonInteractive) {
+        const { runSetupFromFlags } = await import('./setup-flags.ts');
+        await runSetupFromFlags(loaded, options, { output: process.stdout });
+        return;
+      }
       const { runSetup } = await import('./setup.ts');
-      await runSetup(await load());
+      await runSetup(loaded, { all: options.all });
     });
 
   const config = program.command('config').description('show the effective configuration or where it lives');
@@ -62,16 +91,22 @@ export function buildProgram(): Command {
 
   program
     .command('doctor')
-    .description('check the config, the model, the upstream and the API port')
-    .action(async () => {
+    .description(
+      'check the config, the model and its tool calling, the API port, the store and the platforms',
+    )
+    .option('--no-probe', 'skip the tool-call probe (one tiny request to the model)')
+    .action(async (options: { probe?: boolean }) => {
       const { runDoctor } = await import('./doctor.ts');
-      await runDoctor({ output: process.stdout });
+      await runDoctor({ output: process.stdout, probe: options.probe });
     });
 
   return program;
 }
 
-/** Loads the config, telling the user (on stderr, so stdout stays clean) when a first run created it. */
+/**
+ * Loads the config, telling the user (on stderr, so stdout stays clean) when a first run created it
+ * and what its upgrade changed.
+ */
 async function load(): Promise<LoadedConfig> {
   // Imported here, not at the top, so `--version` and `--help` do not pay for zod and yaml.
   const { heraldPaths, loadConfig } = await import('../config/index.ts');
@@ -79,6 +114,7 @@ async function load(): Promise<LoadedConfig> {
   if (loaded.created) {
     process.stderr.write(`Created ${heraldPaths(loaded.config.home).configFile} with the defaults.\n`);
   }
+  for (const warning of loaded.warnings) process.stderr.write(`${warning}\n`);
   return loaded;
 }
 

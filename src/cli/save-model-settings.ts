@@ -3,9 +3,9 @@
  * yaml's Document API so the user's comments and other keys survive, and the API key into
  * HERALD_HOME/.env (mode 0600) as HERALD_API_KEY, so the secret never sits in config.yaml.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
-import { defaultConfigYaml, type HeraldPaths } from '../config/index.ts';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { HeraldPaths } from '../config/index.ts';
+import { editConfigFile, setConfigValue } from './config-document.ts';
 
 export interface ModelSettings {
   baseUrl: string;
@@ -15,21 +15,12 @@ export interface ModelSettings {
 }
 
 export function saveModelSettings(paths: HeraldPaths, settings: ModelSettings): void {
-  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
-  const text = existsSync(paths.configFile) ? readFileSync(paths.configFile, 'utf8') : defaultConfigYaml();
-  const document = parseDocument(text);
-  const current = document.get('model', true);
-  if (!isMap(current)) {
-    // `model:` with only commented keys under it parses as null; keep those comments under the new map.
-    const section = document.createNode({}) as YAMLMap;
-    if (isScalar(current) && current.comment) section.comment = current.comment;
-    document.set('model', section);
-  }
-  document.setIn(['model', 'base_url'], settings.baseUrl);
-  document.setIn(['model', 'model'], settings.model);
-  if (settings.apiKey !== undefined) document.deleteIn(['model', 'api_key']);
-  writeFileSync(paths.configFile, document.toString(), { mode: 0o600 });
-
+  editConfigFile(paths, (document) => {
+    setConfigValue(document, ['model', 'base_url'], settings.baseUrl);
+    setConfigValue(document, ['model', 'model'], settings.model);
+    // The key goes to .env; a stale one in config.yaml would only confuse.
+    if (settings.apiKey !== undefined) setConfigValue(document, ['model', 'api_key'], undefined);
+  });
   if (settings.apiKey !== undefined) setEnvFileValue(paths.envFile, 'HERALD_API_KEY', settings.apiKey);
 }
 

@@ -20,6 +20,8 @@ export const sectionDocs: Readonly<Record<string, string>> = {
 };
 
 export const keyDocs: Readonly<Record<string, string>> = {
+  config_version:
+    'Format version of this file. Herald upgrades older files at start (backup: config.yaml.bak-v<N>); do not edit.',
   'model.base_url':
     'OpenAI-compatible base URL, e.g. https://openrouter.ai/api/v1 or http://localhost:11434/v1.',
   'model.api_key': 'API key of the upstream (better kept in HERALD_HOME/.env).',

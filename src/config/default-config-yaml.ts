@@ -2,14 +2,15 @@
  * The commented config.yaml written on first run. Every section and key of schema.ts appears, each
  * with what it does, its env var and its default, all commented out: the file loads back to the
  * defaults, and later default changes reach users who never edited a key. Generated from the schema
- * and config-key-docs.ts rather than kept as a literal so it cannot drift.
+ * and config-key-docs.ts rather than kept as a literal so it cannot drift. Only `config_version` is
+ * set: it tells later Herald versions which format the file is in.
  */
 
 import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { keyDocs, keyExamples, recordExamples, sectionDocs } from './config-key-docs.ts';
 import { envBindings, fallbackEnvBindings } from './env-overrides.ts';
-import { configSchema } from './schema.ts';
+import { CONFIG_VERSION, configSchema } from './schema.ts';
 import { objectShape } from './schema-introspection.ts';
 
 export function defaultConfigYaml(): string {
@@ -18,8 +19,12 @@ export function defaultConfigYaml(): string {
     '# Herald configuration. Every key is optional: remove the leading "# " to set one.',
     '# Precedence: environment variables > this file > defaults. Secrets are better kept in .env beside it.',
     '# `herald config show` prints the effective values and where each comes from.',
+    '',
+    `# ${keyDocs['config_version']}`,
+    `config_version: ${CONFIG_VERSION}`,
   ];
   for (const [section, schema] of Object.entries(configSchema.shape)) {
+    if (section === 'config_version') continue;
     lines.push('', `# ${sectionDocs[section] ?? section}`, `${section}:`);
     const examples = recordExamples[section];
     if (examples) lines.push(...examples.map((line) => `  # ${line}`));

@@ -3,8 +3,10 @@
  * and show the effective config. Other subsystems import from here only.
  */
 export { ConfigError } from './config-error.ts';
+export { type ConfigVersionEntry, configVersions, introducedIn } from './config-versions.ts';
 export { defaultConfigYaml } from './default-config-yaml.ts';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
+export { clearUpgradeMark, upgradedFrom } from './migrate-config.ts';
 export { type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
-export { configSchema, type HeraldConfig } from './schema.ts';
+export { CONFIG_VERSION, configSchema, type HeraldConfig } from './schema.ts';
 export { formatConfig } from './show-config.ts';

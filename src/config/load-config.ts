@@ -3,17 +3,20 @@
  * environment), then config.yaml, then env overrides, validated by the zod schema. Precedence is
  * Herald env vars > config.yaml > other tools' env vars (OPENAI_*, OPENROUTER_API_KEY) > defaults.
  * It records where every value came from and turns the first failure into a one-line ConfigError.
- * On first run it creates HERALD_HOME and a commented config.yaml. It does not watch for changes.
+ * On first run it creates HERALD_HOME and a commented config.yaml; an older config.yaml is upgraded
+ * (migrate-config.ts) and validated before it is written back. It does not watch for changes.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { parseDocument } from 'yaml';
+import { type Document, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './config-error.ts';
+import { type ConfigVersionEntry, configVersions, envRenames } from './config-versions.ts';
 import { defaultConfigYaml } from './default-config-yaml.ts';
 import { type EnvOverride, envOverrides, fallbackEnvOverrides } from './env-overrides.ts';
-import { expandTilde, heraldPaths, resolveHome } from './paths.ts';
+import { applyEnvRenames, migrateConfigDocument, writeMigratedConfig } from './migrate-config.ts';
+import { expandTilde, type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
 import { configSchema, type HeraldConfig, secretKeys } from './schema.ts';
 import { describeExpected, objectShape, schemaAt } from './schema-introspection.ts';
 
@@ -23,6 +26,8 @@ export interface LoadedConfig {
   sources: Record<string, string>;
   /** True when this call created config.yaml (first run). */
   created: boolean;
+  /** Things the user should know (an upgraded config.yaml, a renamed env var), one line each. */
+  warnings: string[];
 }
 
 export interface LoadConfigOptions {
@@ -32,6 +37,8 @@ export interface LoadConfigOptions {
   home?: string;
   /** Write a commented config.yaml when there is none (default true). */
   writeDefaults?: boolean;
+  /** The version table (tests); default config-versions.ts's. */
+  versions?: readonly ConfigVersionEntry[];
 }
 
 type RawConfig = Record<string, unknown>;
@@ -45,15 +52,19 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     writeFileSync(paths.configFile, defaultConfigYaml(), { mode: 0o600, flag: 'wx' });
   }
 
+  const versions = options.versions ?? configVersions;
+  const warnings: string[] = [];
+  const raw = readConfigFile(paths, versions, warnings);
   const dotenv = readDotenv(paths.envFile);
-  const env = { ...dotenv, ...nonEmpty(realEnv) };
+  const renamed = applyEnvRenames({ ...dotenv, ...nonEmpty(realEnv) }, envRenames(versions));
+  warnings.push(...renamed.warnings);
+  const env = renamed.env;
   const describeSource = (source: string): string => {
     if (source === 'config.yaml') return paths.configFile;
     const name = source.slice('env '.length);
     return name in dotenv && !realEnv[name] ? `env ${name} in ${paths.envFile}` : source;
   };
 
-  const raw = readConfigFile(paths.configFile);
   const sources: Record<string, string> = {};
   for (const key of leafKeys(raw)) sources[key] = 'config.yaml';
   const apply = (override: EnvOverride) => {
@@ -73,7 +84,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   for (const key of leafKeys(config as unknown as RawConfig)) {
     if (key !== 'home') sources[key] ??= 'default';
   }
-  return { config, sources, created };
+  return { config, sources, created, warnings };
 }
 
 function readDotenv(file: string): Record<string, string> {
@@ -85,10 +96,20 @@ function readDotenv(file: string): Record<string, string> {
   }
 }
 
-/** config.yaml as plain data; a missing file is an empty config. Empty (null) values count as unset. */
-function readConfigFile(file: string): RawConfig {
+/**
+ * config.yaml as plain data, upgraded first when it is older than the current version (the upgraded
+ * file is validated before it replaces the old one). A missing file is an empty config. Empty (null)
+ * values count as unset.
+ */
+function readConfigFile(
+  paths: HeraldPaths,
+  versions: readonly ConfigVersionEntry[],
+  warnings: string[],
+): RawConfig {
+  const file = paths.configFile;
   if (!existsSync(file)) return {};
-  const document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+  const text = readFileSync(file, 'utf8');
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const syntaxError = document.errors[0];
   if (syntaxError) {
     const line = syntaxError.linePos?.[0]?.line;
@@ -100,6 +121,26 @@ function readConfigFile(file: string): RawConfig {
       },
     );
   }
+  const migration = migrateConfigDocument(document, file, versions);
+  const raw = configData(document, file);
+  if (!migration) return raw;
+  // An invalid file is reported as if it had not been upgraded: the key at fault is what matters.
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw toConfigError(result.error.issues[0]!, raw, {}, () => file);
+  const done = `Upgraded ${file} from config_version ${migration.from} to ${migration.to}`;
+  try {
+    const written = writeMigratedConfig(paths, text, document, migration, versions);
+    warnings.push(`${done} (the old file is ${written.backup}); \`herald setup\` asks for the new options.`);
+    migration.notes.push(...written.notes);
+  } catch (error) {
+    // A read-only config (a container's mounted file) still loads, upgraded in memory only.
+    warnings.push(`${done} in memory only: writing it failed (${firstLine(error)}).`);
+  }
+  for (const note of migration.notes) warnings.push(`config.yaml upgrade: ${note}`);
+  return raw;
+}
+
+function configData(document: Document, file: string): RawConfig {
   const data: unknown = document.toJS();
   if (data === null || data === undefined) return {};
   if (!isPlainObject(data)) {

@@ -36,10 +36,18 @@ const apiKey = z.union([
     .strict(),
 ]);
 
+/**
+ * The config.yaml format version this Herald writes. A file without `config_version` is version 1;
+ * older files are migrated at load (config-versions.ts holds one entry per version), newer ones refused.
+ */
+export const CONFIG_VERSION = 2;
+
 const allowedUsers = z.array(z.union([z.string(), z.number()]).transform(String)).default([]);
 
 export const configSchema = z
   .object({
+    /** Format version of config.yaml; migrate-config.ts brings older files up to CONFIG_VERSION. */
+    config_version: z.number().int().min(1).max(CONFIG_VERSION).default(CONFIG_VERSION),
     model: z
       .object({
         /** OpenAI-compatible base URL, e.g. https://openrouter.ai/api/v1 or http://localhost:11434/v1. */

@@ -5,4 +5,4 @@
 export { ApiServer, type ApiServerOptions, createApiServer } from './api-server.ts';
 export { ApiError, type ApiErrorBody, toApiError } from './errors.ts';
 export { type AgentProfile, DEFAULT_PROFILE_ID, ProfileResolver } from './profiles.ts';
-export { isLoopbackAddress, isLoopbackHost, UnsafeBindError } from './security.ts';
+export { isLoopbackAddress, isLoopbackBind, isLoopbackHost, UnsafeBindError } from './security.ts';
