@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, type TestContext, test } from 'node:test';
 import OpenAI from 'openai';
+import { CONFIG_VERSION } from '../src/config/index.ts';
 import { unusedLoopbackPort } from './support/loopback-server.ts';
 import { type ScriptedTurn, ScriptedUpstream } from './support/scripted-upstream.ts';
 
@@ -34,7 +35,7 @@ function tempHome(): string {
   roots.push(home);
   writeFileSync(
     join(home, 'config.yaml'),
-    `api_server:\n  port: 0\n  shutdown_grace_s: ${GRACE_S}\ngateway:\n  shutdown_grace_s: ${GRACE_S}\n`,
+    `config_version: ${CONFIG_VERSION}\napi_server:\n  port: 0\n  shutdown_grace_s: ${GRACE_S}\ngateway:\n  shutdown_grace_s: ${GRACE_S}\n`,
   );
   return home;
 }
