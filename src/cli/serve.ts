@@ -4,7 +4,8 @@
  * GatewayRunner; then runs until SIGTERM/SIGINT and shuts down gracefully (a second signal exits at
  * once). The API server is started first and on its own, because a refusal to bind (unsafe host without
  * a key, port in use) must stop startup, whereas a chat platform failing to connect is retried by the
- * gateway in the background. Only one serve runs per HERALD_HOME (home-lock.ts).
+ * gateway in the background; MCP servers connect in the background too and are stopped (their child
+ * processes ended) on the way out. Only one serve runs per HERALD_HOME (home-lock.ts).
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
@@ -62,9 +63,8 @@ async function runGateway(
       maxAgeDays: config.api_server.responses.max_age_days,
     },
   });
-  const tools = buildToolRegistry(config, logger);
+  const { tools, mcp } = buildToolRegistry(config, logger);
   const agent = buildAgent(config, logger, tools);
-
   const apiServer = config.api_server.enabled
     ? createApiServer({
         config,
@@ -88,6 +88,7 @@ async function runGateway(
   try {
     await apiServer?.start();
   } catch (error) {
+    await mcp.stop();
     db.close();
     throw error;
   }
@@ -110,6 +111,8 @@ async function runGateway(
   // Stop chat platforms and the API server together; each lets its running replies finish first.
   await Promise.all([gateway.stop(), apiServer?.stop()]);
   await gatewayStarted;
+  // MCP stdio servers are child processes: none may outlive serve.
+  await mcp.stop();
   db.close();
 }
 

@@ -6,5 +6,5 @@ export { ConfigError } from './config-error.ts';
 export { defaultConfigYaml } from './default-config-yaml.ts';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
 export { type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
-export { configSchema, type HeraldConfig } from './schema.ts';
+export { configSchema, type HeraldConfig, type McpServerConfig } from './schema.ts';
 export { formatConfig } from './show-config.ts';

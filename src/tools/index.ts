@@ -11,3 +11,5 @@ export { toolSpec } from './tool-spec.ts';
 export type { ToolUser } from './tool-user.ts';
 export type * from './types.ts';
 export type { WebFetchOptions } from './web-fetch.ts';
+export { McpClients, type McpClientsOptions } from './mcp/mcp-clients.ts';
+export type { McpServerState, McpServerStatus } from './mcp/mcp-connection.ts';
