@@ -14,7 +14,7 @@ import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-se
 import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
 import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
-import { createToolRegistry } from '../src/tools/index.ts';
+import { type AnyTool, createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
 export interface TestServer {
@@ -45,6 +45,8 @@ export interface TestServerOptions {
   apiKey?: string;
   /** Default: a silent logger. */
   logger?: Logger;
+  /** MCP tools offered beside the built-ins (an `McpClients`' `tools`). */
+  mcpTools?: () => readonly AnyTool[];
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -74,7 +76,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config: HeraldConfig = { ...parsed, home };
   const logger = options.logger ?? silentLogger();
   const model = createModelClient(config.model, { logger, retryBaseMs: 1 });
-  const tools = createToolRegistry(config);
+  const tools = createToolRegistry(config, { mcpTools: options.mcpTools });
   const realAgent = new Agent({ model, tools, config, logger });
   const agent = options.agent ? options.agent(realAgent) : realAgent;
   const db = openDatabase(join(home, 'herald.db'));

@@ -35,7 +35,8 @@ export async function executeToolCalls(
   ctx: ToolContext,
   emit: (event: ToolEvent) => void,
 ): Promise<ToolCallResult[]> {
-  for (const call of calls) announce(call, labelFor(tools.get(call.name), call), emit, tools.get(call.name)?.origin);
+  for (const call of calls)
+    announce(call, labelFor(tools.get(call.name), call), emit, tools.get(call.name)?.origin);
 
   const results: (ToolCallResult | undefined)[] = calls.map(() => undefined);
   let settled = false;

@@ -40,6 +40,10 @@ export class ChildProcessTransport implements Transport {
     this.#options = options;
   }
 
+  get cwd(): string {
+    return this.#options.cwd;
+  }
+
   /** The end of what the server wrote to stderr, for error messages. */
   get stderrTail(): string {
     return this.#stderrTail.trim();

@@ -8,10 +8,14 @@
  * `notifications/cancelled`, and the server's `timeout_s`. It does not decide which runs see the
  * tools (the registry does).
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   type CallToolResult,
   ErrorCode,
@@ -119,7 +123,10 @@ export class McpConnection {
       })) as CallToolResult;
     } catch (error) {
       if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-        throw new ToolError('timeout', `The MCP tool ${this.name}/${tool} did not answer within ${timeoutS} s.`);
+        throw new ToolError(
+          'timeout',
+          `The MCP tool ${this.name}/${tool} did not answer within ${timeoutS} s.`,
+        );
       }
       if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
         throw new ToolError(
@@ -162,7 +169,12 @@ export class McpConnection {
       this.#failures = 0;
       this.#error = undefined;
       logger.info(
-        { event: 'mcp.server.ready', server: this.name, transport: this.#transportName, tools: this.#tools.length },
+        {
+          event: 'mcp.server.ready',
+          server: this.name,
+          transport: this.#transportName,
+          tools: this.#tools.length,
+        },
         'MCP server connected',
       );
       this.#options.onToolsChanged?.();
@@ -172,7 +184,10 @@ export class McpConnection {
       if (this.#stopping) return;
       this.#error = this.#explain(error);
       this.#state = 'failed';
-      logger.warn({ event: 'mcp.server.failed', server: this.name, error: this.#error }, 'MCP server unavailable');
+      logger.warn(
+        { event: 'mcp.server.failed', server: this.name, error: this.#error },
+        'MCP server unavailable',
+      );
       this.#scheduleRetry();
     } finally {
       this.#connecting = undefined;
@@ -186,6 +201,10 @@ export class McpConnection {
     if (config.command !== undefined) {
       this.#transportName = 'stdio';
       this.#child = this.#stdioTransport(config.command);
+      // spawn reports a missing cwd as the command missing (ENOENT); say which it is.
+      if (!(await isDirectory(this.#child.cwd))) {
+        throw new Error(`its working directory ${this.#child.cwd} does not exist`);
+      }
       await client.connect(this.#child, { timeout });
       return;
     }
@@ -207,9 +226,12 @@ export class McpConnection {
       }
     }
     this.#transportName = 'sse';
-    await client.connect(new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: withHeaders(headers) } }), {
-      timeout,
-    });
+    await client.connect(
+      new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: withHeaders(headers) } }),
+      {
+        timeout,
+      },
+    );
   }
 
   #stdioTransport(command: string): ChildProcessTransport {
@@ -254,7 +276,10 @@ export class McpConnection {
     this.#error = this.#describeExit();
     this.#client = undefined;
     this.#state = 'failed';
-    this.#options.logger.warn({ event: 'mcp.server.lost', server: this.name, error: this.#error }, 'MCP server lost');
+    this.#options.logger.warn(
+      { event: 'mcp.server.lost', server: this.name, error: this.#error },
+      'MCP server lost',
+    );
     this.#options.onToolsChanged?.();
     this.#scheduleRetry();
   }
@@ -267,7 +292,10 @@ export class McpConnection {
   }
 
   #explain(error: unknown): string {
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    if (error instanceof StreamableHTTPError || error instanceof SseError) {
+      if (error.code !== undefined) message = `HTTP ${error.code}: ${message}`;
+    }
     const stderr = this.#transportName === 'stdio' ? (this.#child?.stderrTail ?? '') : '';
     return stderr ? `${message} (stderr: ${lastLine(stderr)})` : message;
   }
@@ -286,6 +314,12 @@ export class McpConnection {
   }
 }
 
+const isDirectory = (dir: string): Promise<boolean> =>
+  stat(dir).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+
 function lastLine(text: string): string {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   return (lines[lines.length - 1] ?? '').slice(0, 300);
@@ -293,5 +327,6 @@ function lastLine(text: string): string {
 
 /** EventSource requests carry the configured headers too (the SSE transport's GET). */
 function withHeaders(headers: Record<string, string>): typeof fetch {
-  return (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });
+  return (input, init) =>
+    fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...headers } });
 }

@@ -30,7 +30,8 @@ export function createMcpTool(connection: McpConnection, tool: McpTool): Tool<Re
   const server = connection.name;
   return {
     name: mcpToolName(server, tool.name),
-    description: tool.description ?? tool.title ?? tool.annotations?.title ?? `${tool.name} (MCP server ${server})`,
+    description:
+      tool.description ?? tool.title ?? tool.annotations?.title ?? `${tool.name} (MCP server ${server})`,
     schema: mcpArgs,
     parameters: tool.inputSchema,
     origin: { server, tool: tool.name },

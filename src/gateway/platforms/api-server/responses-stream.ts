@@ -10,8 +10,8 @@
  */
 import type { AgentEvent } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
-import type { ToolOrigin } from '../../../tools/index.ts';
 import { newId, type ResponseItem, type ResponseStatus } from '../../../store/index.ts';
+import type { ToolOrigin } from '../../../tools/index.ts';
 
 /** Request fields a Response echoes back, fixed when the request is accepted. */
 export interface ResponseSettings {
