@@ -3,7 +3,14 @@
  * HERALD_HOME another serve holds).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
-export type CliErrorCode = 'cancelled' | 'doctor_failed' | 'empty_prompt' | 'home_locked';
+export type CliErrorCode =
+  | 'cancelled'
+  | 'doctor_failed'
+  | 'empty_prompt'
+  | 'home_locked'
+  | 'invalid_mcp_server'
+  | 'mcp_server_exists'
+  | 'invalid_option';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

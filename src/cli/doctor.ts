@@ -1,6 +1,7 @@
 /**
  * `herald doctor`: checks what a working Herald needs and prints one line per check — the config is
- * valid, a model is configured, the upstream answers GET /models with the key, the API port is free.
+ * valid, a model is configured, the upstream answers GET /models with the key, the API port is free,
+ * each MCP server connects.
  * It changes nothing. Any failed check makes the command fail (exit 1) after all checks have run.
  */
 import { createServer } from 'node:net';
@@ -9,6 +10,7 @@ import { ConfigError, heraldPaths, type LoadedConfig, loadConfig } from '../conf
 import { DEFAULT_BASE_URL, isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 import { CliError } from './cli-error.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
+import { checkMcpServers } from './mcp-doctor.ts';
 
 export interface DoctorOptions {
   env?: Record<string, string | undefined>;
@@ -63,6 +65,8 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
   } else {
     report(true, 'api server: disabled');
   }
+
+  await checkMcpServers(config, report);
 
   if (failures > 0)
     throw new CliError('doctor_failed', `${failures} check${failures === 1 ? '' : 's'} failed.`);
