@@ -1,5 +1,5 @@
 /**
- * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add`, `doctor`,
+ * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add|serve`, `doctor`,
  * `--version`, `--help` and the global `--debug`. Each command loads the config once and hands off to
  * its module; heavy parts (the agent, the gateway, prompts) are imported only by the commands that
  * need them, so `--version` and `config show` start fast. It throws; main.ts reports.
@@ -60,13 +60,23 @@ export function buildProgram(): Command {
       process.stdout.write(`${heraldPaths(resolveHome()).configFile}\n`);
     });
 
-  const mcp = program.command('mcp').description('MCP tool servers: list and add them (docs/mcp.md)');
+  const mcp = program
+    .command('mcp')
+    .description('MCP: list and add tool servers, or serve the agent to MCP clients (docs/mcp.md)');
   mcp
     .command('list')
     .description('connect to every configured MCP server and show its state and tools')
     .action(async () => {
       const { listMcpServers } = await import('./mcp-command.ts');
       await listMcpServers(await load(), process.stdout);
+    });
+  mcp
+    .command('serve')
+    .description("serve Herald's agent to an MCP client over stdio (send_message, list/read_conversations)")
+    .action(async (_options, command: Command) => {
+      const loaded = await load();
+      const { serveMcpOverStdio } = await import('./mcp-serve-command.ts');
+      await serveMcpOverStdio(loaded, globalOptions(command));
     });
   mcp
     .command('add')

@@ -81,7 +81,11 @@ export function createHeraldMcpServer(options: HeraldMcpServerOptions): McpServe
         progress++;
         await extra.sendNotification({
           method: 'notifications/progress',
-          params: { progressToken, progress, message: `running ${String(item['server_label'])}/${String(item['name'])}` },
+          params: {
+            progressToken,
+            progress,
+            message: `running ${String(item['server_label'])}/${String(item['name'])}`,
+          },
         });
       };
       const result = await turns.run(prepared, { open: () => sink, clientGone: extra.signal });
@@ -145,9 +149,7 @@ function messageText(item: ResponseItem): string {
   const content = item['content'];
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content
-    .map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : ''))
-    .join('');
+  return content.map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : '')).join('');
 }
 
 function itemLine(item: ResponseItem): string {
