@@ -73,9 +73,10 @@ export class McpConnection {
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #connecting: Promise<void> | undefined;
+  /** Aborted by `stop()`, so a connection attempt still waiting on a mute server ends at once. */
+  readonly #stopped = new AbortController();
   /** The stdio transport of the latest attempt, whose stderr explains a failure. */
   #child: ChildProcessTransport | undefined;
-  #stopping = false;
 
   constructor(options: McpConnectionOptions) {
     this.name = options.name;
@@ -140,9 +141,9 @@ export class McpConnection {
 
   /** Disconnects (a stdio server's process group is ended) and stops retrying. */
   async stop(): Promise<void> {
-    this.#stopping = true;
     clearTimeout(this.#retryTimer);
     if (this.#state !== 'disabled') this.#state = 'stopped';
+    this.#stopped.abort();
     await this.#connecting?.catch(() => {});
     const client = this.#client;
     this.#client = undefined;
@@ -159,7 +160,7 @@ export class McpConnection {
     client.onclose = () => this.#lost(client);
     try {
       await this.#open(client);
-      if (this.#stopping) {
+      if (this.#stopped.signal.aborted) {
         await client.close();
         return;
       }
@@ -181,7 +182,7 @@ export class McpConnection {
     } catch (error) {
       if (this.#client === client) this.#client = undefined;
       await client.close().catch(() => {});
-      if (this.#stopping) return;
+      if (this.#stopped.signal.aborted) return;
       this.#error = this.#explain(error);
       this.#state = 'failed';
       logger.warn(
@@ -197,7 +198,7 @@ export class McpConnection {
   /** Connects over the configured transport (for `auto` remotes: Streamable HTTP, then SSE). */
   async #open(client: Client): Promise<void> {
     const { config } = this.#options;
-    const timeout = config.timeout_s * 1000;
+    const options = { timeout: config.timeout_s * 1000, signal: this.#stopped.signal };
     if (config.command !== undefined) {
       this.#transportName = 'stdio';
       this.#child = this.#stdioTransport(config.command);
@@ -205,7 +206,7 @@ export class McpConnection {
       if (!(await isDirectory(this.#child.cwd))) {
         throw new Error(`its working directory ${this.#child.cwd} does not exist`);
       }
-      await client.connect(this.#child, { timeout });
+      await client.connect(this.#child, options);
       return;
     }
     const url = new URL(config.url ?? '');
@@ -215,7 +216,7 @@ export class McpConnection {
     if (config.transport !== 'sse') {
       try {
         this.#transportName = 'streamable-http';
-        await client.connect(new StreamableHTTPClientTransport(url, { requestInit }), { timeout });
+        await client.connect(new StreamableHTTPClientTransport(url, { requestInit }), options);
         return;
       } catch (error) {
         if (config.transport === 'streamable-http') throw error;
@@ -228,9 +229,7 @@ export class McpConnection {
     this.#transportName = 'sse';
     await client.connect(
       new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: withHeaders(headers) } }),
-      {
-        timeout,
-      },
+      options,
     );
   }
 
@@ -272,7 +271,7 @@ export class McpConnection {
 
   /** The connection dropped (a stdio server exited): mark it down and reconnect after a delay. */
   #lost(client: Client): void {
-    if (this.#stopping || this.#client !== client) return;
+    if (this.#stopped.signal.aborted || this.#client !== client) return;
     this.#error = this.#describeExit();
     this.#client = undefined;
     this.#state = 'failed';
