@@ -26,20 +26,11 @@ export interface McpClientsOptions {
 export class McpClients {
   readonly #connections: McpConnection[];
   #firstAttempts: Promise<unknown> = Promise.resolve();
-  readonly #listeners = new Set<() => void>();
 
   constructor(options: McpClientsOptions) {
     const { config, ...shared } = options;
     this.#connections = Object.entries(config.mcp_servers).map(
-      ([name, server]) =>
-        new McpConnection({
-          ...shared,
-          name,
-          config: server,
-          onToolsChanged: () => {
-            for (const listener of this.#listeners) listener();
-          },
-        }),
+      ([name, server]) => new McpConnection({ ...shared, name, config: server }),
     );
   }
 
@@ -60,12 +51,6 @@ export class McpClients {
 
   status(): McpServerStatus[] {
     return this.#connections.map((connection) => connection.status());
-  }
-
-  /** Calls `listener` whenever a server's tools appear, change or go away; returns the unsubscribe. */
-  onToolsChanged(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   /** Disconnects every server and ends every stdio server process. */

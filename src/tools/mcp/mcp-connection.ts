@@ -58,8 +58,6 @@ export interface McpConnectionOptions {
   /** First retry delay; doubles per failure up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
-  /** Told when the server's tool list (or its readiness) changed. */
-  onToolsChanged?: () => void;
 }
 
 export class McpConnection {
@@ -155,7 +153,14 @@ export class McpConnection {
     this.#state = 'connecting';
     const client = new Client({ name: 'herald', version: this.#options.version }, { capabilities: {} });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      if (this.#client === client) void this.#refreshTools(client);
+      if (this.#client !== client) return;
+      this.#refreshTools(client).catch((error: unknown) => {
+        // The old list stays; a dropped connection is handled by onclose.
+        this.#options.logger.warn(
+          { event: 'mcp.server.list_failed', server: this.name, error: String(error) },
+          'could not refresh MCP tools',
+        );
+      });
     });
     client.onclose = () => this.#lost(client);
     try {
@@ -178,7 +183,6 @@ export class McpConnection {
         },
         'MCP server connected',
       );
-      this.#options.onToolsChanged?.();
     } catch (error) {
       if (this.#client === client) this.#client = undefined;
       await client.close().catch(() => {});
@@ -265,7 +269,6 @@ export class McpConnection {
         { event: 'mcp.server.tools_changed', server: this.name, tools: this.#tools.length },
         'MCP server tools changed',
       );
-      this.#options.onToolsChanged?.();
     }
   }
 
@@ -279,7 +282,6 @@ export class McpConnection {
       { event: 'mcp.server.lost', server: this.name, error: this.#error },
       'MCP server lost',
     );
-    this.#options.onToolsChanged?.();
     this.#scheduleRetry();
   }
 
