@@ -15,7 +15,7 @@ import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
 import { Pulse } from '../src/observability/index.ts';
 import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
-import { createToolRegistry } from '../src/tools/index.ts';
+import { type AnyTool, createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
 export interface TestServer {
@@ -47,6 +47,8 @@ export interface TestServerOptions {
   apiKey?: string;
   /** Default: a silent logger. */
   logger?: Logger;
+  /** MCP tools offered beside the built-ins (an `McpClients`' `tools`). */
+  mcpTools?: () => readonly AnyTool[];
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -79,7 +81,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   // Watched as serve watches it, so every API test also runs through the Pulse's decorators.
   const pulse = new Pulse({ config, version: '0.0.0-test', storeOpen: () => db.isOpen });
   const model = pulse.observeModel(createModelClient(config.model, { logger, retryBaseMs: 1 }));
-  const tools = createToolRegistry(config);
+  const tools = createToolRegistry(config, { mcpTools: options.mcpTools });
   const realAgent = new Agent({ model, tools, config, logger });
   const agent = pulse.observeAgent(options.agent ? options.agent(realAgent) : realAgent);
   const server = createApiServer({

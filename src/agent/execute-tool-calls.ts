@@ -6,7 +6,7 @@
  * at all — the loop does (see `refuseTruncatedToolCalls`).
  */
 import type { ToolCall } from '../model/index.ts';
-import { type AnyTool, invokeTool, type ToolContext } from '../tools/index.ts';
+import { type AnyTool, invokeTool, type ToolContext, type ToolOrigin } from '../tools/index.ts';
 import { untilAborted } from './abort.ts';
 import type { AgentEvent } from './types.ts';
 
@@ -35,14 +35,15 @@ export async function executeToolCalls(
   ctx: ToolContext,
   emit: (event: ToolEvent) => void,
 ): Promise<ToolCallResult[]> {
-  for (const call of calls) announce(call, labelFor(tools.get(call.name), call), emit);
+  for (const call of calls)
+    announce(call, labelFor(tools.get(call.name), call), emit, tools.get(call.name)?.origin);
 
   const results: (ToolCallResult | undefined)[] = calls.map(() => undefined);
   let settled = false;
   const finish = (index: number, call: ToolCall, output: string, isError: boolean): void => {
     // A tool finishing after the batch gave up (abort) must not emit events after the run's end.
     if (settled) return;
-    results[index] = endCall(call, output, isError, emit);
+    results[index] = endCall(call, output, isError, emit, tools.get(call.name)?.origin);
   };
 
   const running = calls.map(async (call, index) => {
@@ -60,7 +61,10 @@ export async function executeToolCalls(
   }
   settled = true;
 
-  return calls.map((call, index) => results[index] ?? endCall(call, cancelledOutput, true, emit));
+  return calls.map(
+    (call, index) =>
+      results[index] ?? endCall(call, cancelledOutput, true, emit, tools.get(call.name)?.origin),
+  );
 
   /** `invokeTool` promises never to throw; should it break that promise, the model still gets an answer. */
   function runTool(tool: AnyTool, call: ToolCall): Promise<{ output: string; isError: boolean }> {
@@ -85,8 +89,20 @@ export function refuseTruncatedToolCalls(
   });
 }
 
-function announce(call: ToolCall, label: string, emit: (event: ToolEvent) => void): void {
-  emit({ type: 'tool-call-start', toolCallId: call.id, name: call.name, arguments: call.arguments, label });
+function announce(
+  call: ToolCall,
+  label: string,
+  emit: (event: ToolEvent) => void,
+  origin?: ToolOrigin,
+): void {
+  emit({
+    type: 'tool-call-start',
+    toolCallId: call.id,
+    name: call.name,
+    arguments: call.arguments,
+    label,
+    ...(origin ? { origin } : {}),
+  });
 }
 
 /** Reports the end of a call and returns its result: the event and the transcript carry the same output. */
@@ -95,8 +111,16 @@ function endCall(
   output: string,
   isError: boolean,
   emit: (event: ToolEvent) => void,
+  origin?: ToolOrigin,
 ): ToolCallResult {
-  emit({ type: 'tool-call-end', toolCallId: call.id, name: call.name, result: output, isError });
+  emit({
+    type: 'tool-call-end',
+    toolCallId: call.id,
+    name: call.name,
+    result: output,
+    isError,
+    ...(origin ? { origin } : {}),
+  });
   return { toolCallId: call.id, name: call.name, output, isError };
 }
 

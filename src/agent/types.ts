@@ -4,6 +4,7 @@
  * nothing of HTTP or chat platforms.
  */
 import type { ChatMessage, SamplingSettings, ToolCall, ToolChoice, ToolSpec, Usage } from '../model/types.ts';
+import type { ToolOrigin } from '../tools/types.ts';
 import type { Compaction, ContextCompaction } from './context-compactor.ts';
 
 /** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
@@ -59,8 +60,23 @@ export type AgentFinishReason = 'stop' | 'length' | 'tool_calls';
 export type AgentEvent =
   | { type: 'text-delta'; text: string }
   | { type: 'reasoning-delta'; text: string }
-  | { type: 'tool-call-start'; toolCallId: string; name: string; arguments: string; label: string }
-  | { type: 'tool-call-end'; toolCallId: string; name: string; result: string; isError: boolean }
+  | {
+      type: 'tool-call-start';
+      toolCallId: string;
+      name: string;
+      arguments: string;
+      label: string;
+      /** Set for an MCP server's tool: the server and the tool's own name. */
+      origin?: ToolOrigin;
+    }
+  | {
+      type: 'tool-call-end';
+      toolCallId: string;
+      name: string;
+      result: string;
+      isError: boolean;
+      origin?: ToolOrigin;
+    }
   | { type: 'usage'; usage: Usage; total: Usage }
   | {
       type: 'done';

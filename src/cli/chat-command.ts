@@ -3,6 +3,7 @@
  * (`-q "…"`, or `-q -` to read it from stdin) or the interactive conversation. Logs stay quiet
  * (warnings only) unless `--debug` or an explicit log level asks for more, so they do not bury the answer.
  */
+import type { Agent } from '../agent/index.ts';
 import type { LoadedConfig } from '../config/index.ts';
 import { createLogger } from '../logger.ts';
 import {
@@ -29,8 +30,22 @@ export async function runChat(
     undefined,
     config.logging.format,
   );
-  const agent = buildAgent(config, logger, buildToolRegistry(config, logger, { interactive: true }));
+  const { tools, mcp } = buildToolRegistry(config, logger, { interactive: true });
+  try {
+    // The person at the terminal expects the MCP tools from the first question on; each server's
+    // first attempt is bounded by its timeout_s, and one that fails is simply left out.
+    await mcp.ready();
+    await converse(config, buildAgent(config, logger, tools), options);
+  } finally {
+    await mcp.stop();
+  }
+}
 
+async function converse(
+  config: LoadedConfig['config'],
+  agent: Agent,
+  options: { query?: string; debug: boolean },
+): Promise<void> {
   if (options.query === undefined) {
     await chatRepl({
       agent,

@@ -3,7 +3,15 @@
  * HERALD_HOME another serve holds, a setup flag that cannot work).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
-export type CliErrorCode = 'cancelled' | 'doctor_failed' | 'empty_prompt' | 'home_locked' | 'setup_invalid';
+export type CliErrorCode =
+  | 'cancelled'
+  | 'doctor_failed'
+  | 'empty_prompt'
+  | 'home_locked'
+  | 'invalid_mcp_server'
+  | 'mcp_server_exists'
+  | 'invalid_option'
+  | 'setup_invalid';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

@@ -1,25 +1,42 @@
 /**
  * Builds the agent `herald chat` talks to from the real parts: the upstream model client and the tool
- * registry. It is the CLI's small composition root; `serve.ts` wires the gateway separately.
+ * registry with its MCP server connections. It is the CLI's small composition root; `serve.ts` wires
+ * the gateway separately.
  */
 import { Agent } from '../agent/index.ts';
-import type { HeraldConfig } from '../config/index.ts';
+import { type HeraldConfig, heraldPaths } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
 import type { Pulse } from '../observability/index.ts';
-import { createToolRegistry, setUpToolIsolation, type ToolRegistry } from '../tools/index.ts';
+import { createToolRegistry, McpClients, setUpToolIsolation, type ToolRegistry } from '../tools/index.ts';
+import { packageVersion } from './package-version.ts';
+
+export interface BuiltTools {
+  tools: ToolRegistry;
+  /** Connections to `mcp_servers:`, connecting in the background; the caller stops them on exit. */
+  mcp: McpClients;
+}
 
 /**
- * The tool registry with isolation set up first (tool user, HERALD_HOME modes). `interactive`:
- * `herald chat`, whose user is the one the tools work for (see `setUpToolIsolation`).
+ * The tool registry with isolation set up first (tool user, HERALD_HOME modes) and the MCP servers
+ * starting. `interactive`: `herald chat`, whose user is the one the tools work for (see `setUpToolIsolation`).
  */
 export function buildToolRegistry(
   config: HeraldConfig,
   logger: Logger,
   options: { interactive?: boolean } = {},
-): ToolRegistry {
+): BuiltTools {
   const isolation = setUpToolIsolation(config, logger, { quiet: options.interactive });
-  return createToolRegistry(config, { toolUser: isolation.user });
+  const mcp = new McpClients({
+    config,
+    logger,
+    workspace: config.agent.workspace ?? heraldPaths(config.home).workspace,
+    toolUser: isolation.user,
+    version: packageVersion(),
+  });
+  mcp.start();
+  const tools = createToolRegistry(config, { toolUser: isolation.user, mcpTools: () => mcp.tools() });
+  return { tools, mcp };
 }
 
 /** The agent; with a `pulse`, its upstream calls are reported there (serve's status and metrics). */

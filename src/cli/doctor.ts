@@ -2,7 +2,8 @@
  * `herald doctor`: checks what a working Herald needs and prints one line per check, with the fix when
  * it fails — the config is valid (and its version), the upstream answers with the key, the model calls
  * tools (one tiny probe, skippable), the API port is free or held by this Herald's serve, the store is
- * writable, each configured platform token is accepted, WhatsApp is linked, Node is recent enough.
+ * writable, each configured platform token is accepted, WhatsApp is linked, each MCP server connects,
+ * Node is recent enough.
  * It changes nothing but a first-run config.yaml. Any failed check makes the command fail (exit 1)
  * after all checks have run.
  */
@@ -21,6 +22,7 @@ import {
 import { DEFAULT_BASE_URL, isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 import { CliError } from './cli-error.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
+import { checkMcpServers } from './mcp-doctor.ts';
 import { checkPlatformToken, type PlatformApiRoots, type TokenPlatform } from './platform-token-check.ts';
 
 export interface DoctorOptions {
@@ -73,6 +75,8 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
   checkStore(paths, report);
   await checkPlatforms(config, options, report);
   checkNode(report);
+
+  await checkMcpServers(config, report);
 
   if (failures > 0)
     throw new CliError('doctor_failed', `${failures} check${failures === 1 ? '' : 's'} failed.`);

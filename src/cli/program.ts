@@ -1,5 +1,5 @@
 /**
- * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `doctor`,
+ * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add|serve`, `doctor`,
  * `--version`, `--help` and the global `--debug`. Each command loads the config once and hands off to
  * its module; heavy parts (the agent, the gateway, prompts) are imported only by the commands that
  * need them, so `--version` and `config show` start fast. It throws; main.ts reports.
@@ -89,6 +89,47 @@ export function buildProgram(): Command {
       process.stdout.write(`${heraldPaths(resolveHome()).configFile}\n`);
     });
 
+  const mcp = program
+    .command('mcp')
+    .description('MCP: list and add tool servers, or serve the agent to MCP clients (docs/mcp.md)');
+  mcp
+    .command('list')
+    .description('connect to every configured MCP server and show its state and tools')
+    .action(async () => {
+      const { listMcpServers } = await import('./mcp-command.ts');
+      await listMcpServers(await load(), process.stdout);
+    });
+  mcp
+    .command('serve')
+    .description("serve Herald's agent to an MCP client over stdio (send_message, list/read_conversations)")
+    .action(async (_options, command: Command) => {
+      const loaded = await load();
+      const { serveMcpOverStdio } = await import('./mcp-serve-command.ts');
+      await serveMcpOverStdio(loaded, globalOptions(command));
+    });
+  mcp
+    .command('add')
+    .description('add an MCP server to config.yaml: `add <name> -- <command…>` or `add <name> --url <url>`')
+    .argument('<name>', 'the server name; its tools are offered as <name>__<tool>')
+    .argument('[command...]', 'the command starting a stdio server, after --')
+    .option('--url <url>', 'a remote server (Streamable HTTP, SSE fallback) instead of a command')
+    .option('-e, --env <NAME=value>', 'environment variable for a stdio server (repeatable)', collect, [])
+    .option('-H, --header <Name: value>', 'HTTP header for a remote server (repeatable)', collect, [])
+    .action(
+      async (name: string, command: string[], options: { url?: string; env: string[]; header: string[] }) => {
+        const { addMcpServer, parseAssignments } = await import('./mcp-command.ts');
+        const { heraldPaths, resolveHome } = await import('../config/index.ts');
+        const paths = heraldPaths(resolveHome());
+        addMcpServer(paths, name, {
+          ...(command.length > 0 ? { command } : {}),
+          ...(options.url ? { url: options.url } : {}),
+          env: parseAssignments(options.env, '--env'),
+          headers: parseAssignments(options.header, '--header', ':'),
+        });
+        process.stdout.write(`Added mcp_servers.${name} to ${paths.configFile}.\n`);
+      },
+    );
+
   program
     .command('doctor')
     .description(
@@ -101,6 +142,11 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Commander's accumulator for repeatable options. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /**

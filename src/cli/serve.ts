@@ -6,7 +6,8 @@
  * a key, port in use) must stop startup, whereas a chat platform failing to connect is retried by the
  * gateway in the background. Once the API listens, one startup banner on stderr says where everything
  * is (startup-banner.ts). A Pulse watches the model client, the agent and the platforms for `/metrics`,
- * `/status` and `/health/ready`. Only one serve runs per HERALD_HOME (home-lock.ts).
+ * `/status` and `/health/ready`. MCP servers connect in the background too and are stopped (their
+ * child processes ended) on the way out. Only one serve runs per HERALD_HOME (home-lock.ts).
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
@@ -75,7 +76,7 @@ async function runGateway(
       maxAgeDays: config.api_server.responses.max_age_days,
     },
   });
-  const tools = buildToolRegistry(config, logger);
+  const { tools, mcp } = buildToolRegistry(config, logger);
   const agent = pulse.observeAgent(buildAgent(config, logger, tools, pulse));
 
   const apiServer = config.api_server.enabled
@@ -106,6 +107,7 @@ async function runGateway(
   try {
     await apiServer?.start();
   } catch (error) {
+    await mcp.stop();
     db.close();
     throw error;
   }
@@ -134,6 +136,8 @@ async function runGateway(
   // Stop chat platforms and the API server together; each lets its running replies finish first.
   await Promise.all([gateway.stop(), apiServer?.stop()]);
   await gatewayStarted;
+  // MCP stdio servers are child processes: none may outlive serve.
+  await mcp.stop();
   db.close();
 }
 

@@ -9,7 +9,9 @@ export const sectionDocs: Readonly<Record<string, string>> = {
   agent: 'The agent loop.',
   tools: 'Limits of the built-in tools and who their commands run as.',
   toolsets:
-    'Named groups of tool names. `api`, `chat` and `cli` are the default toolsets of the API server, chat platforms and `herald chat`.',
+    'Named groups of tool names. `api`, `chat` and `cli` are the default toolsets of the API server, chat platforms and `herald chat`; `mcp:<server>` names every tool of an MCP server, `<server>__<tool>` one.',
+  mcp_servers:
+    'MCP tool servers (docs/mcp.md): a local `command` over stdio or a remote `url`; their tools join the default toolsets as <server>__<tool>.',
   profiles: 'Agent profiles the API server offers as models (GET /v1/models); `herald` always exists.',
   api_server: 'The OpenAI-compatible HTTP API (docs/api-server.md).',
   gateway: 'Conversations on chat platforms.',
@@ -166,5 +168,9 @@ export const keyExamples: Readonly<Record<string, string>> = {
 /** Example entries of the name → value sections, shown commented in config.yaml. */
 export const recordExamples: Readonly<Record<string, readonly string[]>> = {
   toolsets: ['cli: [terminal, read_file, write_file, edit_file, search_files, web_fetch]'],
+  mcp_servers: [
+    'filesystem: { command: npx, args: [-y, "@modelcontextprotocol/server-filesystem", /srv/docs] }',
+    'github: { url: "https://api.githubcopilot.com/mcp/", bearer_token: "ghp_…", timeout_s: 60 }',
+  ],
   profiles: ['coder: { model: qwen/qwen3-coder, toolset: cli, system_prompt: "You write code." }'],
 };

@@ -8,5 +8,5 @@ export { defaultConfigYaml } from './default-config-yaml.ts';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
 export { clearUpgradeMark, upgradedFrom } from './migrate-config.ts';
 export { type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
-export { CONFIG_VERSION, configSchema, type HeraldConfig } from './schema.ts';
+export { CONFIG_VERSION, configSchema, type HeraldConfig, type McpServerConfig } from './schema.ts';
 export { formatConfig } from './show-config.ts';

@@ -17,7 +17,7 @@ import { defaultConfigYaml } from './default-config-yaml.ts';
 import { type EnvOverride, envOverrides, fallbackEnvOverrides } from './env-overrides.ts';
 import { applyEnvRenames, migrateConfigDocument, writeMigratedConfig } from './migrate-config.ts';
 import { expandTilde, type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
-import { configSchema, type HeraldConfig, secretKeys } from './schema.ts';
+import { configSchema, type HeraldConfig, isSecretKey } from './schema.ts';
 import { describeExpected, objectShape, schemaAt } from './schema-introspection.ts';
 
 export interface LoadedConfig {
@@ -187,11 +187,9 @@ function sourceOf(key: string, sources: Record<string, string>): string | undefi
   return undefined;
 }
 
-const maskedKeys = new Set<string>(secretKeys);
-
 function showValue(key: string, value: unknown): string {
   const parts = key.split('.');
-  const secret = parts.some((_, i) => maskedKeys.has(parts.slice(0, i + 1).join('.')));
+  const secret = parts.some((_, i) => isSecretKey(parts.slice(0, i + 1).join('.')));
   if (secret && value !== undefined) return '(secret)';
   if (value === undefined) return '(missing)';
   const text = JSON.stringify(value) ?? String(value);

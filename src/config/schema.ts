@@ -42,6 +42,35 @@ const apiKey = z.union([
  */
 export const CONFIG_VERSION = 2;
 
+/** A name usable as the `<server>` in `<server>__<tool>` tool names. */
+const mcpServerName = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'letters, digits and dashes, at most 32');
+
+/**
+ * One MCP server: a local command spoken to over stdio (`command`), or a remote one over Streamable
+ * HTTP with SSE fallback (`url`). Exactly one of the two.
+ */
+const mcpServer = z
+  .object({
+    enabled: z.boolean().default(true),
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    /** Added to the allow-listed environment of the stdio server (never Herald's own). */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+    cwd: z.string().optional(),
+    url: z.url().optional(),
+    transport: z.enum(['auto', 'streamable-http', 'sse']).default('auto'),
+    headers: z.record(z.string(), z.string()).default({}),
+    bearer_token: z.string().optional(),
+    /** Seconds a tool call (and the initial connection) may take. */
+    timeout_s: positiveInt.default(60),
+  })
+  .strict()
+  .refine((server) => (server.command === undefined) !== (server.url === undefined), {
+    message: 'set either command (a stdio server) or url (a remote server), not both',
+  });
+
+export type McpServerConfig = z.infer<typeof mcpServer>;
+
 const allowedUsers = z.array(z.union([z.string(), z.number()]).transform(String)).default([]);
 
 export const configSchema = z
@@ -122,8 +151,13 @@ export const configSchema = z
         files: { max_read_bytes: 1_000_000, max_read_lines: 2_000, max_search_results: 200 },
         web_fetch: { timeout_s: 20, max_bytes: 5_000_000, max_chars: 100_000, allow_private: false },
       }),
-    /** Named groups of tool names. `api`, `chat` and `cli` are the platforms' defaults. */
+    /**
+     * Named groups of tool names. `api`, `chat` and `cli` are the platforms' defaults. An entry may be
+     * `mcp:<server>` (every tool of that MCP server) or `<server>__<tool>` (one MCP tool).
+     */
     toolsets: z.record(z.string(), z.array(z.string())).default({}),
+    /** MCP tool servers whose tools the agent may use (docs/mcp.md), by name. */
+    mcp_servers: z.record(mcpServerName, mcpServer).default({}),
     /** Agent profiles served as models by the API server; `herald` always exists. */
     profiles: z
       .record(
@@ -343,4 +377,17 @@ export const secretKeys = [
   'platforms.slack.app_token',
   /** Operators pass tokens to tool commands here on purpose; still never printed. */
   'tools.terminal.env',
+  /** `*` stands for any one name (each MCP server). */
+  'mcp_servers.*.env',
+  'mcp_servers.*.headers',
+  'mcp_servers.*.bearer_token',
 ] as const;
+
+/** Whether a dotted key is one of `secretKeys` (`*` matching any one name). */
+export function isSecretKey(dotted: string): boolean {
+  const parts = dotted.split('.');
+  return secretKeys.some((secret) => {
+    const pattern = secret.split('.');
+    return pattern.length === parts.length && pattern.every((p, i) => p === '*' || p === parts[i]);
+  });
+}

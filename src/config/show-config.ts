@@ -8,7 +8,7 @@
 import { stringify } from 'yaml';
 import type { z } from 'zod';
 import type { LoadedConfig } from './load-config.ts';
-import { configSchema, secretKeys } from './schema.ts';
+import { configSchema, isSecretKey } from './schema.ts';
 import { objectShape, recordValue } from './schema-introspection.ts';
 
 export function formatConfig(loaded: LoadedConfig): string {
@@ -22,8 +22,6 @@ export function formatConfig(loaded: LoadedConfig): string {
 function maskSecret(value: string): string {
   return value.length >= 12 ? `****${value.slice(-4)}` : '(set)';
 }
-
-const secrets = new Set<string>(secretKeys);
 
 function writeSection(
   lines: string[],
@@ -41,7 +39,7 @@ function writeSection(
     const dotted = childPath.join('.');
     const child = value[key];
     const childSchema = shape ? shape[key] : valueSchema;
-    if (isPlainObject(child) && Object.keys(child).length > 0 && !secrets.has(dotted)) {
+    if (isPlainObject(child) && Object.keys(child).length > 0 && !isSecretKey(dotted)) {
       lines.push(`${indent}${key}:`);
       writeSection(lines, childSchema, child, childPath, sources);
       continue;
@@ -50,7 +48,7 @@ function writeSection(
       lines.push(`${indent}${key}: ~  # not set`);
       continue;
     }
-    const shown = secrets.has(dotted) ? maskValue(child) : child;
+    const shown = isSecretKey(dotted) ? maskValue(child) : child;
     lines.push(
       `${indent}${key}: ${stringify(shown, { flow: true }).trim()}  # ${sources[dotted] ?? 'default'}`,
     );

@@ -329,6 +329,13 @@ export class SqliteResponseStore implements ResponseStore {
     return row ? toConversation(row) : undefined;
   }
 
+  async listConversations(owner: string, limit: number): Promise<StoredConversation[]> {
+    const rows = this.#db
+      .prepare('SELECT * FROM conversations WHERE owner = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
+      .all(owner, limit) as unknown as ConversationRow[];
+    return rows.map(toConversation);
+  }
+
   async conversationByName(name: string, owner: string): Promise<StoredConversation> {
     // Insert-if-absent then read: whoever loses a race (another connection or process) reads the winner's.
     this.#insertConversationSync(

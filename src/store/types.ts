@@ -149,6 +149,8 @@ export interface ResponseStore {
     name?: string;
   }): Promise<StoredConversation>;
   getConversation(id: string): Promise<StoredConversation | undefined>;
+  /** `owner`'s conversations, newest first, at most `limit`. */
+  listConversations(owner: string, limit: number): Promise<StoredConversation[]>;
   /**
    * `owner`'s conversation named `name` (`conversation: "work"`), created on first use; concurrent
    * first uses all get the same conversation.

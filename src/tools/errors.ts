@@ -20,7 +20,8 @@ export type ToolErrorCode =
   | 'unsupported_content'
   | 'fetch_failed'
   | 'too_many_redirects'
-  | 'timeout';
+  | 'timeout'
+  | 'mcp_unavailable';
 
 /** A tool refused or failed in a way the model can act on. */
 export class ToolError extends Error {

@@ -5,6 +5,8 @@
  * thrown as errors with a stable `code`. Other subsystems import from here only.
  */
 export { invokeTool } from './invoke-tool.ts';
+export { McpClients, type McpClientsOptions } from './mcp/mcp-clients.ts';
+export type { McpServerState, McpServerStatus } from './mcp/mcp-connection.ts';
 export { createToolRegistry, type ToolRegistryOptions } from './registry.ts';
 export { setUpToolIsolation, type ToolIsolation } from './tool-isolation.ts';
 export { toolSpec } from './tool-spec.ts';

@@ -22,18 +22,34 @@ export interface Tool<Args = unknown> {
   description: string;
   /** Validates and types the model's arguments; its JSON Schema is what the model sees. */
   schema: z.ZodType<Args>;
+  /**
+   * The JSON Schema the model sees, when it comes from elsewhere (an MCP server's `inputSchema`, passed
+   * through as is); otherwise it is derived from `schema`.
+   */
+  parameters?: Record<string, unknown>;
+  /** Where the tool lives when Herald does not implement it itself: an MCP server and its tool name. */
+  origin?: ToolOrigin;
   /** A short human label for progress lines, e.g. `terminal: ls -la`. */
   label(args: Args): string;
   execute(args: Args, ctx: ToolContext): Promise<string>;
+}
+
+/** An MCP server's tool as the server names it (the model sees `<server>__<tool>`). */
+export interface ToolOrigin {
+  server: string;
+  tool: string;
 }
 
 /** A tool whose argument type has been erased, as held by a registry. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every argument type
 export type AnyTool = Tool<any>;
 
-/** Named toolsets resolved to tools. `api`, `chat` and `cli` always exist (all built-ins by default). */
+/**
+ * Named toolsets resolved to tools. `api`, `chat` and `cli` always exist (every tool by default). MCP
+ * tools come and go while Herald runs, so a toolset is resolved anew at each call.
+ */
 export interface ToolRegistry {
-  /** The tools of a toolset; throws `UnknownToolsetError` for a name config does not define. */
+  /** The tools of a toolset now; throws `UnknownToolsetError` for a name config does not define. */
   toolset(name: string): AnyTool[];
   toolsetNames(): string[];
 }

@@ -5,6 +5,7 @@
  * them. `start()` refuses to expose an unauthenticated agent beyond loopback. Routes live in their own
  * modules; this file only owns the lifecycle.
  */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FastifyInstance } from 'fastify';
 import type { AgentRunner } from '../../../agent/index.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
@@ -15,10 +16,12 @@ import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
 import type { ToolRegistry } from '../../../tools/index.ts';
 import type { PlatformAdapter } from '../../types.ts';
 import { ActiveRuns } from './active-runs.ts';
+import { type ApiCaller, LOCAL_CALLER } from './api-caller.ts';
 import { buildApp } from './app.ts';
 import { ConversationQueue } from './conversation-queue.ts';
+import { createHeraldMcpServer } from './herald-mcp-server.ts';
 import { ProfileResolver } from './profiles.ts';
-import { createResponseTurns } from './responses-routes.ts';
+import { createResponseTurns, type ResponseTurns } from './responses-routes.ts';
 import { ResponsesWebSocket } from './responses-websocket.ts';
 import { RunLimiter } from './run-limiter.ts';
 import { createAccessCheck, isLoopbackBind, UnsafeBindError } from './security.ts';
@@ -46,6 +49,7 @@ export class ApiServer implements PlatformAdapter {
   readonly #app: FastifyInstance;
   readonly #limiter: RunLimiter;
   readonly #sockets: ResponsesWebSocket;
+  readonly #turns: ResponseTurns;
   #url: string | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -73,6 +77,7 @@ export class ApiServer implements PlatformAdapter {
       transcripts: options.transcripts,
     };
     const responseTurns = createResponseTurns(deps);
+    this.#turns = responseTurns;
     const access = createAccessCheck(config.api_server);
     this.#app = buildApp({ ...deps, responseTurns, access });
     this.#sockets = new ResponsesWebSocket({
@@ -94,6 +99,19 @@ export class ApiServer implements PlatformAdapter {
   /** The Fastify instance, for `inject` in tests. */
   get app(): FastifyInstance {
     return this.#app;
+  }
+
+  /**
+   * The agent as an MCP server acting for `caller` (`herald mcp serve` over stdio: the local owner),
+   * sharing this server's run limits, queues and store; it needs no `start()`.
+   */
+  mcpServer(caller: ApiCaller = LOCAL_CALLER): McpServer {
+    return createHeraldMcpServer({
+      turns: this.#turns,
+      store: this.#options.responseStore,
+      caller,
+      version: this.#options.version,
+    });
   }
 
   /** Number of agent runs in flight. */

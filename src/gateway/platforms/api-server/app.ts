@@ -2,7 +2,8 @@
  * Builds the API server's Fastify instance: JSON-only bodies with size and nesting limits, request and
  * header timeouts, request ids, CORS, the wrong-key throttle and auth / loopback guard, idempotency, one
  * log line per request, one error mapper, and every route set (health/models/capabilities, chat
- * completions, the Responses API). It does not listen; `ApiServer` owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
+ * completions, the Responses API, the agent over MCP at `/mcp`). It does not listen; `ApiServer` owns
+ * the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
  */
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
@@ -16,9 +17,14 @@ import { ApiError, shuttingDown, toApiError } from './errors.ts';
 import { installIdempotency } from './idempotency.ts';
 import { registerInfoRoutes } from './info-routes.ts';
 import { installJsonBodyParser, jsonLimitsOf } from './json-body-parser.ts';
+import { registerMcpRoute } from './mcp-route.ts';
 import { registerPulseRoutes } from './pulse-routes.ts';
 import { installRequestLog, noteErrorCode } from './request-log.ts';
-import { registerResponsesRoutes, type SharedResponseTurns } from './responses-routes.ts';
+import {
+  createResponseTurns,
+  registerResponsesRoutes,
+  type SharedResponseTurns,
+} from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
 import { type AccessCheck, createAccessCheck, installSecurity, isLoopbackOrigin } from './security.ts';
 
@@ -148,11 +154,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.code(404).send(error.toBody());
   });
 
+  const responseTurns = deps.responseTurns ?? createResponseTurns(deps);
   void app.register(async (scope) => {
     registerInfoRoutes(scope, deps);
     registerPulseRoutes(scope, deps);
     registerChatCompletionsRoutes(scope, deps);
-    registerResponsesRoutes(scope, deps, deps.responseTurns);
+    registerResponsesRoutes(scope, deps, responseTurns);
+    registerMcpRoute(scope, { ...deps, turns: responseTurns });
   });
   return app;
 }

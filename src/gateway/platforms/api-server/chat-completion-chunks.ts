@@ -191,11 +191,19 @@ export class ChunkBuilder {
    * accumulator reads `choices`; aware frontends read the extra keys.
    */
   toolProgress(event: ToolCallEvent) {
+    const server = event.origin?.server ?? 'herald';
     const progress =
       event.type === 'tool-call-start'
-        ? { tool: event.name, label: event.label, toolCallId: event.toolCallId, status: 'running' as const }
+        ? {
+            tool: event.name,
+            server,
+            label: event.label,
+            toolCallId: event.toolCallId,
+            status: 'running' as const,
+          }
         : {
             tool: event.name,
+            server,
             label: event.name,
             toolCallId: event.toolCallId,
             status: 'completed' as const,

@@ -1,7 +1,8 @@
 /**
  * Builds one Responses API response from the agent's events: the output items (one hosted-tool
- * `mcp_call` item, `server_label: "herald"`, per tool the agent ran; `reasoning` items whose one
- * `summary_text` part holds the upstream model's streamed reasoning; `message` items with `output_text`
+ * `mcp_call` item per tool the agent ran, `server_label: "herald"` for built-ins and the server's name
+ * for an MCP server's tool; `reasoning` items whose one `summary_text` part holds the upstream model's
+ * streamed reasoning; `message` items with `output_text`
  * for its text; `function_call` items for calls to the client's own tools that end the turn),
  * the final Response object, and — when streaming — every `response.*` event in order with
  * `sequence_number`s from 0. Streaming and non-streaming requests go through the same builder (the
@@ -11,6 +12,7 @@
 import type { AgentEvent } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
 import { newId, type ResponseItem, type ResponseStatus } from '../../../store/index.ts';
+import type { ToolOrigin } from '../../../tools/index.ts';
 
 /** Request fields a Response echoes back, fixed when the request is accepted. */
 export interface ResponseSettings {
@@ -173,7 +175,7 @@ export class ResponseBuilder {
       case 'reasoning-delta':
         return this.#reasoningDelta(event.text);
       case 'tool-call-start':
-        return this.#mcpCall(event.toolCallId, event.name, event.arguments);
+        return this.#mcpCall(event.toolCallId, event.origin, event.name, event.arguments);
       case 'tool-call-end':
         return this.#mcpResult(event.toolCallId, event.result, event.isError);
       case 'usage':
@@ -409,14 +411,17 @@ export class ResponseBuilder {
     await this.#emit('response.output_item.done', { output_index: index, item: { ...item } });
   }
 
-  /** A tool the agent runs itself: one hosted `mcp_call` item, opened at the start, completed with its result. */
-  async #mcpCall(callId: string, name: string, args: string): Promise<void> {
+  /**
+   * A tool the agent runs itself: one hosted `mcp_call` item, opened at the start, completed with its
+   * result. A tool of a configured MCP server is labelled with that server and its own tool name.
+   */
+  async #mcpCall(callId: string, origin: ToolOrigin | undefined, name: string, args: string): Promise<void> {
     const item: ResponseItem = {
       id: newId('mcp'),
       type: 'mcp_call',
       status: 'in_progress',
-      server_label: 'herald',
-      name,
+      server_label: origin?.server ?? 'herald',
+      name: origin?.tool ?? name,
       arguments: '',
       output: null,
       error: null,
