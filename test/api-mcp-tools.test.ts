@@ -26,6 +26,8 @@ describe('MCP tools through the API server', () => {
     let clients: McpClients | undefined;
     t = await startTestServer({
       config: { mcp_servers: mcpServers },
+      // Progress as named events (not the default reasoning lines), to read the server label off them.
+      apiServer: { tool_progress: 'events' },
       mcpTools: () => clients?.tools() ?? [],
     });
     mkdirSync(join(t.home, 'workspace'), { recursive: true });
