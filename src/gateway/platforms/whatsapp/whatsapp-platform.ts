@@ -234,13 +234,12 @@ export class WhatsAppPlatform implements ChatPlatform {
     const code = disconnectCode(update);
     const fatal = closeError(code);
     if (fatal) {
-      if (code === DisconnectReason.loggedOut) {
-        // The keys are dead; keeping them would only make `enabled` true and every start fail the same way.
-        removeAuthState(this.#options.authDir).catch((error: unknown) =>
-          this.#logger.error({ event: 'whatsapp.auth_remove_failed', err: error }),
-        );
-      }
-      this.#fail(fatal);
+      // After a logout the keys are dead; keeping them would only make every start fail the same way.
+      const cleanup =
+        code === DisconnectReason.loggedOut ? removeAuthState(this.#options.authDir) : Promise.resolve();
+      void cleanup
+        .catch((error: unknown) => this.#logger.error({ event: 'whatsapp.auth_remove_failed', err: error }))
+        .then(() => this.#fail(fatal));
       return;
     }
     this.#scheduleReconnect(code);
