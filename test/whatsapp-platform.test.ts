@@ -75,6 +75,15 @@ function target(chatId: string, isPrivate = true, inboundMessageId = 'IN'): Repl
   return { chatId, inboundMessageId, userId: ALICE, isPrivate };
 }
 
+/** Polls `predicate` (file-system work no fake signals), failing after a generous hang guard. */
+async function waitUntil(predicate: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Lets Baileys' next-tick `append` upserts and the handlers they reach run. */
 const ticks = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -283,10 +292,11 @@ describe('WhatsApp connection', () => {
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
     const { socket, fake } = await started(t, { clock, logger });
     socket.close(DisconnectReason.loggedOut);
+    const stoppedLine = () => lines.map((l) => JSON.parse(l)).find((l) => l.event === 'whatsapp.stopped');
+    await waitUntil(() => stoppedLine() !== undefined, 'the stopped log line');
+    assert.match(stoppedLine().msg, /logged this device out.*herald whatsapp link/);
     await clock.advance(60_000);
     assert.equal(fake.sockets.length, 1);
-    const stopped = lines.map((l) => JSON.parse(l)).find((l) => l.event === 'whatsapp.stopped');
-    assert.match(stopped.msg, /herald whatsapp link/);
   });
 
   it('reconnects with exponential backoff after other closes, at once after restartRequired', async (t) => {
