@@ -301,15 +301,17 @@ describe('WhatsApp connection', () => {
 
   it('reconnects with exponential backoff after other closes, at once after restartRequired', async (t) => {
     const clock = new ManualClock();
-    const { platform, socket, fake } = await started(t, { clock });
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
+    const { platform, socket, fake } = await started(t, { clock, logger });
     socket.close(DisconnectReason.connectionLost);
     await clock.advance(999);
-    assert.equal(fake.sockets.length, 1, 'not before the first delay');
+    assert.equal(clock.pending, 1, 'the reconnect waits for the first delay');
     await clock.advance(1);
     const second = await fake.socket(2);
     second.close(DisconnectReason.connectionClosed);
     await clock.advance(1999);
-    assert.equal(fake.sockets.length, 2, 'the second delay is doubled');
+    assert.equal(clock.pending, 1, 'the second delay is doubled');
     await clock.advance(1);
     const third = await fake.socket(3);
     third.open();
@@ -322,7 +324,12 @@ describe('WhatsApp connection', () => {
     assert.equal(fourth.chat(ALICE_JID)[0]!.text, '⚕ *Herald*\nback');
     fourth.close(DisconnectReason.timedOut);
     await clock.advance(1000);
-    assert.equal(fake.sockets.length, 5, 'after an open the delay starts again from the first');
+    await fake.socket(5);
+    const delays = lines
+      .map((line) => JSON.parse(line) as { event: string; delayMs: number })
+      .filter((line) => line.event === 'whatsapp.reconnecting')
+      .map((line) => line.delayMs);
+    assert.deepEqual(delays, [1000, 2000, 0, 1000]);
   });
 
   it('sending while reconnecting fails instead of queueing', async (t) => {
