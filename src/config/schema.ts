@@ -221,9 +221,9 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true),
         first_chunk_chars: positiveInt.default(30),
-        /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000). */
+        /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000, WhatsApp 3000). */
         edit_interval_ms: positiveInt.optional(),
-        /** Edit interval in group chats (platform default: Telegram 3000, others as in private chats). */
+        /** Edit interval in group chats (platform default: Telegram and WhatsApp 3000, others as in private chats). */
         group_edit_interval_ms: positiveInt.optional(),
         tool_progress: z.boolean().default(true),
       })

@@ -10,7 +10,9 @@ test('converts bold, italics and strikethrough to WhatsApp markers', () => {
 
 test('headings become bold lines, * bullets become dashes, links show their URL', () => {
   assert.equal(
-    toWhatsAppText('## Title\n* one\n- two\nsee [docs](https://x.test/a) or [https://y.test](https://y.test)'),
+    toWhatsAppText(
+      '## Title\n* one\n- two\nsee [docs](https://x.test/a) or [https://y.test](https://y.test)',
+    ),
     '*Title*\n- one\n- two\nsee docs (https://x.test/a) or https://y.test',
   );
 });
