@@ -6,7 +6,6 @@
  */
 export { linkedNumber } from './whatsapp-auth.ts';
 export { WhatsAppError, type WhatsAppErrorCode } from './whatsapp-errors.ts';
-export { toWhatsAppText } from './whatsapp-format.ts';
 export {
   type LinkResult,
   type LinkWhatsAppOptions,
@@ -15,5 +14,4 @@ export {
   unlinkWhatsApp,
 } from './whatsapp-link.ts';
 export { WhatsAppPlatform, type WhatsAppPlatformOptions } from './whatsapp-platform.ts';
-export { DEFAULT_REPLY_PREFIX, resolveReplyPrefix } from './whatsapp-reply-prefix.ts';
 export type { CreateWhatsAppSocket, WhatsAppSocket } from './whatsapp-socket.ts';
