@@ -252,3 +252,30 @@ describe('first run', () => {
     assert.throws(() => statSync(dir));
   });
 });
+
+describe('platforms.whatsapp', () => {
+  test('reply_prefix stays unset unless given, so unset and "" differ; WHATSAPP_REPLY_PREFIX sets it', () => {
+    const unset = loadConfig({ home: home({ yaml: '' }), env: {} }).config.platforms.whatsapp;
+    assert.equal(unset.reply_prefix, undefined);
+    const empty = loadConfig({
+      home: home({ yaml: "platforms:\n  whatsapp:\n    reply_prefix: ''\n" }),
+      env: {},
+    });
+    assert.equal(empty.config.platforms.whatsapp.reply_prefix, '');
+    const fromEnv = loadConfig({
+      home: home({ yaml: "platforms:\n  whatsapp:\n    reply_prefix: ''\n" }),
+      env: { WHATSAPP_REPLY_PREFIX: 'Bot:\\n' },
+    });
+    assert.equal(fromEnv.config.platforms.whatsapp.reply_prefix, 'Bot:\\n');
+    assert.equal(fromEnv.sources['platforms.whatsapp.reply_prefix'], 'env WHATSAPP_REPLY_PREFIX');
+  });
+
+  test('allowed_users are phone numbers in digits, however they were written', () => {
+    const dir = home({
+      yaml: 'platforms:\n  whatsapp:\n    allowed_users: ["+49 151 2345-678", 4917600000002]\n',
+    });
+    const { whatsapp } = loadConfig({ home: dir, env: {} }).config.platforms;
+    assert.deepEqual(whatsapp.allowed_users, ['491512345678', '4917600000002']);
+    assert.equal(whatsapp.self_chat, false);
+  });
+});

@@ -36,14 +36,6 @@ export interface DoctorOptions {
   apiRoots?: PlatformApiRoots;
 }
 
-/**
- * Where the WhatsApp platform keeps its linked-device credentials (Baileys' multi-file auth state,
- * `creds.json` once linked). The WhatsApp branch names it `heraldPaths(home).whatsappAuth`.
- */
-function whatsappAuthDir(home: string): string {
-  return join(home, 'whatsapp');
-}
-
 /** The oldest Node Herald supports (package.json engines). */
 const minimumNode = [22, 13] as const;
 
@@ -268,9 +260,10 @@ async function checkPlatforms(config: HeraldConfig, options: DoctorOptions, repo
   if (slack.bot_token && !slack.app_token) {
     report(false, 'slack: no app-level token — fix: set SLACK_APP_TOKEN (xapp-…) for Socket Mode');
   }
-  if (whatsapp.enabled) {
-    const dir = whatsappAuthDir(config.home);
-    const linked = existsSync(join(dir, 'creds.json'));
+  // Baileys' multi-file auth state holds `creds.json` once a device is linked.
+  const dir = heraldPaths(config.home).whatsappAuth;
+  const linked = existsSync(join(dir, 'creds.json'));
+  if (whatsapp.enabled || linked) {
     report(
       linked,
       linked

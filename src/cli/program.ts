@@ -1,5 +1,6 @@
 /**
  * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add|serve`, `doctor`,
+ * `whatsapp link|unlink`,
  * `--version`, `--help` and the global `--debug`. Each command loads the config once and hands off to
  * its module; heavy parts (the agent, the gateway, prompts) are imported only by the commands that
  * need them, so `--version` and `config show` start fast. It throws; main.ts reports.
@@ -129,6 +130,24 @@ export function buildProgram(): Command {
         process.stdout.write(`Added mcp_servers.${name} to ${paths.configFile}.\n`);
       },
     );
+  const whatsapp = program.command('whatsapp').description('link Herald to a WhatsApp account, or unlink it');
+  whatsapp
+    .command('link')
+    .description('link as a WhatsApp linked device: scan a QR code, or enter a pairing code with --phone')
+    .option('--phone <number>', 'your number with country code; shows a pairing code instead of a QR code')
+    .action(async (options: { phone?: string }) => {
+      const { config } = await load();
+      const { linkWhatsApp } = await import('../gateway/platforms/whatsapp/index.ts');
+      await linkWhatsApp({ home: config.home, phone: options.phone, output: process.stdout });
+    });
+  whatsapp
+    .command('unlink')
+    .description('log the linked device out of WhatsApp and delete its credentials')
+    .action(async () => {
+      const { config } = await load();
+      const { unlinkWhatsApp } = await import('../gateway/platforms/whatsapp/index.ts');
+      await unlinkWhatsApp({ home: config.home, output: process.stdout });
+    });
 
   program
     .command('doctor')

@@ -107,9 +107,9 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'streaming.enabled': 'Stream replies as growing message edits (false: send the finished reply).',
   'streaming.first_chunk_chars': 'Characters before the first message is sent.',
   'streaming.edit_interval_ms':
-    'Milliseconds between edits (default per platform: Telegram 1000, Discord 1200, Slack 1000).',
+    'Milliseconds between edits (default per platform: Telegram 1000, Discord 1200, Slack 1000, WhatsApp 3000).',
   'streaming.group_edit_interval_ms':
-    'Milliseconds between edits in group chats (default per platform: Telegram 3000, others as in private chats).',
+    'Milliseconds between edits in group chats (default per platform: Telegram and WhatsApp 3000, others as in private chats).',
   'streaming.tool_progress': 'Show a status line while a tool runs.',
   'platforms.telegram.enabled': 'Start Telegram (default: when a token is set).',
   'platforms.telegram.token': 'Bot token from @BotFather.',
@@ -129,8 +129,12 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.slack.allowed_users': 'Slack user ids allowed to talk to the bot.',
   'platforms.slack.native_streaming': 'Use chat.startStream/appendStream/stopStream.',
   'platforms.slack.streaming': 'Overrides of `streaming:` for Slack.',
-  'platforms.whatsapp.enabled': 'Start WhatsApp.',
-  'platforms.whatsapp.reply_prefix': 'Text put before every reply.',
+  'platforms.whatsapp.enabled': 'Start WhatsApp (default: when `herald whatsapp link` linked a device).',
+  'platforms.whatsapp.allowed_users': 'Phone numbers (with country code) allowed to talk to the agent.',
+  'platforms.whatsapp.self_chat': 'Talk to the agent by messaging yourself ("Message yourself" chat).',
+  'platforms.whatsapp.reply_prefix':
+    "Header before every reply; unset = '⚕ *Herald*' and a newline, '' = none, \\n = newline.",
+  'platforms.whatsapp.streaming': 'Overrides of `streaming:` for WhatsApp.',
   'logging.level': 'fatal, error, warn, info, debug, trace or silent.',
   'logging.format':
     'auto (coloured human-readable lines when stderr is a terminal, JSON lines otherwise), pretty or json.',
@@ -163,6 +167,8 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'platforms.slack.app_token': 'xapp-…',
   'platforms.slack.streaming': '{ enabled: false }',
   'platforms.whatsapp.enabled': 'true',
+  'platforms.whatsapp.reply_prefix': '"🤖 *Assistant*\\n"',
+  'platforms.whatsapp.streaming': '{ edit_interval_ms: 5000 }',
 };
 
 /** Example entries of the name → value sections, shown commented in config.yaml. */

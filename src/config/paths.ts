@@ -14,6 +14,8 @@ export interface HeraldPaths {
   /** Held by a running `herald serve` (src/cli/home-lock.ts). */
   lock: string;
   workspace: string;
+  /** WhatsApp's linked-device auth state (Baileys' multi-file auth state): a secret, kept 0700. */
+  whatsappAuth: string;
 }
 
 /** Resolves HERALD_HOME: an explicit `home`, else the `HERALD_HOME` env var, else `~/.herald`. */
@@ -33,6 +35,7 @@ export function heraldPaths(home: string): HeraldPaths {
     database: join(home, 'herald.db'),
     lock: join(home, 'herald.lock'),
     workspace: join(home, 'workspace'),
+    whatsappAuth: join(home, 'whatsapp'),
   };
 }
 

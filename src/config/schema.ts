@@ -289,9 +289,9 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true),
         first_chunk_chars: positiveInt.default(30),
-        /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000). */
+        /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000, WhatsApp 3000). */
         edit_interval_ms: positiveInt.optional(),
-        /** Edit interval in group chats (platform default: Telegram 3000, others as in private chats). */
+        /** Edit interval in group chats (platform default: Telegram and WhatsApp 3000, others as in private chats). */
         group_edit_interval_ms: positiveInt.optional(),
         tool_progress: z.boolean().default(true),
       })
@@ -338,16 +338,31 @@ export const configSchema = z
           .strict()
           .default({ allowed_users: [], native_streaming: true, streaming: {} }),
         whatsapp: z
-          .object({ enabled: z.boolean().optional(), reply_prefix: z.string().default('') })
+          .object({
+            /** Unset: on when linked auth state exists in HERALD_HOME/whatsapp (`herald whatsapp link`). */
+            enabled: z.boolean().optional(),
+            /** Phone numbers (digits with country code; `+`, spaces and dashes are dropped). */
+            allowed_users: z
+              .array(z.union([z.string(), z.number()]).transform((n) => String(n).replace(/[^\d]/g, '')))
+              .default([]),
+            /** Talk to the agent by messaging yourself ("Message yourself" chat). */
+            self_chat: z.boolean().default(false),
+            /**
+             * Header before every reply. Unset: `⚕ *Herald*` and a newline; '' = none; `\n` escapes
+             * become newlines. Kept optional so unset and '' stay distinguishable.
+             */
+            reply_prefix: z.string().optional(),
+            streaming: streamingOverrides,
+          })
           .strict()
-          .default({ reply_prefix: '' }),
+          .default({ allowed_users: [], self_chat: false, streaming: {} }),
       })
       .strict()
       .default({
         telegram: { allowed_users: [], reply_to_mode: 'first', native_drafts: true, streaming: {} },
         discord: { allowed_users: [], streaming: {} },
         slack: { allowed_users: [], native_streaming: true, streaming: {} },
-        whatsapp: { reply_prefix: '' },
+        whatsapp: { allowed_users: [], self_chat: false, streaming: {} },
       }),
     logging: z
       .object({

@@ -1,11 +1,15 @@
 /**
- * Builds the chat platforms config enables: a platform runs when its token is set or
- * `platforms.<name>.enabled` is true (and not when `enabled: false`). An enabled platform without its
+ * Builds the chat platforms config enables: a platform runs when its token is set (for WhatsApp: when
+ * `herald whatsapp link` saved a linked device in HERALD_HOME/whatsapp) or `platforms.<name>.enabled`
+ * is true (and not when `enabled: false`). An enabled platform without its
  * credentials is reported and skipped rather than crashing the gateway. The composition root passes
  * the result, with the API server, to the GatewayRunner. Each platform's library (grammY, discord.js,
- * Bolt) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
+ * Bolt, Baileys) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
  * tens of MiB of memory that a gateway without Discord should not pay.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { heraldPaths } from '../config/paths.ts';
 import type { HeraldConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatPlatform } from './types.ts';
@@ -64,6 +68,15 @@ export async function createChatPlatforms(config: HeraldConfig, logger: Logger):
         }),
       );
     }
+  }
+
+  const { whatsapp } = config.platforms;
+  const authDir = heraldPaths(config.home).whatsappAuth;
+  // Only whether creds exist, so a gateway without WhatsApp never loads Baileys; the platform checks
+  // that they hold a linked device and says how to link when they do not.
+  if (wanted(whatsapp, existsSync(join(authDir, 'creds.json')))) {
+    const { WhatsAppPlatform } = await import('./platforms/whatsapp/index.ts');
+    platforms.push(new WhatsAppPlatform({ config: whatsapp, authDir, logger }));
   }
 
   return platforms;
