@@ -118,9 +118,19 @@ describe('the interactive wizard', () => {
       [/Slack user ids/, ''],
       [/Which tools may requests to the API use/, 'read-only'],
       [/Who do tool commands run as/, 'off'],
+      [/Link WhatsApp now/, true],
     ]);
-    await runSetup(loaded, { prompter, env: {}, apiRoots: apiRoots() });
+    const linked: string[] = [];
+    await runSetup(loaded, {
+      prompter,
+      env: {},
+      apiRoots: apiRoots(),
+      linkWhatsApp: async (linkHome) => {
+        linked.push(linkHome);
+      },
+    });
     prompter.assertDone();
+    assert.deepEqual(linked, [home], 'WhatsApp linking is offered at the end and runs for this home');
 
     const shown = prompter.shown.join('\n');
     assert.match(shown, /Telegram rejected the token/);

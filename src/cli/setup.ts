@@ -42,6 +42,8 @@ export interface SetupOptions {
   env?: Record<string, string | undefined>;
   /** API roots of the token checks (tests: the local fakes); Telegram's defaults to its configured one. */
   apiRoots?: PlatformApiRoots;
+  /** Links WhatsApp (QR code in the terminal); default the platform's `linkWhatsApp`. */
+  linkWhatsApp?: (home: string) => Promise<void>;
 }
 
 interface Wizard {
@@ -115,7 +117,19 @@ export async function runSetup(loaded: LoadedConfig, options: SetupOptions = {})
     whatsapp: wizard.whatsapp,
   });
   for (const line of summary) prompter.info(line);
+  if (
+    wizard.whatsapp &&
+    (await prompter.confirm({ message: 'Link WhatsApp now (QR code)?', initialValue: true }))
+  ) {
+    await (options.linkWhatsApp ?? linkWhatsAppHere)(config.home);
+  }
   prompter.outro('Setup done.');
+}
+
+/** `herald whatsapp link` from inside setup; Baileys is loaded only when it is used. */
+async function linkWhatsAppHere(home: string): Promise<void> {
+  const { linkWhatsApp } = await import('../gateway/platforms/whatsapp/index.ts');
+  await linkWhatsApp({ home, output: process.stdout });
 }
 
 /** The version a not-yet-answered upgrade came from (the marker migrate-config.ts leaves). */
@@ -256,7 +270,9 @@ async function askPlatforms(wizard: Wizard): Promise<void> {
   for (const platform of chosen) {
     if (platform === 'whatsapp') {
       wizard.whatsapp = true;
-      prompter.info('WhatsApp links to a phone by QR code: after setup, run `herald whatsapp link`.');
+      prompter.info(
+        'WhatsApp links to a phone by QR code: setup offers it at the end (or run `herald whatsapp link`).',
+      );
       continue;
     }
     const changes: PlatformChanges = {};
