@@ -3,6 +3,9 @@
  * run's event types. Other subsystems import from here only.
  */
 export { Agent, type AgentOptions } from './agent.ts';
+export { type ApprovalRuleStore, memoryApprovalRules } from './approval-gate.ts';
+export { ApprovalPolicy, type ApprovalMode, modeFor, type PolicyVerdict } from './approval-policy.ts';
+export { classifyCommand, classifyDangerousCall, type DangerousMatch } from './dangerous-call.ts';
 export {
   type Compaction,
   type ContextCompaction,

@@ -3,7 +3,8 @@
  * (`-q "…"`, or `-q -` to read it from stdin) or the interactive conversation. Logs stay quiet
  * (warnings only) unless `--debug` or an explicit log level asks for more, so they do not bury the answer.
  */
-import type { LoadedConfig } from '../config/index.ts';
+import type { AgentRunner } from '../agent/index.ts';
+import { type HeraldConfig, heraldPaths, type LoadedConfig } from '../config/index.ts';
 import { createLogger } from '../logger.ts';
 import {
   DEFAULT_BASE_URL,
@@ -11,9 +12,12 @@ import {
   MODEL_NOT_CONFIGURED_MESSAGE,
   ModelError,
 } from '../model/index.ts';
+import { createInterface } from 'node:readline';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
+import { openDatabase, SqliteApprovalRuleStore } from '../store/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
+import { terminalApprover } from './terminal-approver.ts';
 
 export async function runChat(
   loaded: LoadedConfig,
@@ -25,7 +29,22 @@ export async function runChat(
     throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
   const explicitLevel = sources['logging.level'] !== 'default';
   const logger = createLogger(options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn');
-  const agent = buildAgent(config, logger, buildToolRegistry(config, logger, { interactive: true }));
+  const db = openDatabase(heraldPaths(config.home).database);
+  try {
+    const agent = buildAgent(config, logger, buildToolRegistry(config, logger, { interactive: true }), {
+      approvalRules: new SqliteApprovalRuleStore(db),
+    });
+    await converse(agent, config, options);
+  } finally {
+    db.close();
+  }
+}
+
+async function converse(
+  agent: AgentRunner,
+  config: HeraldConfig,
+  options: { query?: string; debug: boolean },
+): Promise<void> {
 
   if (options.query === undefined) {
     await chatRepl({
@@ -42,6 +61,11 @@ export async function runChat(
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
+  // A person can answer approvals only when the question did not come through stdin and stdin is a terminal.
+  const rl =
+    options.query !== '-' && process.stdin.isTTY
+      ? createInterface({ input: process.stdin, output: process.stderr, terminal: true })
+      : undefined;
   try {
     await chatOnce({
       agent,
@@ -49,8 +73,10 @@ export async function runChat(
       stdout: process.stdout,
       stderr: process.stderr,
       signal: controller.signal,
+      ...(rl ? { approve: terminalApprover(rl, process.stderr) } : {}),
     });
   } finally {
+    rl?.close();
     process.off('SIGINT', onSigint);
   }
 }

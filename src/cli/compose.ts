@@ -2,7 +2,7 @@
  * Builds the agent `herald chat` talks to from the real parts: the upstream model client and the tool
  * registry. It is the CLI's small composition root; `serve.ts` wires the gateway separately.
  */
-import { Agent } from '../agent/index.ts';
+import { Agent, type ApprovalRuleStore } from '../agent/index.ts';
 import type { HeraldConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
@@ -21,11 +21,17 @@ export function buildToolRegistry(
   return createToolRegistry(config, { toolUser: isolation.user });
 }
 
-export function buildAgent(config: HeraldConfig, logger: Logger, tools: ToolRegistry): Agent {
+export function buildAgent(
+  config: HeraldConfig,
+  logger: Logger,
+  tools: ToolRegistry,
+  options: { approvalRules?: ApprovalRuleStore } = {},
+): Agent {
   return new Agent({
     model: createModelClient(config.model, { logger }),
     tools,
     config,
     logger,
+    ...options,
   });
 }

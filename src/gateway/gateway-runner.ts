@@ -383,6 +383,8 @@ export class GatewayRunner {
         return undefined;
       case 'tool-call-end':
       case 'usage':
+      case 'approval-requested':
+      case 'approval-resolved':
         return undefined;
       case 'done':
         return { appended: event.messages, failure: undefined, compaction: event.compaction };

@@ -9,3 +9,13 @@ export { SqliteSessionStore } from './sqlite-session-store.ts';
 export * from './sqlite-transcript-store.ts';
 export type * from './types.ts';
 export { LOCAL_OWNER } from './types.ts';
+export { SqliteApprovalRuleStore } from './sqlite-approval-rule-store.ts';
+export { type PairingRequest, SqlitePairingStore, type SqlitePairingStoreOptions } from './sqlite-pairing-store.ts';
+export {
+  finalRunStatuses,
+  type RunEvent,
+  type RunStatus,
+  type RunUpdate,
+  SqliteRunStore,
+  type StoredRun,
+} from './sqlite-run-store.ts';

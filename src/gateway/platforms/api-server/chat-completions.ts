@@ -213,6 +213,8 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
         throw event.error;
       case 'tool-call-start':
       case 'tool-call-end':
+      case 'approval-requested':
+      case 'approval-resolved':
         break;
       default:
         assertNever(event);
@@ -289,6 +291,9 @@ async function streamCompletion(
         if (api.tool_progress === 'events') await progress(event);
         break;
       case 'usage':
+      // Chat Completions has no way to answer: the agent is run without an asker.
+      case 'approval-requested':
+      case 'approval-resolved':
         break;
       case 'done': {
         noteUsage(ctx.request, event.usage);
