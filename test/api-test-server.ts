@@ -13,7 +13,13 @@ import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-server/index.ts';
 import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
-import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
+import {
+  openDatabase,
+  SqliteApprovalRuleStore,
+  SqliteResponseStore,
+  SqliteRunStore,
+  SqliteTranscriptStore,
+} from '../src/store/index.ts';
 import { createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
@@ -75,15 +81,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logger = options.logger ?? silentLogger();
   const model = createModelClient(config.model, { logger, retryBaseMs: 1 });
   const tools = createToolRegistry(config);
-  const realAgent = new Agent({ model, tools, config, logger });
-  const agent = options.agent ? options.agent(realAgent) : realAgent;
   const db = openDatabase(join(home, 'herald.db'));
+  const approvalRules = new SqliteApprovalRuleStore(db);
+  const realAgent = new Agent({ model, tools, config, logger, approvalRules });
+  const agent = options.agent ? options.agent(realAgent) : realAgent;
   const server = createApiServer({
     config,
     agent,
     tools,
     responseStore: new SqliteResponseStore(db),
     transcripts: new SqliteTranscriptStore(db),
+    runStore: new SqliteRunStore(db),
     logger,
     version: '0.0.0-test',
   });

@@ -54,7 +54,10 @@ export interface ApprovalGateOptions {
 export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
   const { policy, rules, session, logger } = options;
   const log = (call: ToolCall, fields: Record<string, unknown>) =>
-    logger?.info({ event: 'agent.approval', tool: call.name, toolCallId: call.id, ...fields }, 'approval decision');
+    logger?.info(
+      { event: 'agent.approval', tool: call.name, toolCallId: call.id, ...fields },
+      'approval decision',
+    );
 
   return async (call) => {
     const verdict = policy.check(call.name, call.arguments, options.toolset, options.cwd);
@@ -84,17 +87,28 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
       pattern: verdict.pattern,
     };
     options.emit({ type: 'approval-requested', request });
-    const { decision, by } = await ask(options.approve, request, options.signal, options.timeoutMs);
-    options.emit({ type: 'approval-resolved', requestId: request.id, toolCallId: call.id, decision, by });
+    // Emitted the moment the answer is known, so on abort it precedes the run's cancellation events.
+    const { decision, by } = await ask(
+      options.approve,
+      request,
+      options.signal,
+      options.timeoutMs,
+      (answer) =>
+        options.emit({ type: 'approval-resolved', requestId: request.id, toolCallId: call.id, ...answer }),
+    );
     log(call, { decision, by, requestId: request.id, pattern: request.pattern });
     if (decision === 'session') session?.add(request.pattern);
     if (decision === 'always') await rules.add(request.pattern);
     if (decision !== 'deny') return { run: true };
     if (by === 'timeout') {
-      return refuse(`nobody approved it within ${Math.round(options.timeoutMs / 1000)} s (${verdict.reason}).`);
+      return refuse(
+        `nobody approved it within ${Math.round(options.timeoutMs / 1000)} s (${verdict.reason}).`,
+      );
     }
     if (by === 'cancelled') return refuse('the run was stopped while it waited for approval.');
-    return refuse(`the user denied it (${verdict.reason}). Do not try it again in another form; ask the user how to go on.`);
+    return refuse(
+      `the user denied it (${verdict.reason}). Do not try it again in another form; ask the user how to go on.`,
+    );
   };
 }
 
@@ -102,25 +116,36 @@ function refuse(why: string): GateOutcome {
   return { run: false, output: `Error: this tool call was not run: ${why}` };
 }
 
-/** The asker's answer, a deny at the timeout, or a deny when the run aborts; never rejects. */
+/**
+ * The asker's answer, a deny at the timeout, or a deny when the run aborts; never rejects. `settled`
+ * hears the answer synchronously, before anything else reacts to an abort.
+ */
 async function ask(
   approve: ApprovalAsker,
   request: ApprovalRequest,
   signal: AbortSignal,
   timeoutMs: number,
-): Promise<{ decision: ApprovalDecision; by: ApprovalResolver }> {
+  settled: (answer: Answer) => void,
+): Promise<Answer> {
   const expired = new AbortController();
   const onAbort = () => expired.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   const timer = setTimeout(() => expired.abort(new Error('approval timed out')), timeoutMs);
   try {
-    return await new Promise((resolve) => {
-      const ended = () => resolve({ decision: 'deny', by: signal.aborted ? 'cancelled' : 'timeout' });
+    return await new Promise<Answer>((resolve) => {
+      let done = false;
+      const settle = (answer: Answer) => {
+        if (done) return;
+        done = true;
+        settled(answer);
+        resolve(answer);
+      };
+      const ended = () => settle({ decision: 'deny', by: signal.aborted ? 'cancelled' : 'timeout' });
       if (signal.aborted) return ended();
       expired.signal.addEventListener('abort', ended, { once: true });
       approve(request, expired.signal).then(
-        (decision) => resolve({ decision, by: 'user' }),
-        () => (expired.signal.aborted ? ended() : resolve({ decision: 'deny', by: 'user' })),
+        (decision) => settle({ decision, by: 'user' }),
+        () => (expired.signal.aborted ? ended() : settle({ decision: 'deny', by: 'user' })),
       );
     });
   } finally {
@@ -128,3 +153,5 @@ async function ask(
     signal.removeEventListener('abort', onAbort);
   }
 }
+
+type Answer = { decision: ApprovalDecision; by: ApprovalResolver };

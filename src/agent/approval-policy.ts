@@ -16,7 +16,10 @@ export type PolicyVerdict =
   | { action: 'ask'; reason: string; pattern: string };
 
 /** The mode of `name` in `rules`: an exact name first, else the most specific (longest) matching glob. */
-export function modeFor(rules: Readonly<Record<string, ApprovalMode>>, name: string): ApprovalMode | undefined {
+export function modeFor(
+  rules: Readonly<Record<string, ApprovalMode>>,
+  name: string,
+): ApprovalMode | undefined {
   const exact = rules[name];
   if (exact) return exact;
   let best: { length: number; mode: ApprovalMode } | undefined;

@@ -19,16 +19,54 @@ export interface DangerousMatch {
 }
 
 /** Paths whose contents belong to the system: writing there changes the machine, not the project. */
-const systemPaths = ['/etc', '/usr', '/bin', '/sbin', '/boot', '/lib', '/lib64', '/sys', '/proc', '/root', '/var', '/opt', '/dev'];
+const systemPaths = [
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/boot',
+  '/lib',
+  '/lib64',
+  '/sys',
+  '/proc',
+  '/root',
+  '/var',
+  '/opt',
+  '/dev',
+];
 /** Device files that are harmless to write to. */
 const harmlessDevices = new Set(['/dev/null', '/dev/stdout', '/dev/stderr', '/dev/tty', '/dev/zero']);
-const shells = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'fish', 'python', 'python3', 'perl', 'ruby', 'node']);
+const shells = new Set([
+  'sh',
+  'bash',
+  'zsh',
+  'dash',
+  'ksh',
+  'fish',
+  'python',
+  'python3',
+  'perl',
+  'ruby',
+  'node',
+]);
 const privilege = new Set(['sudo', 'su', 'doas', 'pkexec', 'runuser']);
 const killers = new Set(['kill', 'killall', 'pkill', 'skill', 'xkill']);
 const power = new Set(['shutdown', 'reboot', 'halt', 'poweroff']);
 const diskTools = new Set(['mkfs', 'fdisk', 'sfdisk', 'parted', 'wipefs', 'mkswap']);
 /** Prefixes that run the next word as the command. */
-const wrappers = new Set(['env', 'nohup', 'time', 'exec', 'nice', 'ionice', 'command', 'builtin', 'xargs', 'timeout', 'stdbuf']);
+const wrappers = new Set([
+  'env',
+  'nohup',
+  'time',
+  'exec',
+  'nice',
+  'ionice',
+  'command',
+  'builtin',
+  'xargs',
+  'timeout',
+  'stdbuf',
+]);
 
 /** Classifies one call of a built-in tool; undefined = not dangerous. */
 export function classifyDangerousCall(tool: string, args: unknown, cwd: string): DangerousMatch | undefined {
@@ -169,14 +207,19 @@ function classifySegment(words: string[]): DangerousMatch | undefined {
   const found = programOf(words);
   if (!found) return undefined;
   const { program, args } = found;
-  const match = (category: string, reason: string): DangerousMatch => ({ category, reason, subject: program });
+  const match = (category: string, reason: string): DangerousMatch => ({
+    category,
+    reason,
+    subject: program,
+  });
 
   for (let i = 0; i < words.length - 1; i++) {
     if (/^\d?>>?&?$/.test(words[i]!) && isSystemPath(words[i + 1]!)) {
       return match('system-path-write', `writes to ${words[i + 1]}, a system path`);
     }
   }
-  if (privilege.has(program)) return match('privilege', `runs a command with ${program} (elevated privileges)`);
+  if (privilege.has(program))
+    return match('privilege', `runs a command with ${program} (elevated privileges)`);
   if (program === 'rm' && flagged(args, 'r', ['--recursive'])) {
     return match('recursive-delete', 'deletes files recursively');
   }
@@ -184,22 +227,47 @@ function classifySegment(words: string[]): DangerousMatch | undefined {
     return match('system-path-write', 'deletes files in a system path');
   }
   if (program === 'find' && args.some((a) => a === '-delete' || a === '-exec' || a === '-execdir')) {
-    if (args.includes('-delete') || args.includes('rm')) return match('recursive-delete', 'deletes the files find matches');
+    if (args.includes('-delete') || args.includes('rm'))
+      return match('recursive-delete', 'deletes the files find matches');
   }
   if (program === 'shred') return match('recursive-delete', 'destroys file contents');
   if (killers.has(program)) return match('kill-process', 'stops running processes');
-  if (program === 'systemctl' && args.some((a) => ['stop', 'kill', 'disable', 'mask', 'restart', 'poweroff', 'reboot', 'halt'].includes(a))) {
+  if (
+    program === 'systemctl' &&
+    args.some((a) => ['stop', 'kill', 'disable', 'mask', 'restart', 'poweroff', 'reboot', 'halt'].includes(a))
+  ) {
     return match('kill-process', 'stops or restarts system services');
   }
   if (power.has(program)) return match('power', 'shuts down or restarts the machine');
-  if (diskTools.has(program) || program.startsWith('mkfs.')) return match('disk', 'changes disks or filesystems');
+  if (diskTools.has(program) || program.startsWith('mkfs.'))
+    return match('disk', 'changes disks or filesystems');
   if (program === 'dd' && args.some((a) => a.startsWith('of=/dev/') && !harmlessDevices.has(a.slice(3)))) {
     return match('disk', 'writes straight to a device');
   }
-  if (['cp', 'mv', 'tee', 'install', 'ln', 'chmod', 'chown', 'chgrp', 'truncate', 'touch', 'mkdir', 'rmdir'].includes(program)) {
+  if (
+    [
+      'cp',
+      'mv',
+      'tee',
+      'install',
+      'ln',
+      'chmod',
+      'chown',
+      'chgrp',
+      'truncate',
+      'touch',
+      'mkdir',
+      'rmdir',
+    ].includes(program)
+  ) {
     const target = args.filter((a) => !a.startsWith('-')).at(-1);
-    if (target !== undefined && isSystemPath(target)) return match('system-path-write', `changes ${target}, a system path`);
-    if ((program === 'chmod' || program === 'chown') && flagged(args, 'R', ['--recursive']) && args.includes('/')) {
+    if (target !== undefined && isSystemPath(target))
+      return match('system-path-write', `changes ${target}, a system path`);
+    if (
+      (program === 'chmod' || program === 'chown') &&
+      flagged(args, 'R', ['--recursive']) &&
+      args.includes('/')
+    ) {
       return match('system-path-write', 'changes permissions of the whole filesystem');
     }
   }
@@ -209,11 +277,17 @@ function classifySegment(words: string[]): DangerousMatch | undefined {
   if ((program === 'nc' || program === 'ncat' || program === 'netcat') && flagged(args, 'l', ['--listen'])) {
     return match('network-listener', 'opens a network listener');
   }
-  if (program === 'socat' && args.some((a) => /LISTEN/i.test(a))) return match('network-listener', 'opens a network listener');
-  if (program.startsWith('python') && args.includes('-m') && args.some((a) => a === 'http.server' || a === 'SimpleHTTPServer')) {
+  if (program === 'socat' && args.some((a) => /LISTEN/i.test(a)))
+    return match('network-listener', 'opens a network listener');
+  if (
+    program.startsWith('python') &&
+    args.includes('-m') &&
+    args.some((a) => a === 'http.server' || a === 'SimpleHTTPServer')
+  ) {
     return match('network-listener', 'starts an HTTP server');
   }
   if (program === 'php' && args.includes('-S')) return match('network-listener', 'starts an HTTP server');
-  if (program === 'crontab' && flagged(args, 'r', [])) return match('recursive-delete', "deletes the user's crontab");
+  if (program === 'crontab' && flagged(args, 'r', []))
+    return match('recursive-delete', "deletes the user's crontab");
   return undefined;
 }

@@ -4,8 +4,7 @@
  */
 export { Agent, type AgentOptions } from './agent.ts';
 export { type ApprovalRuleStore, memoryApprovalRules } from './approval-gate.ts';
-export { ApprovalPolicy, type ApprovalMode, modeFor, type PolicyVerdict } from './approval-policy.ts';
-export { classifyCommand, classifyDangerousCall, type DangerousMatch } from './dangerous-call.ts';
+export { type ApprovalMode, ApprovalPolicy, modeFor, type PolicyVerdict } from './approval-policy.ts';
 export {
   type Compaction,
   type ContextCompaction,
@@ -14,5 +13,6 @@ export {
   summaryMessage,
   summaryOf,
 } from './context-compactor.ts';
+export { classifyCommand, classifyDangerousCall, type DangerousMatch } from './dangerous-call.ts';
 export { defaultToolsetFor } from './default-toolset.ts';
 export * from './types.ts';

@@ -3,6 +3,8 @@
  * (`-q "…"`, or `-q -` to read it from stdin) or the interactive conversation. Logs stay quiet
  * (warnings only) unless `--debug` or an explicit log level asks for more, so they do not bury the answer.
  */
+
+import { createInterface } from 'node:readline';
 import type { AgentRunner } from '../agent/index.ts';
 import { type HeraldConfig, heraldPaths, type LoadedConfig } from '../config/index.ts';
 import { createLogger } from '../logger.ts';
@@ -12,10 +14,9 @@ import {
   MODEL_NOT_CONFIGURED_MESSAGE,
   ModelError,
 } from '../model/index.ts';
-import { createInterface } from 'node:readline';
+import { openDatabase, SqliteApprovalRuleStore } from '../store/index.ts';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
-import { openDatabase, SqliteApprovalRuleStore } from '../store/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
 import { terminalApprover } from './terminal-approver.ts';
 
@@ -45,7 +46,6 @@ async function converse(
   config: HeraldConfig,
   options: { query?: string; debug: boolean },
 ): Promise<void> {
-
   if (options.query === undefined) {
     await chatRepl({
       agent,

@@ -51,7 +51,9 @@ export async function chatTurn(options: ChatTurnOptions): Promise<ChatTurnResult
       case 'approval-requested':
         break;
       case 'approval-resolved':
-        progress.write(`  → ${event.decision === 'deny' ? `denied (${event.by})` : `approved (${event.decision})`}\n`);
+        progress.write(
+          `  → ${event.decision === 'deny' ? `denied (${event.by})` : `approved (${event.decision})`}\n`,
+        );
         break;
       case 'done':
         endLine();

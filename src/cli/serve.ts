@@ -14,7 +14,9 @@ import { createLogger, type Logger } from '../logger.ts';
 import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 import {
   openDatabase,
+  SqliteApprovalRuleStore,
   SqliteResponseStore,
+  SqliteRunStore,
   SqliteSessionStore,
   SqliteTranscriptStore,
 } from '../store/index.ts';
@@ -63,7 +65,7 @@ async function runGateway(
     },
   });
   const tools = buildToolRegistry(config, logger);
-  const agent = buildAgent(config, logger, tools);
+  const agent = buildAgent(config, logger, tools, { approvalRules: new SqliteApprovalRuleStore(db) });
 
   const apiServer = config.api_server.enabled
     ? createApiServer({
@@ -72,6 +74,7 @@ async function runGateway(
         tools,
         responseStore,
         transcripts: new SqliteTranscriptStore(db),
+        runStore: new SqliteRunStore(db),
         logger,
         version: packageVersion(),
       })

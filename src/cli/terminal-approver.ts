@@ -10,7 +10,9 @@ import type { ApprovalAsker, ApprovalDecision } from '../agent/index.ts';
 
 export function terminalApprover(rl: Interface, output: Writable): ApprovalAsker {
   return (request, signal) => {
-    output.write(`\n⚠ ${request.tool} wants to run: ${describeCall(request.arguments)}\n  Needs approval: ${request.reason}\n`);
+    output.write(
+      `\n⚠ ${request.tool} wants to run: ${describeCall(request.arguments)}\n  Needs approval: ${request.reason}\n`,
+    );
     return new Promise<ApprovalDecision>((resolve, reject) => {
       const onAbort = () => {
         output.write('\n(no answer: denied)\n');

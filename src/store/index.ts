@@ -4,13 +4,13 @@
  */
 export { type Database, openDatabase } from './database.ts';
 export { newId } from './new-id.ts';
-export { SqliteResponseStore, type SqliteResponseStoreOptions } from './sqlite-response-store.ts';
-export { SqliteSessionStore } from './sqlite-session-store.ts';
-export * from './sqlite-transcript-store.ts';
-export type * from './types.ts';
-export { LOCAL_OWNER } from './types.ts';
 export { SqliteApprovalRuleStore } from './sqlite-approval-rule-store.ts';
-export { type PairingRequest, SqlitePairingStore, type SqlitePairingStoreOptions } from './sqlite-pairing-store.ts';
+export {
+  type PairingRequest,
+  SqlitePairingStore,
+  type SqlitePairingStoreOptions,
+} from './sqlite-pairing-store.ts';
+export { SqliteResponseStore, type SqliteResponseStoreOptions } from './sqlite-response-store.ts';
 export {
   finalRunStatuses,
   type RunEvent,
@@ -19,3 +19,7 @@ export {
   SqliteRunStore,
   type StoredRun,
 } from './sqlite-run-store.ts';
+export { SqliteSessionStore } from './sqlite-session-store.ts';
+export * from './sqlite-transcript-store.ts';
+export type * from './types.ts';
+export { LOCAL_OWNER } from './types.ts';

@@ -113,15 +113,18 @@ export class SqlitePairingStore {
 
   async isPaired(platform: string, userId: string): Promise<boolean> {
     return (
-      this.#db.prepare('SELECT 1 FROM paired_users WHERE platform = ? AND user_id = ?').get(platform, userId) !==
-      undefined
+      this.#db
+        .prepare('SELECT 1 FROM paired_users WHERE platform = ? AND user_id = ?')
+        .get(platform, userId) !== undefined
     );
   }
 
   /** Pending (unexpired) requests, oldest first. */
   async pending(): Promise<PairingRequest[]> {
     const rows = this.#db
-      .prepare("SELECT * FROM pairing_requests WHERE status = 'pending' AND expires_at > ? ORDER BY created_at")
+      .prepare(
+        "SELECT * FROM pairing_requests WHERE status = 'pending' AND expires_at > ? ORDER BY created_at",
+      )
       .all(this.#now()) as unknown as RequestRow[];
     return rows.map(fromRow);
   }

@@ -10,7 +10,7 @@ import type { AgentRunner } from '../../../agent/index.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/index.ts';
-import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import type { ResponseStore, SqliteRunStore, TranscriptStore } from '../../../store/index.ts';
 import type { ToolRegistry } from '../../../tools/index.ts';
 import type { PlatformAdapter } from '../../types.ts';
 import { ActiveRuns } from './active-runs.ts';
@@ -32,6 +32,8 @@ export interface ApiServerOptions {
   tools: ToolRegistry;
   responseStore: ResponseStore;
   transcripts: TranscriptStore;
+  /** Runs API state; without it `/v1/runs` is not served. */
+  runStore?: SqliteRunStore;
   logger: Logger;
   version: string;
 }
@@ -66,6 +68,7 @@ export class ApiServer implements PlatformAdapter {
       runs: this.#runs,
       responseStore: options.responseStore,
       transcripts: options.transcripts,
+      runStore: options.runStore,
     };
     const responseTurns = createResponseTurns(deps);
     const access = createAccessCheck(config.api_server);
@@ -126,6 +129,13 @@ export class ApiServer implements PlatformAdapter {
       logger.warn(
         { event: 'api.responses_interrupted', count: interrupted },
         'marked responses left in progress by a previous run as incomplete (interrupted)',
+      );
+    }
+    const runsInterrupted = (await this.#options.runStore?.markInterrupted()) ?? 0;
+    if (runsInterrupted > 0) {
+      logger.warn(
+        { event: 'api.runs_interrupted', count: runsInterrupted },
+        'marked runs left unfinished by a previous process as interrupted',
       );
     }
     const removed = await this.#options.transcripts.prune({ maxAgeDays: api.responses.max_age_days });

@@ -9,7 +9,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ModelError } from '../../../model/errors.ts';
-import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import type { ResponseStore, SqliteRunStore, TranscriptStore } from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { answerClientError } from './client-error.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -17,8 +17,13 @@ import { installIdempotency } from './idempotency.ts';
 import { registerInfoRoutes } from './info-routes.ts';
 import { installJsonBodyParser, jsonLimitsOf } from './json-body-parser.ts';
 import { installRequestLog } from './request-log.ts';
-import { registerResponsesRoutes, type SharedResponseTurns } from './responses-routes.ts';
+import {
+  createResponseTurns,
+  registerResponsesRoutes,
+  type SharedResponseTurns,
+} from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
+import { registerRunsRoutes } from './runs-routes.ts';
 import { type AccessCheck, createAccessCheck, installSecurity, isLoopbackOrigin } from './security.ts';
 
 export interface AppDeps extends ApiRouteDeps {
@@ -28,6 +33,8 @@ export interface AppDeps extends ApiRouteDeps {
   responseTurns?: SharedResponseTurns;
   /** Shared with the WebSocket upgrade, so one wrong-key throttle counts both. */
   access?: AccessCheck;
+  /** Where runs and their events are kept; without it the runs API is not served. */
+  runStore?: SqliteRunStore;
 }
 
 /** Headers browsers may send cross-origin: auth, JSON, the official SDKs' own headers, Herald's. */
@@ -145,10 +152,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.code(404).send(error.toBody());
   });
 
+  const turns = deps.responseTurns ?? createResponseTurns(deps);
+  const { runStore } = deps;
   void app.register(async (scope) => {
-    registerInfoRoutes(scope, deps);
+    registerInfoRoutes(scope, deps, runStore !== undefined);
     registerChatCompletionsRoutes(scope, deps);
-    registerResponsesRoutes(scope, deps, deps.responseTurns);
+    registerResponsesRoutes(scope, deps, turns);
+    if (runStore) registerRunsRoutes(scope, { ...deps, runStore }, turns);
   });
   return app;
 }
