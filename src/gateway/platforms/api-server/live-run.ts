@@ -161,10 +161,8 @@ export class LiveRun {
       case 'done':
       case 'error':
         return;
-      default: {
-        const never: never = event;
-        return never;
-      }
+      default:
+        throw new Error(`Unknown agent event: ${JSON.stringify(event satisfies never)}`);
     }
   }
 
