@@ -120,6 +120,8 @@ function segments(command: string): string[][] {
   let word = '';
   let inWord = false;
   let quote: '"' | "'" | undefined;
+  /** Quotes to go back to when a `$(…)` opened inside them closes. */
+  const resume: ('"' | undefined)[] = [];
   const endWord = () => {
     if (inWord) words.push(word);
     word = '';
@@ -135,8 +137,10 @@ function segments(command: string): string[][] {
     if (quote) {
       if (c === quote) quote = undefined;
       else if (quote === '"' && c === '$' && command[i + 1] === '(') {
-        // A substitution inside double quotes is a command of its own.
+        // A substitution inside double quotes is a command of its own, read unquoted until its `)`.
         endSegment();
+        resume.push('"');
+        quote = undefined;
         i++;
       } else word += c;
       continue;
@@ -147,10 +151,14 @@ function segments(command: string): string[][] {
     } else if (c === '\\' && i + 1 < command.length) {
       word += command[++i];
       inWord = true;
+    } else if (c === ')' && resume.length > 0) {
+      endSegment();
+      quote = resume.pop();
     } else if (c === ';' || c === '&' || c === '|' || c === '\n' || c === '`' || c === '(' || c === ')') {
       endSegment();
     } else if (c === '$' && command[i + 1] === '(') {
       endSegment();
+      resume.push(undefined);
       i++;
     } else if (c === ' ' || c === '\t') {
       endWord();
@@ -220,7 +228,7 @@ function classifySegment(words: string[]): DangerousMatch | undefined {
   }
   if (privilege.has(program))
     return match('privilege', `runs a command with ${program} (elevated privileges)`);
-  if (program === 'rm' && flagged(args, 'r', ['--recursive'])) {
+  if (program === 'rm' && (flagged(args, 'r', ['--recursive']) || flagged(args, 'R', []))) {
     return match('recursive-delete', 'deletes files recursively');
   }
   if (program === 'rm' && args.some((a) => isSystemPath(a))) {
