@@ -35,6 +35,15 @@ export function memoryApprovalRules(): ApprovalRuleStore {
   };
 }
 
+/** The abort reason an asker's signal carries when nobody answered in time. */
+export class ApprovalTimeoutError extends Error {
+  readonly code = 'approval_timed_out';
+  constructor() {
+    super('The approval request timed out.');
+    this.name = 'ApprovalTimeoutError';
+  }
+}
+
 export type GateOutcome = { run: true } | { run: false; output: string };
 export type ApprovalGate = (call: ToolCall) => Promise<GateOutcome>;
 
@@ -130,7 +139,7 @@ async function ask(
   const expired = new AbortController();
   const onAbort = () => expired.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => expired.abort(new Error('approval timed out')), timeoutMs);
+  const timer = setTimeout(() => expired.abort(new ApprovalTimeoutError()), timeoutMs);
   try {
     return await new Promise<Answer>((resolve) => {
       let done = false;

@@ -39,7 +39,10 @@ describe('ApprovalPolicy', () => {
     assert.equal(policy.check('web_fetch', '{}', 'api', '/ws').action, 'deny');
     assert.equal(policy.check('github__create_issue', '{}', 'chat', '/ws').action, 'deny');
     // An allowed tool still meets the classifier.
-    assert.equal(policyOf({ tools: { terminal: 'allow' } }).check('terminal', rm, 'api', '/ws').action, 'ask');
+    assert.equal(
+      policyOf({ tools: { terminal: 'allow' } }).check('terminal', rm, 'api', '/ws').action,
+      'ask',
+    );
   });
 
   it('prefers the exact name, then the longest matching glob', () => {

@@ -83,8 +83,14 @@ describe('classifyCommand', () => {
 describe('classifyDangerousCall', () => {
   const cwd = '/home/me/ws';
   it('flags file writes outside the workspace and leaves those inside alone', () => {
-    assert.equal(classifyDangerousCall('write_file', { path: '../x.txt' }, cwd)?.category, 'outside-workspace');
-    assert.equal(classifyDangerousCall('edit_file', { path: '/etc/passwd' }, cwd)?.category, 'outside-workspace');
+    assert.equal(
+      classifyDangerousCall('write_file', { path: '../x.txt' }, cwd)?.category,
+      'outside-workspace',
+    );
+    assert.equal(
+      classifyDangerousCall('edit_file', { path: '/etc/passwd' }, cwd)?.category,
+      'outside-workspace',
+    );
     assert.equal(classifyDangerousCall('write_file', { path: 'src/a.ts' }, cwd), undefined);
     assert.equal(classifyDangerousCall('write_file', { path: `${cwd}/b.ts` }, cwd), undefined);
   });

@@ -3,7 +3,7 @@
  * run's event types. Other subsystems import from here only.
  */
 export { Agent, type AgentOptions } from './agent.ts';
-export { type ApprovalRuleStore, memoryApprovalRules } from './approval-gate.ts';
+export { type ApprovalRuleStore, ApprovalTimeoutError, memoryApprovalRules } from './approval-gate.ts';
 export { type ApprovalMode, ApprovalPolicy, modeFor, type PolicyVerdict } from './approval-policy.ts';
 export {
   type Compaction,

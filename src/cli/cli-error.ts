@@ -3,7 +3,12 @@
  * HERALD_HOME another serve holds).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
-export type CliErrorCode = 'cancelled' | 'doctor_failed' | 'empty_prompt' | 'home_locked';
+export type CliErrorCode =
+  | 'cancelled'
+  | 'doctor_failed'
+  | 'empty_prompt'
+  | 'home_locked'
+  | 'pairing_code_unknown';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

@@ -15,6 +15,7 @@ import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.
 import {
   openDatabase,
   SqliteApprovalRuleStore,
+  SqlitePairingStore,
   SqliteResponseStore,
   SqliteRunStore,
   SqliteSessionStore,
@@ -86,6 +87,7 @@ async function runGateway(
     sessions: new SqliteSessionStore(db),
     platforms,
     logger,
+    pairing: new SqlitePairingStore(db),
   });
 
   try {

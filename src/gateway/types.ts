@@ -98,6 +98,20 @@ export interface ChatPlatform extends PlatformAdapter {
   sendTyping(target: ReplyTarget): Promise<void>;
   /** A native stream for this target when the platform offers one and config allows it. */
   openNativeStream?(target: ReplyTarget): NativeStream | undefined;
+  /**
+   * Sends an approval prompt with answer buttons (once / session / always / deny) tied to `requestId`.
+   * Platforms without it cannot ask, and calls that need approval are refused there.
+   */
+  sendApprovalPrompt?(target: ReplyTarget, text: string, requestId: string): Promise<SentMessage>;
+  /** Registered by the gateway: a button press on a prompt; resolves with the short notice the presser sees. */
+  onApprovalAnswer?(handler: (answer: ApprovalAnswer) => Promise<string>): void;
+}
+
+/** A press of an approval prompt's button. */
+export interface ApprovalAnswer {
+  requestId: string;
+  decision: 'once' | 'session' | 'always' | 'deny';
+  userId: string;
 }
 
 /** Platform failures the StreamConsumer reacts to. */

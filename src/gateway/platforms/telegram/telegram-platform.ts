@@ -13,6 +13,7 @@ import type { Message, UserFromGetMe } from 'grammy/types';
 import type { Logger } from '../../../logger.ts';
 import { splitMessage } from '../../streaming/index.ts';
 import type {
+  ApprovalAnswer,
   ChatPlatform,
   InboundMessage,
   NativeStream,
@@ -57,6 +58,7 @@ export class TelegramPlatform implements ChatPlatform {
   readonly #options: TelegramPlatformOptions;
   readonly #logger: Logger;
   #handler: ((message: InboundMessage) => void) | undefined;
+  #approvalHandler: ((answer: ApprovalAnswer) => Promise<string>) | undefined;
   #webhookServer: Server | undefined;
   #polling: Promise<void> | undefined;
   /** Cancels a start still waiting on grammY, which retries getMe on network errors without end. */
@@ -71,11 +73,45 @@ export class TelegramPlatform implements ChatPlatform {
       ...(options.botInfo ? { botInfo: options.botInfo } : {}),
     });
     this.#bot.on('message:text', (ctx) => this.#receive(ctx.message));
+    this.#bot.on('callback_query:data', async (ctx) => {
+      const answer = parseApprovalData(ctx.callbackQuery.data);
+      const notice =
+        answer && this.#approvalHandler
+          ? await this.#approvalHandler({ ...answer, userId: String(ctx.from.id) })
+          : 'This button is no longer active.';
+      await ctx.answerCallbackQuery({ text: notice });
+    });
     this.#bot.catch((error) => this.#logger.error({ event: 'telegram_update_failed', err: error.error }));
   }
 
   onMessage(handler: (message: InboundMessage) => void): void {
     this.#handler = handler;
+  }
+
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<string>): void {
+    this.#approvalHandler = handler;
+  }
+
+  /** Plain text (commands are full of characters HTML would need escaped) with an inline keyboard. */
+  async sendApprovalPrompt(target: ReplyTarget, text: string, requestId: string): Promise<SentMessage> {
+    const button = (label: string, decision: ApprovalAnswer['decision']) => ({
+      text: label,
+      callback_data: `${approvalDataPrefix}${requestId}:${decision}`,
+    });
+    try {
+      const sent = await this.#bot.api.sendMessage(Number(target.chatId), text, {
+        ...this.#threadOptions(target),
+        reply_markup: {
+          inline_keyboard: [
+            [button('Approve once', 'once'), button('This conversation', 'session')],
+            [button('Always', 'always'), button('Deny', 'deny')],
+          ],
+        },
+      });
+      return { id: String(sent.message_id) };
+    } catch (error) {
+      throw toPlatformError(error);
+    }
   }
 
   async start(): Promise<void> {
@@ -98,7 +134,7 @@ export class TelegramPlatform implements ChatPlatform {
       this.#polling = this.#bot
         .start({
           timeout: this.#options.pollingTimeoutSeconds ?? 30,
-          allowed_updates: ['message'],
+          allowed_updates: ['message', 'callback_query'],
           onStart: () => {
             started = true;
             this.#logger.info(
@@ -129,7 +165,7 @@ export class TelegramPlatform implements ChatPlatform {
     });
     this.#webhookServer = server;
     await this.#bot.api.setWebhook(webhook.url, {
-      allowed_updates: ['message'],
+      allowed_updates: ['message', 'callback_query'],
       ...(webhook.secret ? { secret_token: webhook.secret } : {}),
     });
     this.#logger.info({ event: 'telegram_webhook', port: webhook.port }, 'telegram webhook listening');
@@ -286,6 +322,17 @@ export class TelegramPlatform implements ChatPlatform {
       cancel: async () => {},
     };
   }
+}
+
+/** Callback data of approval buttons: `apr:<request id>:<decision>` (Telegram allows 64 bytes). */
+const approvalDataPrefix = 'apr:';
+const decisions = new Set(['once', 'session', 'always', 'deny']);
+
+function parseApprovalData(data: string): Omit<ApprovalAnswer, 'userId'> | undefined {
+  if (!data.startsWith(approvalDataPrefix)) return undefined;
+  const [requestId, decision] = data.slice(approvalDataPrefix.length).split(':');
+  if (!requestId || !decision || !decisions.has(decision)) return undefined;
+  return { requestId, decision: decision as ApprovalAnswer['decision'] };
 }
 
 function escapeRegExp(text: string): string {
