@@ -233,6 +233,23 @@ describe('runs API', { timeout: 60_000 }, () => {
     assert.equal(rest.at(-1)!.event, 'run.completed');
   });
 
+  it('an always answer is kept: a later run with the same command pattern does not ask', async () => {
+    const h = await boot();
+    scriptDangerousTurn(h);
+    const first = await startRun(h);
+    const [, , requested] = await readRunEvents(h.url, first, untilApproval);
+    await api(h, 'POST', `/v1/runs/${first}/approval`, {
+      request_id: requested!.data.request_id,
+      decision: 'always',
+    });
+    await readRunEvents(h.url, first, { key: keyA, lastEventId: requested!.id });
+    scriptDangerousTurn(h, 'Again.');
+    const second = await startRun(h, 'and once more');
+    const events = await readRunEvents(h.url, second, { key: keyA });
+    assert.equal(events.filter((e) => e.event.startsWith('approval.')).length, 0);
+    assert.equal(events.at(-1)!.event, 'run.completed');
+  });
+
   it('runs belong to their key: another key gets 404 everywhere', async () => {
     const h = await boot();
     scriptDangerousTurn(h);

@@ -75,7 +75,12 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
       log(call, { decision: 'deny', by: 'policy' });
       return refuse(`the approval policy refuses it: ${verdict.reason}`);
     }
-    if (session?.has(verdict.pattern) || (await rules.has(verdict.pattern))) {
+    // An unreadable rule store means no remembered answer: the person is asked again.
+    const remembered = await rules.has(verdict.pattern).catch((err: unknown) => {
+      logger?.warn({ event: 'agent.approval_rules_failed', err }, 'approval rules could not be read');
+      return false;
+    });
+    if (session?.has(verdict.pattern) || remembered) {
       log(call, { decision: 'allow', by: 'rule', pattern: verdict.pattern });
       return { run: true };
     }
@@ -107,7 +112,11 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
     );
     log(call, { decision, by, requestId: request.id, pattern: request.pattern });
     if (decision === 'session') session?.add(request.pattern);
-    if (decision === 'always') await rules.add(request.pattern);
+    if (decision === 'always') {
+      await rules.add(request.pattern).catch((err: unknown) => {
+        logger?.warn({ event: 'agent.approval_rules_failed', err }, 'an always answer could not be kept');
+      });
+    }
     if (decision !== 'deny') return { run: true };
     if (by === 'timeout') {
       return refuse(

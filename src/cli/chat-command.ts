@@ -5,7 +5,7 @@
  */
 
 import { createInterface } from 'node:readline';
-import type { AgentRunner } from '../agent/index.ts';
+import type { AgentRunner, ApprovalRuleStore } from '../agent/index.ts';
 import { type HeraldConfig, heraldPaths, type LoadedConfig } from '../config/index.ts';
 import { createLogger } from '../logger.ts';
 import {
@@ -14,7 +14,7 @@ import {
   MODEL_NOT_CONFIGURED_MESSAGE,
   ModelError,
 } from '../model/index.ts';
-import { openDatabase, SqliteApprovalRuleStore } from '../store/index.ts';
+import { type Database, openDatabase, SqliteApprovalRuleStore } from '../store/index.ts';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
@@ -30,15 +30,36 @@ export async function runChat(
     throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
   const explicitLevel = sources['logging.level'] !== 'default';
   const logger = createLogger(options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn');
-  const db = openDatabase(heraldPaths(config.home).database);
+  const rules = lazyApprovalRules(heraldPaths(config.home).database);
   try {
     const agent = buildAgent(config, logger, buildToolRegistry(config, logger, { interactive: true }), {
-      approvalRules: new SqliteApprovalRuleStore(db),
+      approvalRules: rules,
     });
     await converse(agent, config, options);
   } finally {
-    db.close();
+    rules.close();
   }
+}
+
+/**
+ * The `always` answers in herald.db, opened only when a call first needs approval: most chats never
+ * touch the database, which may be held by a serving Herald or not exist yet.
+ */
+function lazyApprovalRules(file: string): ApprovalRuleStore & { close(): void } {
+  let db: Database | undefined;
+  let store: SqliteApprovalRuleStore | undefined;
+  const open = () => {
+    if (!store) {
+      db = openDatabase(file);
+      store = new SqliteApprovalRuleStore(db);
+    }
+    return store;
+  };
+  return {
+    has: (pattern) => open().has(pattern),
+    add: (pattern) => open().add(pattern),
+    close: () => db?.close(),
+  };
 }
 
 async function converse(
