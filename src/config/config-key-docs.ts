@@ -98,7 +98,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.telegram.enabled': 'Start Telegram (default: when a token is set).',
   'platforms.telegram.token': 'Bot token from @BotFather.',
   'platforms.telegram.allowed_users': 'Telegram user ids allowed to talk to the bot.',
-  'platforms.telegram.admins': 'Telegram user ids who may answer any approval request (besides the person who asked).',
+  'platforms.telegram.admins':
+    'Telegram user ids who may answer any approval request (besides the person who asked).',
   'platforms.telegram.dm_policy':
     'Strangers: allowlist (refused), pairing (a code to approve with `herald pairing approve`), open (anyone). Default allowlist.',
   'platforms.telegram.reply_to_mode': 'Thread replies to the user message: off, first or all chunks.',
