@@ -10,19 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Agent } from '../src/agent/index.ts';
-import { configSchema, type HeraldConfig } from '../src/config/index.ts';
-import { createApiServer } from '../src/gateway/platforms/api-server/index.ts';
-import { silentLogger } from '../src/logger.ts';
-import { createModelClient } from '../src/model/index.ts';
-import {
-  openDatabase,
-  SqliteApprovalRuleStore,
-  SqliteResponseStore,
-  SqliteRunStore,
-  SqliteTranscriptStore,
-} from '../src/store/index.ts';
-import { createToolRegistry } from '../src/tools/index.ts';
+import { openDatabase, SqliteRunStore } from '../src/store/index.ts';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 import { readRunEvents } from './support/run-events.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
@@ -318,62 +306,23 @@ describe('runs API', { timeout: 60_000 }, () => {
 
 describe('runs API across a restart', { timeout: 30_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'herald-runs-restart-'));
-  let upstream: ScriptedUpstream;
-  after(async () => {
-    await upstream?.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => rmSync(home, { recursive: true, force: true }));
+  const bootOn = (upstream: ScriptedUpstream) =>
+    startTestServer({ home, upstream, apiServer: { keys: [keyA], shutdown_grace_s: 0 } });
 
-  async function bootOn() {
-    const config: HeraldConfig = {
-      ...configSchema.parse({
-        model: { base_url: upstream.url, api_key: 'k', model: 'scripted-model', max_retries: 0 },
-        agent: { workspace: join(home, 'workspace') },
-        api_server: { port: 0, shutdown_grace_s: 0, keys: [keyA] },
-      }),
-      home,
-    };
-    const logger = silentLogger();
-    const db = openDatabase(join(home, 'herald.db'));
-    const tools = createToolRegistry(config);
-    const server = createApiServer({
-      config,
-      agent: new Agent({
-        model: createModelClient(config.model, { logger }),
-        tools,
-        config,
-        logger,
-        approvalRules: new SqliteApprovalRuleStore(db),
-      }),
-      tools,
-      responseStore: new SqliteResponseStore(db),
-      transcripts: new SqliteTranscriptStore(db),
-      runStore: new SqliteRunStore(db),
-      logger,
-      version: '0.0.0-test',
-    });
-    await server.start();
-    return {
-      url: server.url,
-      async stop() {
-        await server.stop();
-        db.close();
-      },
-    };
-  }
-
-  it('a run waiting for approval when Herald stops is interrupted, and stays so after the restart', async () => {
-    upstream = await ScriptedUpstream.start();
+  it('a run waiting for approval when Herald stops is interrupted, and stays so after the restart', async (t) => {
+    const upstream = await ScriptedUpstream.start();
+    t.after(() => upstream.close());
     mkdirSync(join(home, 'workspace', 'build'), { recursive: true });
     upstream.enqueue({
       toolCalls: [{ id: 'call_rm', name: 'terminal', arguments: { command: 'rm -rf build' } }],
     });
-    const one = await bootOn();
+    const one = await bootOn(upstream);
     const created = await api(one, 'POST', '/v1/runs', { input: 'clean' });
     const [, , requested] = await readRunEvents(one.url, created.body.run_id, untilApproval);
-    await one.stop();
+    await one.close();
 
-    const two = await bootOn();
+    const two = await bootOn(upstream);
     try {
       const run = await api(two, 'GET', `/v1/runs/${created.body.run_id}`);
       assert.equal(run.body.status, 'interrupted');
@@ -384,7 +333,7 @@ describe('runs API across a restart', { timeout: 30_000 }, () => {
       assert.equal(rest.at(-1)!.event, 'run.interrupted');
       assert.ok(existsSync(join(home, 'workspace', 'build')));
     } finally {
-      await two.stop();
+      await two.close();
     }
   });
 

@@ -51,11 +51,16 @@ export interface TestServerOptions {
   apiKey?: string;
   /** Default: a silent logger. */
   logger?: Logger;
+  /** An existing HERALD_HOME (kept on close), e.g. to start a second server on the same database. */
+  home?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const upstream = options.upstream ?? (await ScriptedUpstream.start());
-  const home = mkdtempSync(join(tmpdir(), 'herald-api-'));
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'herald-api-'));
+  const removeHome = () => {
+    if (!options.home) rmSync(home, { recursive: true, force: true });
+  };
   const parsed = configSchema.parse({
     ...(options.config ?? {}),
     model: {
@@ -100,7 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   } catch (error) {
     if (!options.upstream) await upstream.close();
     db.close();
-    rmSync(home, { recursive: true, force: true });
+    removeHome();
     throw error;
   }
   const url = server.url;
@@ -126,7 +131,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await server.stop();
       if (!options.upstream) await upstream.close();
       db.close();
-      rmSync(home, { recursive: true, force: true });
+      removeHome();
     },
   };
 }
