@@ -13,7 +13,13 @@ import {
   ApprovalTimeoutError,
 } from '../agent/index.ts';
 import type { Logger } from '../logger.ts';
-import type { ApprovalAnswer, ChatPlatform, ReplyTarget, SentMessage } from './types.ts';
+import type {
+  ApprovalAnswer,
+  ApprovalAnswerResult,
+  ChatPlatform,
+  ReplyTarget,
+  SentMessage,
+} from './types.ts';
 
 interface Pending {
   platform: ChatPlatform;
@@ -86,9 +92,11 @@ export class ChatApprovals {
     this.#sessions.delete(key);
   }
 
-  async #answer(platform: ChatPlatform, answer: ApprovalAnswer): Promise<string> {
+  async #answer(platform: ChatPlatform, answer: ApprovalAnswer): Promise<ApprovalAnswerResult> {
     const pending = this.#pending.get(answer.requestId);
-    if (!pending || pending.platform !== platform) return 'This request is no longer waiting for an answer.';
+    if (!pending || pending.platform !== platform) {
+      return { accepted: false, notice: 'This request is no longer waiting for an answer.' };
+    }
     if (answer.userId !== pending.ownerId && !this.#isAdmin(platform.name, answer.userId)) {
       this.#logger.info(
         {
@@ -99,7 +107,7 @@ export class ChatApprovals {
         },
         'approval answer from someone else ignored',
       );
-      return 'Only the person who asked (or an admin) can answer this.';
+      return { accepted: false, notice: 'Only the person who asked (or an admin) can answer this.' };
     }
     this.#pending.delete(answer.requestId);
     pending.resolve(answer.decision);
@@ -120,7 +128,7 @@ export class ChatApprovals {
       pending.text,
       decisionText[answer.decision],
     );
-    return decisionText[answer.decision];
+    return { accepted: true, notice: decisionText[answer.decision] };
   }
 
   /** Shows the outcome under the prompt; an edit also removes its buttons. */
@@ -132,7 +140,9 @@ export class ChatApprovals {
     outcome: string,
   ): Promise<void> {
     try {
-      await platform.edit(target, prompt, `${text}\n\n${outcome}`);
+      const settled = `${text}\n\n${outcome}`;
+      if (platform.closeApprovalPrompt) await platform.closeApprovalPrompt(target, prompt, settled);
+      else await platform.edit(target, prompt, settled);
     } catch (error) {
       this.#logger.debug({ event: 'gateway_approval_edit_failed', err: error }, 'approval prompt not edited');
     }

@@ -103,8 +103,17 @@ export interface ChatPlatform extends PlatformAdapter {
    * Platforms without it cannot ask, and calls that need approval are refused there.
    */
   sendApprovalPrompt?(target: ReplyTarget, text: string, requestId: string): Promise<SentMessage>;
-  /** Registered by the gateway: a button press on a prompt; resolves with the short notice the presser sees. */
-  onApprovalAnswer?(handler: (answer: ApprovalAnswer) => Promise<string>): void;
+  /** Registered by the gateway: a button press on a prompt; resolves with what to tell the presser. */
+  onApprovalAnswer?(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void;
+  /** Replaces a prompt's text and removes its buttons; without it the gateway uses `edit`. */
+  closeApprovalPrompt?(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void>;
+}
+
+/** How a button press went: `accepted` false for a press by someone else or on a settled prompt. */
+export interface ApprovalAnswerResult {
+  accepted: boolean;
+  /** A short notice for the presser (a Telegram toast, a Slack ephemeral message). */
+  notice: string;
 }
 
 /** A press of an approval prompt's button. */

@@ -14,6 +14,7 @@ import type { Logger } from '../../../logger.ts';
 import { splitMessage } from '../../streaming/index.ts';
 import type {
   ApprovalAnswer,
+  ApprovalAnswerResult,
   ChatPlatform,
   InboundMessage,
   NativeStream,
@@ -58,7 +59,7 @@ export class TelegramPlatform implements ChatPlatform {
   readonly #options: TelegramPlatformOptions;
   readonly #logger: Logger;
   #handler: ((message: InboundMessage) => void) | undefined;
-  #approvalHandler: ((answer: ApprovalAnswer) => Promise<string>) | undefined;
+  #approvalHandler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
   #webhookServer: Server | undefined;
   #polling: Promise<void> | undefined;
   /** Cancels a start still waiting on grammY, which retries getMe on network errors without end. */
@@ -75,11 +76,11 @@ export class TelegramPlatform implements ChatPlatform {
     this.#bot.on('message:text', (ctx) => this.#receive(ctx.message));
     this.#bot.on('callback_query:data', async (ctx) => {
       const answer = parseApprovalData(ctx.callbackQuery.data);
-      const notice =
+      const result =
         answer && this.#approvalHandler
           ? await this.#approvalHandler({ ...answer, userId: String(ctx.from.id) })
-          : 'This button is no longer active.';
-      await ctx.answerCallbackQuery({ text: notice });
+          : { accepted: false, notice: 'This button is no longer active.' };
+      await ctx.answerCallbackQuery({ text: result.notice });
     });
     this.#bot.catch((error) => this.#logger.error({ event: 'telegram_update_failed', err: error.error }));
   }
@@ -88,7 +89,7 @@ export class TelegramPlatform implements ChatPlatform {
     this.#handler = handler;
   }
 
-  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<string>): void {
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
     this.#approvalHandler = handler;
   }
 
