@@ -214,6 +214,43 @@ describe('Telegram pairing', { timeout: 30_000 }, () => {
     assert.equal(h.api.messages(stranger).at(-1)!.visible, 'Hi, nice to meet you.');
   });
 
+  it('offers the code to the admins with buttons; an admin lets the stranger in', async (t) => {
+    const h = await startHarness(t, { dm_policy: 'pairing' });
+    h.api.sendText({ chatId: stranger, userId: stranger, text: 'hello?', userName: 'eve' });
+    await h.api.waitFor(() => h.api.messages(admin).length === 1, 10_000, 'offer to the admin');
+    const offer = h.api.messages(admin)[0]!;
+    const [pending] = await h.pairing.pending();
+    assert.equal(
+      offer.visible,
+      `🔑 telegram user ${stranger} (@eve) asks to talk to me (pairing code ${pending!.code}).`,
+    );
+    assert.deepEqual(
+      offer.buttons!.flat().map((b) => b.text),
+      ['Let in', 'Refuse'],
+    );
+    h.api.pressButton({
+      chatId: owner,
+      userId: owner,
+      messageId: offer.messageId,
+      data: dataOf(offer, 'Let in'),
+    });
+    await h.api.waitFor(() => h.api.callsOf('answerCallbackQuery').length === 1, 10_000, 'notice');
+    assert.equal(
+      await h.pairing.isPaired('telegram', String(stranger)),
+      false,
+      'only admins decide pairings',
+    );
+    h.api.pressButton({
+      chatId: admin,
+      userId: admin,
+      messageId: offer.messageId,
+      data: dataOf(offer, 'Let in'),
+    });
+    await h.api.waitFor(() => /✅ Let in$/.test(h.api.messages(admin)[0]!.visible), 10_000, 'settled offer');
+    assert.equal(await h.pairing.isPaired('telegram', String(stranger)), true);
+    assert.equal(h.api.messages(admin)[0]!.buttons, undefined);
+  });
+
   it('a denied code keeps the stranger unanswered', async (t) => {
     const h = await startHarness(t, { dm_policy: 'pairing' });
     h.api.sendText({ chatId: stranger, userId: stranger, text: 'hi' });

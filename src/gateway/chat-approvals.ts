@@ -1,10 +1,12 @@
 /**
- * Approval requests on chat platforms: sends the prompt with answer buttons through a platform that
- * has them (`sendApprovalPrompt`), accepts a press only from the person who started the run or one of
- * the platform's `admins`, edits the prompt to show the decision (or the timeout / cancellation), and
- * keeps each conversation's `session` answers until `/new`. Platforms without buttons get no asker, so
- * the policy refuses such calls there with a tool result that says why. It does not decide what needs
- * approval (the agent's policy does) nor how buttons look (the platform does).
+ * Approval prompts on chat platforms: sends a prompt with answer buttons through a platform that has
+ * them (`sendApprovalPrompt`), accepts a press only from whoever may answer, edits the prompt to show
+ * the outcome, and keeps each conversation's `session` answers until `/new`. Two kinds of prompt: a
+ * tool call the agent wants to run (answered by the person who started the run or one of the
+ * platform's `admins`), and a stranger's pairing code offered to the admins (`dm_policy: pairing`).
+ * Platforms without buttons get no asker, so the policy refuses such calls there with a tool result
+ * that says why. It does not decide what needs approval (the agent's policy does) nor how buttons
+ * look (the platform does).
  */
 import {
   type ApprovalAsker,
@@ -13,6 +15,7 @@ import {
   ApprovalTimeoutError,
 } from '../agent/index.ts';
 import type { Logger } from '../logger.ts';
+import type { PairingRequest } from '../store/index.ts';
 import type {
   ApprovalAnswer,
   ApprovalAnswerResult,
@@ -21,13 +24,20 @@ import type {
   SentMessage,
 } from './types.ts';
 
+interface Prompt {
+  target: ReplyTarget;
+  message: SentMessage;
+}
+
 interface Pending {
   platform: ChatPlatform;
-  target: ReplyTarget;
-  ownerId: string;
-  prompt: SentMessage;
+  /** Where the prompt was sent (several admins may each have one). */
+  prompts: Prompt[];
   text: string;
-  resolve: (decision: ApprovalDecision) => void;
+  /** Who may answer besides the platform's admins; undefined = admins only. */
+  ownerId: string | undefined;
+  /** Acts on the answer and returns the outcome line shown under the prompt. */
+  decide: (decision: ApprovalDecision) => Promise<string>;
 }
 
 const decisionText: Record<ApprovalDecision, string> = {
@@ -59,22 +69,70 @@ export class ChatApprovals {
     if (!send) return undefined;
     return async (request, signal) => {
       const text = promptText(request);
-      const prompt = await send(target, text, request.id);
+      const prompts = [{ target, message: await send(target, text, request.id, 'tool') }];
       return new Promise<ApprovalDecision>((resolve, reject) => {
-        this.#pending.set(request.id, { platform, target, ownerId, prompt, text, resolve });
+        this.#pending.set(request.id, {
+          platform,
+          prompts,
+          text,
+          ownerId,
+          decide: async (decision) => {
+            resolve(decision);
+            return decisionText[decision];
+          },
+        });
         signal.addEventListener(
           'abort',
           () => {
-            if (!this.#pending.delete(request.id)) return;
+            const pending = this.#pending.get(request.id);
+            if (!pending) return;
+            this.#pending.delete(request.id);
             const outcome =
               signal.reason instanceof ApprovalTimeoutError ? '⏱ No answer in time: denied' : '⏹ Cancelled';
-            void this.#settlePrompt(platform, target, prompt, text, outcome);
+            void this.#settle(pending, outcome);
             reject(signal.reason);
           },
           { once: true },
         );
       });
     };
+  }
+
+  /**
+   * Offers a stranger's pairing code to each admin in a DM (their user id addresses it on the
+   * platforms that have buttons); `decide` lets them in or refuses them.
+   */
+  async offerPairing(
+    platform: ChatPlatform,
+    admins: readonly string[],
+    request: PairingRequest,
+    decide: (approve: boolean) => Promise<PairingRequest | undefined>,
+  ): Promise<void> {
+    const send = platform.sendApprovalPrompt?.bind(platform);
+    if (!send || admins.length === 0) return;
+    const who = request.userName ? `${request.userId} (@${request.userName})` : request.userId;
+    const text = `🔑 ${platform.name} user ${who} asks to talk to me (pairing code ${request.code}).`;
+    const id = `pair_${request.code}`;
+    const prompts: Prompt[] = [];
+    for (const admin of admins) {
+      const target: ReplyTarget = { chatId: admin, userId: admin, inboundMessageId: '', isPrivate: true };
+      try {
+        prompts.push({ target, message: await send(target, text, id, 'pairing') });
+      } catch (error) {
+        this.#logger.warn({ event: 'gateway_pairing_offer_failed', platform: platform.name, err: error });
+      }
+    }
+    this.#pending.set(id, {
+      platform,
+      prompts,
+      text,
+      ownerId: undefined,
+      decide: async (decision) => {
+        const done = await decide(decision !== 'deny');
+        if (!done) return '⏱ The code has expired or was already answered';
+        return decision === 'deny' ? '⛔ Refused' : '✅ Let in';
+      },
+    });
   }
 
   /** The conversation's `session` answers. */
@@ -110,7 +168,7 @@ export class ChatApprovals {
       return { accepted: false, notice: 'Only the person who asked (or an admin) can answer this.' };
     }
     this.#pending.delete(answer.requestId);
-    pending.resolve(answer.decision);
+    const outcome = await pending.decide(answer.decision);
     this.#logger.info(
       {
         event: 'gateway_approval_answered',
@@ -121,30 +179,24 @@ export class ChatApprovals {
       },
       'approval answered',
     );
-    await this.#settlePrompt(
-      platform,
-      pending.target,
-      pending.prompt,
-      pending.text,
-      decisionText[answer.decision],
-    );
-    return { accepted: true, notice: decisionText[answer.decision] };
+    await this.#settle(pending, outcome);
+    return { accepted: true, notice: outcome };
   }
 
-  /** Shows the outcome under the prompt; an edit also removes its buttons. */
-  async #settlePrompt(
-    platform: ChatPlatform,
-    target: ReplyTarget,
-    prompt: SentMessage,
-    text: string,
-    outcome: string,
-  ): Promise<void> {
-    try {
-      const settled = `${text}\n\n${outcome}`;
-      if (platform.closeApprovalPrompt) await platform.closeApprovalPrompt(target, prompt, settled);
-      else await platform.edit(target, prompt, settled);
-    } catch (error) {
-      this.#logger.debug({ event: 'gateway_approval_edit_failed', err: error }, 'approval prompt not edited');
+  /** Shows the outcome under every copy of the prompt, without its buttons. */
+  async #settle(pending: Pending, outcome: string): Promise<void> {
+    const { platform } = pending;
+    const settled = `${pending.text}\n\n${outcome}`;
+    for (const { target, message } of pending.prompts) {
+      try {
+        if (platform.closeApprovalPrompt) await platform.closeApprovalPrompt(target, message, settled);
+        else await platform.edit(target, message, settled);
+      } catch (error) {
+        this.#logger.debug(
+          { event: 'gateway_approval_edit_failed', err: error },
+          'approval prompt not edited',
+        );
+      }
     }
   }
 }

@@ -2,7 +2,7 @@
  * What happens to a message from someone not on a platform's allow-list (`platforms.<name>.dm_policy`):
  * `allowlist` refuses (the gateway's one-time refusal note), `open` admits everyone, `pairing` answers a
  * stranger's first DM with a short code and nothing else, and admits them once an operator ran
- * `herald pairing approve <code>`. The platform's `admins` are always admitted. It only judges; the
+ * `herald pairing approve <code>` or an admin's button. The platform's `admins` are always admitted. It only judges; the
  * gateway sends what it says and runs what it admits. Groups never pair: a stranger there is ignored.
  */
 import type { HeraldConfig } from '../config/schema.ts';
@@ -18,11 +18,14 @@ export interface PairingDirectory {
     userName?: string,
   ): Promise<{ request: PairingRequest; fresh: boolean }>;
   isPaired(platform: string, userId: string): Promise<boolean>;
+  approve(code: string): Promise<PairingRequest | undefined>;
+  deny(code: string): Promise<PairingRequest | undefined>;
 }
 
 export type StrangerVerdict =
   | { verdict: 'admit' }
-  | { verdict: 'reply'; text: string }
+  /** `pairing`: a code minted now, to offer to the platform's admins. */
+  | { verdict: 'reply'; text: string; pairing: PairingRequest }
   | { verdict: 'ignore' }
   | { verdict: 'refuse' };
 
@@ -40,7 +43,17 @@ export class DmPolicy {
   }
 
   isAdmin(platform: string, userId: string): boolean {
-    return this.#platforms[platform]?.admins?.includes(userId) ?? false;
+    return this.adminsOf(platform).includes(userId);
+  }
+
+  adminsOf(platform: string): readonly string[] {
+    return this.#platforms[platform]?.admins ?? [];
+  }
+
+  /** An admin's answer to a pairing code (the same as `herald pairing approve|deny`). */
+  async settlePairing(code: string, approve: boolean): Promise<PairingRequest | undefined> {
+    if (!this.#pairing) return undefined;
+    return approve ? this.#pairing.approve(code) : this.#pairing.deny(code);
   }
 
   /** Judges a message the allow-list refused. */
@@ -69,6 +82,7 @@ export class DmPolicy {
     const minutes = Math.round((request.expiresAt - request.createdAt) / 60_000);
     return {
       verdict: 'reply',
+      pairing: request,
       text: `Your pairing code: ${request.code}\nIt is valid for ${minutes} minutes. Send it to the owner of this bot, who can let you in with: herald pairing approve ${request.code}`,
     };
   }

@@ -252,6 +252,13 @@ export class GatewayRunner {
     const stranger = verdict === 'not-allowed' ? await this.#dmPolicy.judge(message) : undefined;
     if (stranger?.verdict === 'reply') {
       await platform.send(target, stranger.text, { replyToInbound: true });
+      const { code } = stranger.pairing;
+      await this.#approvals.offerPairing(
+        platform,
+        this.#dmPolicy.adminsOf(platform.name),
+        stranger.pairing,
+        (approve) => this.#dmPolicy.settlePairing(code, approve),
+      );
       return;
     }
     if (stranger?.verdict === 'ignore') return;

@@ -99,10 +99,16 @@ export interface ChatPlatform extends PlatformAdapter {
   /** A native stream for this target when the platform offers one and config allows it. */
   openNativeStream?(target: ReplyTarget): NativeStream | undefined;
   /**
-   * Sends an approval prompt with answer buttons (once / session / always / deny) tied to `requestId`.
-   * Platforms without it cannot ask, and calls that need approval are refused there.
+   * Sends an approval prompt with answer buttons tied to `requestId`: once / session / always / deny
+   * for a tool call, let in (`once`) / refuse (`deny`) for a pairing code. Platforms without it cannot
+   * ask, and calls that need approval are refused there.
    */
-  sendApprovalPrompt?(target: ReplyTarget, text: string, requestId: string): Promise<SentMessage>;
+  sendApprovalPrompt?(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: 'tool' | 'pairing',
+  ): Promise<SentMessage>;
   /** Registered by the gateway: a button press on a prompt; resolves with what to tell the presser. */
   onApprovalAnswer?(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void;
   /** Replaces a prompt's text and removes its buttons; without it the gateway uses `edit`. */

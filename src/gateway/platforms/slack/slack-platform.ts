@@ -62,7 +62,12 @@ export class SlackPlatform implements ChatPlatform {
     this.#approvalHandler = handler;
   }
 
-  async sendApprovalPrompt(target: ReplyTarget, text: string, requestId: string): Promise<SentMessage> {
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: 'tool' | 'pairing',
+  ): Promise<SentMessage> {
     const button = (label: string, decision: ApprovalAnswer['decision'], style?: 'primary' | 'danger') => ({
       type: 'button' as const,
       text: { type: 'plain_text' as const, text: label },
@@ -79,12 +84,15 @@ export class SlackPlatform implements ChatPlatform {
           promptSection(text),
           {
             type: 'actions',
-            elements: [
-              button('Approve once', 'once', 'primary'),
-              button('This conversation', 'session'),
-              button('Always', 'always'),
-              button('Deny', 'deny', 'danger'),
-            ],
+            elements:
+              kind === 'pairing'
+                ? [button('Let in', 'once', 'primary'), button('Refuse', 'deny', 'danger')]
+                : [
+                    button('Approve once', 'once', 'primary'),
+                    button('This conversation', 'session'),
+                    button('Always', 'always'),
+                    button('Deny', 'deny', 'danger'),
+                  ],
           },
         ],
       });

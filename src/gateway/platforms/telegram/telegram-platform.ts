@@ -94,7 +94,12 @@ export class TelegramPlatform implements ChatPlatform {
   }
 
   /** Plain text (commands are full of characters HTML would need escaped) with an inline keyboard. */
-  async sendApprovalPrompt(target: ReplyTarget, text: string, requestId: string): Promise<SentMessage> {
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: 'tool' | 'pairing',
+  ): Promise<SentMessage> {
     const button = (label: string, decision: ApprovalAnswer['decision']) => ({
       text: label,
       callback_data: `${approvalDataPrefix}${requestId}:${decision}`,
@@ -103,10 +108,13 @@ export class TelegramPlatform implements ChatPlatform {
       const sent = await this.#bot.api.sendMessage(Number(target.chatId), text, {
         ...this.#threadOptions(target),
         reply_markup: {
-          inline_keyboard: [
-            [button('Approve once', 'once'), button('This conversation', 'session')],
-            [button('Always', 'always'), button('Deny', 'deny')],
-          ],
+          inline_keyboard:
+            kind === 'pairing'
+              ? [[button('Let in', 'once'), button('Refuse', 'deny')]]
+              : [
+                  [button('Approve once', 'once'), button('This conversation', 'session')],
+                  [button('Always', 'always'), button('Deny', 'deny')],
+                ],
         },
       });
       return { id: String(sent.message_id) };
