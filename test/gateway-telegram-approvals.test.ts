@@ -6,101 +6,55 @@
  * gets a code and nothing else until the code is approved.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { Agent } from '../src/agent/index.ts';
-import { configSchema, type HeraldConfig } from '../src/config/index.ts';
-import { GatewayRunner } from '../src/gateway/index.ts';
+import { describe, it } from 'node:test';
 import { TelegramPlatform } from '../src/gateway/platforms/telegram/index.ts';
 import { silentLogger } from '../src/logger.ts';
-import { createModelClient } from '../src/model/index.ts';
-import { openDatabase, SqlitePairingStore, SqliteSessionStore } from '../src/store/index.ts';
-import { createToolRegistry } from '../src/tools/index.ts';
+import { scriptRemoveBuild, startApprovalGateway } from './support/approval-gateway.ts';
 import { FakeTelegramApi } from './support/fake-telegram-api.ts';
-import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
 const owner = 42;
 const admin = 7;
 const stranger = 99;
-const tempDirs: string[] = [];
-after(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
 async function startHarness(
   t: { after: (fn: () => Promise<void>) => void },
   telegram: Record<string, unknown> = {},
   approvals: Record<string, unknown> = {},
 ) {
-  const home = mkdtempSync(join(tmpdir(), 'herald-gw-approvals-'));
-  tempDirs.push(home);
-  mkdirSync(join(home, 'workspace', 'build'), { recursive: true });
-  const upstream = await ScriptedUpstream.start();
   const api = await FakeTelegramApi.start();
-  const config: HeraldConfig = {
-    ...configSchema.parse({
-      model: { base_url: upstream.url, api_key: 'test', model: 'test-model', max_retries: 0 },
-      agent: { workspace: join(home, 'workspace') },
-      approvals,
-      platforms: {
-        telegram: {
-          token: api.token,
-          api_root: api.apiRoot,
-          allowed_users: [owner],
-          admins: [admin],
-          native_drafts: false,
-          streaming: { edit_interval_ms: 30 },
-          ...telegram,
-        },
+  const rig = await startApprovalGateway(t, {
+    approvals,
+    platforms: {
+      telegram: {
+        token: api.token,
+        api_root: api.apiRoot,
+        allowed_users: [owner],
+        admins: [admin],
+        native_drafts: false,
+        streaming: { edit_interval_ms: 30 },
+        ...telegram,
       },
-    }),
-    home,
-  };
-  const logger = silentLogger();
-  const db = openDatabase(join(home, 'herald.db'));
-  const pairing = new SqlitePairingStore(db);
-  const agent = new Agent({
-    model: createModelClient(config.model, { logger }),
-    tools: createToolRegistry(config),
-    config,
-    logger,
+    },
+    platform: () =>
+      new TelegramPlatform({
+        token: api.token,
+        apiRoot: api.apiRoot,
+        replyToMode: 'first',
+        nativeDrafts: false,
+        logger: silentLogger(),
+        pollingTimeoutSeconds: 1,
+      }),
+    closeFake: () => api.close(),
   });
-  const platform = new TelegramPlatform({
-    token: api.token,
-    apiRoot: api.apiRoot,
-    replyToMode: 'first',
-    nativeDrafts: false,
-    logger,
-    pollingTimeoutSeconds: 1,
-  });
-  const gateway = new GatewayRunner({
-    config,
-    agent,
-    sessions: new SqliteSessionStore(db),
-    platforms: [platform],
-    logger,
-    pairing,
-  });
-  await gateway.start();
-  t.after(async () => {
-    await gateway.stop();
-    db.close();
-    await api.close();
-    await upstream.close();
-  });
-  return { api, upstream, gateway, home, pairing };
+  return { api, ...rig };
 }
 
 type Harness = Awaited<ReturnType<typeof startHarness>>;
 
 /** Scripts `rm -rf build` then an answer, sends the owner's message, and returns the prompt once it shows. */
 async function promptFor(h: Harness) {
-  h.upstream.enqueue(
-    { toolCalls: [{ id: 'call_rm', name: 'terminal', arguments: { command: 'rm -rf build' } }] },
-    { text: 'Cleaned up.' },
-  );
+  scriptRemoveBuild(h.upstream);
   h.api.sendText({ chatId: owner, userId: owner, text: 'clean the build dir' });
   await h.api.waitFor(() => h.api.messages(owner).some((m) => m.buttons), 10_000, 'approval prompt');
   return h.api.messages(owner).find((m) => m.buttons)!;

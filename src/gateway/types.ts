@@ -115,6 +115,13 @@ export interface ChatPlatform extends PlatformAdapter {
   closeApprovalPrompt?(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void>;
 }
 
+const approvalDecisions: ReadonlySet<string> = new Set(['once', 'session', 'always', 'deny']);
+
+/** Reads a decision back from a button's data. */
+export function isApprovalDecision(value: string): value is ApprovalAnswer['decision'] {
+  return approvalDecisions.has(value);
+}
+
 /** How a button press went: `accepted` false for a press by someone else or on a settled prompt. */
 export interface ApprovalAnswerResult {
   accepted: boolean;

@@ -25,14 +25,15 @@ import {
 import { z } from 'zod';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import type {
-  ApprovalAnswer,
-  ApprovalAnswerResult,
-  ChatPlatform,
-  InboundMessage,
-  ReplyTarget,
-  SendOptions,
-  SentMessage,
+import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
+  type ChatPlatform,
+  type InboundMessage,
+  isApprovalDecision,
+  type ReplyTarget,
+  type SendOptions,
+  type SentMessage,
 } from '../../types.ts';
 import { mapEditError, mapSendError } from './discord-errors.ts';
 import { toInboundMessage } from './discord-inbound.ts';
@@ -197,10 +198,10 @@ export class DiscordPlatform implements ChatPlatform {
   async #approvalPressed(interaction: ButtonInteraction): Promise<void> {
     const [decision = '', requestId = ''] = interaction.customId.slice(approvalIdPrefix.length).split(':');
     const result =
-      decisions.has(decision) && this.#approvalHandler
+      isApprovalDecision(decision) && this.#approvalHandler
         ? await this.#approvalHandler({
             requestId,
-            decision: decision as ApprovalAnswer['decision'],
+            decision,
             userId: interaction.user.id,
           })
         : { accepted: false, notice: 'This button is no longer active.' };
@@ -247,7 +248,6 @@ export class DiscordPlatform implements ChatPlatform {
 
 /** `custom_id` of approval buttons: the prefix, the decision, then the request id. */
 const approvalIdPrefix = 'herald_approval:';
-const decisions = new Set(['once', 'session', 'always', 'deny']);
 
 /** Replies go to the thread when there is one, else to the channel itself. */
 function channelOf(target: ReplyTarget): string {

@@ -14,15 +14,16 @@ import { App, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import type {
-  ApprovalAnswer,
-  ApprovalAnswerResult,
-  ChatPlatform,
-  InboundMessage,
-  NativeStream,
-  ReplyTarget,
-  SendOptions,
-  SentMessage,
+import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
+  type ChatPlatform,
+  type InboundMessage,
+  isApprovalDecision,
+  type NativeStream,
+  type ReplyTarget,
+  type SendOptions,
+  type SentMessage,
 } from '../../types.ts';
 import { mapEditError, mapSendError } from './slack-errors.ts';
 import { toInboundMessage } from './slack-inbound.ts';
@@ -237,10 +238,10 @@ export class SlackPlatform implements ChatPlatform {
     const button = action as { action_id?: string; value?: string };
     const decision = button.action_id?.slice(approvalActionPrefix.length) ?? '';
     const userId = press.user?.id;
-    if (!userId || !button.value || !decisions.has(decision) || !this.#approvalHandler) return;
+    if (!userId || !button.value || !isApprovalDecision(decision) || !this.#approvalHandler) return;
     const result = await this.#approvalHandler({
       requestId: button.value,
-      decision: decision as ApprovalAnswer['decision'],
+      decision,
       userId,
     });
     // An accepted press shows in the updated prompt; a refused one is told only to the presser.
@@ -272,7 +273,6 @@ export class SlackPlatform implements ChatPlatform {
 
 /** `action_id` of approval buttons: the prefix, then the decision; the button's value is the request id. */
 const approvalActionPrefix = 'herald_approval_';
-const decisions = new Set(['once', 'session', 'always', 'deny']);
 
 /** The prompt's text as a plain-text section (commands are full of characters mrkdwn would eat). */
 function promptSection(text: string) {

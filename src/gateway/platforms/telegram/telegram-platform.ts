@@ -12,16 +12,17 @@ import { Bot, webhookCallback } from 'grammy';
 import type { Message, UserFromGetMe } from 'grammy/types';
 import type { Logger } from '../../../logger.ts';
 import { splitMessage } from '../../streaming/index.ts';
-import type {
-  ApprovalAnswer,
-  ApprovalAnswerResult,
-  ChatPlatform,
-  InboundMessage,
-  NativeStream,
-  PlatformLimits,
-  ReplyTarget,
-  SendOptions,
-  SentMessage,
+import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
+  type ChatPlatform,
+  type InboundMessage,
+  isApprovalDecision,
+  type NativeStream,
+  type PlatformLimits,
+  type ReplyTarget,
+  type SendOptions,
+  type SentMessage,
 } from '../../types.ts';
 import { isEntityParseError, isNotModifiedError, toPlatformError } from './telegram-errors.ts';
 import { renderTelegramHtml, telegramLength } from './telegram-html.ts';
@@ -335,13 +336,12 @@ export class TelegramPlatform implements ChatPlatform {
 
 /** Callback data of approval buttons: `apr:<request id>:<decision>` (Telegram allows 64 bytes). */
 const approvalDataPrefix = 'apr:';
-const decisions = new Set(['once', 'session', 'always', 'deny']);
 
 function parseApprovalData(data: string): Omit<ApprovalAnswer, 'userId'> | undefined {
   if (!data.startsWith(approvalDataPrefix)) return undefined;
   const [requestId, decision] = data.slice(approvalDataPrefix.length).split(':');
-  if (!requestId || !decision || !decisions.has(decision)) return undefined;
-  return { requestId, decision: decision as ApprovalAnswer['decision'] };
+  if (!requestId || !decision || !isApprovalDecision(decision)) return undefined;
+  return { requestId, decision };
 }
 
 function escapeRegExp(text: string): string {
