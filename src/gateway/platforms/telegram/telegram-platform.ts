@@ -5,7 +5,8 @@
  * Text is sent as Telegram HTML rendered from Markdown, retried as plain text when Telegram rejects
  * the entities. In private chats replies can stream as `sendMessageDraft` drafts, finished with
  * `sendMessage`. It decides per message whether to thread it under the user's message
- * (`reply_to_mode`). It does not decide who may talk to the agent or run it: the gateway does.
+ * (`reply_to_mode`). Approval prompts carry an inline keyboard whose presses arrive as callback queries
+ * and are answered with a short toast. It does not decide who may talk to the agent or run it: the gateway does.
  */
 import { createServer, type Server } from 'node:http';
 import { Bot, webhookCallback } from 'grammy';
