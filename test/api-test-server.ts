@@ -14,7 +14,13 @@ import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-se
 import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
 import { Pulse } from '../src/observability/index.ts';
-import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
+import {
+  openDatabase,
+  SqliteApprovalRuleStore,
+  SqliteResponseStore,
+  SqliteRunStore,
+  SqliteTranscriptStore,
+} from '../src/store/index.ts';
 import { type AnyTool, createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
@@ -49,11 +55,16 @@ export interface TestServerOptions {
   logger?: Logger;
   /** MCP tools offered beside the built-ins (an `McpClients`' `tools`). */
   mcpTools?: () => readonly AnyTool[];
+  /** An existing HERALD_HOME (kept on close), e.g. to start a second server on the same database. */
+  home?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const upstream = options.upstream ?? (await ScriptedUpstream.start());
-  const home = mkdtempSync(join(tmpdir(), 'herald-api-'));
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'herald-api-'));
+  const removeHome = () => {
+    if (!options.home) rmSync(home, { recursive: true, force: true });
+  };
   const parsed = configSchema.parse({
     ...(options.config ?? {}),
     model: {
@@ -82,7 +93,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const pulse = new Pulse({ config, version: '0.0.0-test', storeOpen: () => db.isOpen });
   const model = pulse.observeModel(createModelClient(config.model, { logger, retryBaseMs: 1 }));
   const tools = createToolRegistry(config, { mcpTools: options.mcpTools });
-  const realAgent = new Agent({ model, tools, config, logger });
+  const approvalRules = new SqliteApprovalRuleStore(db);
+  const realAgent = new Agent({ model, tools, config, logger, approvalRules });
   const agent = pulse.observeAgent(options.agent ? options.agent(realAgent) : realAgent);
   const server = createApiServer({
     config,
@@ -90,6 +102,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     tools,
     responseStore: new SqliteResponseStore(db),
     transcripts: new SqliteTranscriptStore(db),
+    runStore: new SqliteRunStore(db),
     logger,
     version: '0.0.0-test',
     pulse,
@@ -99,7 +112,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   } catch (error) {
     if (!options.upstream) await upstream.close();
     db.close();
-    rmSync(home, { recursive: true, force: true });
+    removeHome();
     throw error;
   }
   const url = server.url;
@@ -127,7 +140,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       if (!options.upstream) await upstream.close();
       // A readiness test closes the store itself.
       if (db.isOpen) db.close();
-      rmSync(home, { recursive: true, force: true });
+      removeHome();
     },
   };
 }

@@ -220,7 +220,7 @@ describe('TelegramPlatform in webhook mode', () => {
     t.after(() => platform.stop());
     assert.deepEqual(api.callsOf('setWebhook')[0]!.params, {
       url: 'https://bot.example.test/hook',
-      allowed_updates: ['message'],
+      allowed_updates: ['message', 'callback_query'],
       secret_token: 's3cret',
     });
     const update = {

@@ -23,6 +23,8 @@ import {
 } from '../model/index.ts';
 import { type AnyTool, type ToolContext, type ToolRegistry, toolSpec } from '../tools/index.ts';
 import { AbortableWaits, abortError } from './abort.ts';
+import { type ApprovalRuleStore, createApprovalGate, memoryApprovalRules } from './approval-gate.ts';
+import { ApprovalPolicy } from './approval-policy.ts';
 import {
   type Compaction,
   type ContextCompaction,
@@ -49,6 +51,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** The clock the core prompt's date comes from (tests pin it). */
   now?: () => Date;
+  /** Where `always` approval answers are kept; default: in memory. */
+  approvalRules?: ApprovalRuleStore;
 }
 
 /** What a run needs once its input is resolved against config. */
@@ -91,6 +95,8 @@ export class Agent implements AgentRunner {
   readonly #logger: Logger | undefined;
   readonly #now: () => Date;
   readonly #compactor: ContextCompactor;
+  readonly #policy: ApprovalPolicy;
+  readonly #approvalRules: ApprovalRuleStore;
   /** Where tools work. loadConfig always fills `agent.workspace`; a config built from the bare schema may not. */
   readonly #workspace: string;
 
@@ -104,6 +110,8 @@ export class Agent implements AgentRunner {
       model: options.model,
       contextWindow: options.config.model.context_window,
     });
+    this.#policy = new ApprovalPolicy(options.config.approvals);
+    this.#approvalRules = options.approvalRules ?? memoryApprovalRules();
     this.#workspace = options.config.agent.workspace ?? heraldPaths(options.config.home).workspace;
   }
 
@@ -162,6 +170,7 @@ export class Agent implements AgentRunner {
 
       for (let step = 1; step <= maxIterations; step++) {
         if (signal.aborted) throw abortError(signal);
+        for (const guidance of input.steering?.() ?? []) append(state, { role: 'user', content: guidance });
         await this.#compactContext(setup, state, signal, emit);
         const turn = await this.#streamAssistantTurn(setup, state, signal, emit);
 
@@ -181,7 +190,13 @@ export class Agent implements AgentRunner {
           ownCalls.length === 0
             ? []
             : await ensureWorkspace(setup.cwd).then(() =>
-                executeToolCalls(ownCalls, setup.tools, toolContext(this.#config, setup, signal), emit),
+                executeToolCalls(
+                  ownCalls,
+                  setup.tools,
+                  toolContext(this.#config, setup, signal),
+                  emit,
+                  this.#approvalGate(input, setup, signal, emit),
+                ),
               );
         appendToolRound(state, turn, results);
         if (signal.aborted) throw abortError(signal);
@@ -232,6 +247,21 @@ export class Agent implements AgentRunner {
         maxTokens: sampling.maxTokens ?? this.#config.model.max_tokens,
       },
     };
+  }
+
+  #approvalGate(input: AgentInput, setup: RunSetup, signal: AbortSignal, emit: (event: AgentEvent) => void) {
+    return createApprovalGate({
+      policy: this.#policy,
+      rules: this.#approvalRules,
+      approve: input.approve,
+      session: input.approvalSession,
+      timeoutMs: this.#config.approvals.timeout_s * 1000,
+      toolset: setup.toolset,
+      cwd: setup.cwd,
+      signal,
+      emit,
+      logger: this.#logger,
+    });
   }
 
   /** The single system message: the core prompt, the operator's prompt, then the caller's layers. */

@@ -2,12 +2,13 @@
  * Runs the tool calls of one assistant turn: announces each, runs them all concurrently under the run's
  * signal, reports each as it finishes, and returns one result per call in the calls' order (the order
  * the transcript needs). A missing tool, bad arguments or a throwing tool become error results the
- * model can read; only cancellation stops the batch early. It does not decide whether calls should run
- * at all — the loop does (see `refuseTruncatedToolCalls`).
+ * model can read; only cancellation stops the batch early. Whether a call may run is asked of the
+ * approval gate (approval-gate.ts) and, for a cut-off turn, decided by the loop (`refuseTruncatedToolCalls`).
  */
 import type { ToolCall } from '../model/index.ts';
 import { type AnyTool, invokeTool, type ToolContext, type ToolOrigin } from '../tools/index.ts';
 import { untilAborted } from './abort.ts';
+import type { ApprovalGate } from './approval-gate.ts';
 import type { AgentEvent } from './types.ts';
 
 export interface ToolCallResult {
@@ -34,6 +35,7 @@ export async function executeToolCalls(
   tools: ReadonlyMap<string, AnyTool>,
   ctx: ToolContext,
   emit: (event: ToolEvent) => void,
+  gate?: ApprovalGate,
 ): Promise<ToolCallResult[]> {
   for (const call of calls)
     announce(call, labelFor(tools.get(call.name), call), emit, tools.get(call.name)?.origin);
@@ -48,9 +50,12 @@ export async function executeToolCalls(
 
   const running = calls.map(async (call, index) => {
     const tool = tools.get(call.name);
-    const { output, isError } = tool
-      ? await runTool(tool, call)
-      : { output: unknownToolMessage(call.name, tools), isError: true };
+    const gated = tool && gate ? await gate(call) : { run: true as const };
+    const { output, isError } = !tool
+      ? { output: unknownToolMessage(call.name, tools), isError: true }
+      : gated.run
+        ? await runTool(tool, call)
+        : { output: gated.output, isError: true };
     finish(index, call, output, isError);
   });
 

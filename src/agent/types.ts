@@ -42,8 +42,39 @@ export interface AgentInput {
    */
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
+  /**
+   * Asks whoever started the run to approve a tool call the approval policy holds back (`approvals:`).
+   * Absent: this door cannot ask, and such calls are refused with a tool result that says why.
+   */
+  approve?: ApprovalAsker;
+  /** The conversation's `session` approvals, kept by the door across the conversation's runs. */
+  approvalSession?: Set<string>;
+  /** Guidance sent while the run works (runs API `steer`): drained before each model call. */
+  steering?: () => string[];
   signal: AbortSignal;
 }
+
+/** How a person answers an approval request; `session` covers the same pattern for the conversation. */
+export type ApprovalDecision = 'once' | 'session' | 'always' | 'deny';
+
+/** A tool call the policy holds back until someone answers. */
+export interface ApprovalRequest {
+  id: string;
+  toolCallId: string;
+  tool: string;
+  /** The call's raw JSON arguments. */
+  arguments: string;
+  /** Why it needs approval, in words for the person asked. */
+  reason: string;
+  /** What a `session` or `always` answer covers, e.g. `terminal:recursive-delete:rm`. */
+  pattern: string;
+}
+
+/** Resolves with the answer; `signal` aborts when the run is stopped or the request timed out. */
+export type ApprovalAsker = (request: ApprovalRequest, signal: AbortSignal) => Promise<ApprovalDecision>;
+
+/** Who settled an approval request: a person, the timeout, an earlier `session`/`always` answer, or the run's end. */
+export type ApprovalResolver = 'user' | 'timeout' | 'rule' | 'cancelled';
 
 /** `tool_calls`: the run paused on calls to client tools (`done.clientToolCalls`). */
 export type AgentFinishReason = 'stop' | 'length' | 'tool_calls';
@@ -78,6 +109,14 @@ export type AgentEvent =
       origin?: ToolOrigin;
     }
   | { type: 'usage'; usage: Usage; total: Usage }
+  | { type: 'approval-requested'; request: ApprovalRequest }
+  | {
+      type: 'approval-resolved';
+      requestId: string;
+      toolCallId: string;
+      decision: ApprovalDecision;
+      by: ApprovalResolver;
+    }
   | {
       type: 'done';
       text: string;

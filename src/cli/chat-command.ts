@@ -3,8 +3,10 @@
  * (`-q "…"`, or `-q -` to read it from stdin) or the interactive conversation. Logs stay quiet
  * (warnings only) unless `--debug` or an explicit log level asks for more, so they do not bury the answer.
  */
-import type { Agent } from '../agent/index.ts';
-import type { LoadedConfig } from '../config/index.ts';
+
+import { createInterface } from 'node:readline';
+import type { AgentRunner, ApprovalRuleStore } from '../agent/index.ts';
+import { type HeraldConfig, heraldPaths, type LoadedConfig } from '../config/index.ts';
 import { createLogger } from '../logger.ts';
 import {
   DEFAULT_BASE_URL,
@@ -12,9 +14,11 @@ import {
   MODEL_NOT_CONFIGURED_MESSAGE,
   ModelError,
 } from '../model/index.ts';
+import { type Database, openDatabase, SqliteApprovalRuleStore } from '../store/index.ts';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
+import { terminalApprover } from './terminal-approver.ts';
 
 export async function runChat(
   loaded: LoadedConfig,
@@ -30,20 +34,42 @@ export async function runChat(
     undefined,
     config.logging.format,
   );
+  const rules = lazyApprovalRules(heraldPaths(config.home).database);
   const { tools, mcp } = buildToolRegistry(config, logger, { interactive: true });
   try {
     // The person at the terminal expects the MCP tools from the first question on; each server's
     // first attempt is bounded by its timeout_s, and one that fails is simply left out.
     await mcp.ready();
-    await converse(config, buildAgent(config, logger, tools), options);
+    await converse(buildAgent(config, logger, tools, { approvalRules: rules }), config, options);
   } finally {
     await mcp.stop();
+    rules.close();
   }
+}
+/**
+ * The `always` answers in herald.db, opened only when a call first needs approval: most chats never
+ * touch the database, which may be held by a serving Herald or not exist yet.
+ */
+function lazyApprovalRules(file: string): ApprovalRuleStore & { close(): void } {
+  let db: Database | undefined;
+  let store: SqliteApprovalRuleStore | undefined;
+  const open = () => {
+    if (!store) {
+      db = openDatabase(file);
+      store = new SqliteApprovalRuleStore(db);
+    }
+    return store;
+  };
+  return {
+    has: (pattern) => open().has(pattern),
+    add: (pattern) => open().add(pattern),
+    close: () => db?.close(),
+  };
 }
 
 async function converse(
-  config: LoadedConfig['config'],
-  agent: Agent,
+  agent: AgentRunner,
+  config: HeraldConfig,
   options: { query?: string; debug: boolean },
 ): Promise<void> {
   if (options.query === undefined) {
@@ -61,6 +87,11 @@ async function converse(
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
+  // A person can answer approvals only when the question did not come through stdin and stdin is a terminal.
+  const rl =
+    options.query !== '-' && process.stdin.isTTY
+      ? createInterface({ input: process.stdin, output: process.stderr, terminal: true })
+      : undefined;
   try {
     await chatOnce({
       agent,
@@ -68,8 +99,10 @@ async function converse(
       stdout: process.stdout,
       stderr: process.stderr,
       signal: controller.signal,
+      ...(rl ? { approve: terminalApprover(rl, process.stderr) } : {}),
     });
   } finally {
+    rl?.close();
     process.off('SIGINT', onSigint);
   }
 }

@@ -3,7 +3,7 @@
  * progress to stderr; Ctrl-C cancels the run. Failures are thrown for the exit handler to report.
  */
 import type { Writable } from 'node:stream';
-import type { AgentRunner } from '../agent/index.ts';
+import type { AgentRunner, ApprovalAsker } from '../agent/index.ts';
 import { chatTurn } from './chat-turn.ts';
 import { CliError } from './cli-error.ts';
 
@@ -13,6 +13,8 @@ export interface ChatOnceOptions {
   stdout: Writable;
   stderr: Writable;
   signal: AbortSignal;
+  /** Set when a person is at the terminal to answer; otherwise calls that need approval are refused. */
+  approve?: ApprovalAsker;
 }
 
 export async function chatOnce(options: ChatOnceOptions): Promise<void> {
@@ -24,6 +26,7 @@ export async function chatOnce(options: ChatOnceOptions): Promise<void> {
     signal: options.signal,
     answer: options.stdout,
     progress: options.stderr,
+    ...(options.approve ? { approve: options.approve } : {}),
   });
 }
 

@@ -10,6 +10,7 @@ import { type AgentRunner, compactedConversation } from '../agent/index.ts';
 import type { ChatMessage } from '../model/types.ts';
 import { chatTurn } from './chat-turn.ts';
 import { describeExit } from './exit-handler.ts';
+import { terminalApprover } from './terminal-approver.ts';
 
 export interface ChatReplOptions {
   agent: AgentRunner;
@@ -25,6 +26,8 @@ export async function chatRepl(options: ChatReplOptions): Promise<void> {
   const terminal = 'isTTY' in options.output && options.output.isTTY === true;
   const rl = createInterface({ input: options.input, output, terminal, prompt: '› ' });
   let history: ChatMessage[] = [];
+  const approve = terminalApprover(rl, output);
+  let approvalSession = new Set<string>();
   let running: AbortController | undefined;
   // Piped input ends the interface early while lines are still being answered; prompting then throws.
   let closed = false;
@@ -44,6 +47,7 @@ export async function chatRepl(options: ChatReplOptions): Promise<void> {
     if (text === '/exit' || text === '/quit') break;
     if (text === '/new') {
       history = [];
+      approvalSession = new Set();
       output.write('(new conversation)\n');
     } else if (text.length > 0) {
       const messages: ChatMessage[] = [...history, { role: 'user', content: text }];
@@ -55,6 +59,8 @@ export async function chatRepl(options: ChatReplOptions): Promise<void> {
           signal: running.signal,
           answer: output,
           progress: output,
+          approve,
+          approvalSession,
         });
         const conversation = [...messages, ...done.messages];
         // A compacted run continues from its summary next turn, instead of summarising again.

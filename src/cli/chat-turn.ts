@@ -4,7 +4,7 @@
  * error (after the partial text) so the caller decides whether it ends the process or just the turn.
  */
 import type { Writable } from 'node:stream';
-import type { AgentEvent, AgentRunner } from '../agent/index.ts';
+import type { AgentEvent, AgentRunner, ApprovalAsker } from '../agent/index.ts';
 import type { ChatMessage } from '../model/types.ts';
 import { toolProgressLine } from './tool-progress-line.ts';
 
@@ -14,6 +14,9 @@ export interface ChatTurnOptions {
   signal: AbortSignal;
   answer: Writable;
   progress: Writable;
+  /** Asks the person at the terminal; absent = calls that need approval are refused. */
+  approve?: ApprovalAsker;
+  approvalSession?: Set<string>;
 }
 
 export type ChatTurnResult = Extract<AgentEvent, { type: 'done' }>;
@@ -30,6 +33,7 @@ export async function chatTurn(options: ChatTurnOptions): Promise<ChatTurnResult
     messages: options.messages,
     platform: 'cli',
     signal: options.signal,
+    ...(options.approve ? { approve: options.approve, approvalSession: options.approvalSession } : {}),
   })) {
     switch (event.type) {
       case 'text-delta':
@@ -46,6 +50,12 @@ export async function chatTurn(options: ChatTurnOptions): Promise<ChatTurnResult
       case 'reasoning-delta':
       case 'tool-call-end':
       case 'usage':
+      case 'approval-requested':
+        break;
+      case 'approval-resolved':
+        progress.write(
+          `  → ${event.decision === 'deny' ? `denied (${event.by})` : `approved (${event.decision})`}\n`,
+        );
         break;
       case 'done':
         endLine();

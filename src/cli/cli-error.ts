@@ -11,6 +11,7 @@ export type CliErrorCode =
   | 'invalid_mcp_server'
   | 'mcp_server_exists'
   | 'invalid_option'
+  | 'pairing_code_unknown'
   | 'setup_invalid';
 
 export class CliError extends Error {

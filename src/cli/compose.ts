@@ -3,7 +3,7 @@
  * registry with its MCP server connections. It is the CLI's small composition root; `serve.ts` wires
  * the gateway separately.
  */
-import { Agent } from '../agent/index.ts';
+import { Agent, type ApprovalRuleStore } from '../agent/index.ts';
 import { type HeraldConfig, heraldPaths } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
@@ -39,13 +39,23 @@ export function buildToolRegistry(
   return { tools, mcp };
 }
 
-/** The agent; with a `pulse`, its upstream calls are reported there (serve's status and metrics). */
-export function buildAgent(config: HeraldConfig, logger: Logger, tools: ToolRegistry, pulse?: Pulse): Agent {
+/**
+ * The agent; with a `pulse`, its upstream calls are reported there (serve's status and metrics); with
+ * `approvalRules`, `always` answers to approval requests are kept.
+ */
+export function buildAgent(
+  config: HeraldConfig,
+  logger: Logger,
+  tools: ToolRegistry,
+  options: { approvalRules?: ApprovalRuleStore; pulse?: Pulse } = {},
+): Agent {
+  const { pulse, approvalRules } = options;
   const model = createModelClient(config.model, { logger });
   return new Agent({
     model: pulse ? pulse.observeModel(model) : model,
     tools,
     config,
     logger,
+    ...(approvalRules ? { approvalRules } : {}),
   });
 }

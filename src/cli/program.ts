@@ -1,5 +1,5 @@
 /**
- * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add|serve`, `doctor`,
+ * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add|serve`, `pairing`, `doctor`,
  * `whatsapp link|unlink`,
  * `--version`, `--help` and the global `--debug`. Each command loads the config once and hands off to
  * its module; heavy parts (the agent, the gateway, prompts) are imported only by the commands that
@@ -148,6 +148,22 @@ export function buildProgram(): Command {
       const { unlinkWhatsApp } = await import('../gateway/platforms/whatsapp/index.ts');
       await unlinkWhatsApp({ home: config.home, output: process.stdout });
     });
+  const pairing = program
+    .command('pairing')
+    .description('let strangers who messaged a chat bot in (platforms.*.dm_policy: pairing)');
+  const pairingAction = (action: 'list' | 'approve' | 'deny') => async (code?: string) => {
+    const { runPairing } = await import('./pairing-command.ts');
+    await runPairing((await load()).config, { action, code, output: process.stdout });
+  };
+  pairing.command('list').description('show pending pairing codes').action(pairingAction('list'));
+  pairing
+    .command('approve <code>')
+    .description('add the person behind a code to the allowed users')
+    .action(pairingAction('approve'));
+  pairing
+    .command('deny <code>')
+    .description('refuse a code (its sender gets no answer until it expires)')
+    .action(pairingAction('deny'));
 
   program
     .command('doctor')

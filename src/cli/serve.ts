@@ -23,7 +23,10 @@ import { DEFAULT_BASE_URL, displayUrl, isModelConfigured } from '../model/index.
 import { Pulse } from '../observability/index.ts';
 import {
   openDatabase,
+  SqliteApprovalRuleStore,
+  SqlitePairingStore,
   SqliteResponseStore,
+  SqliteRunStore,
   SqliteSessionStore,
   SqliteTranscriptStore,
 } from '../store/index.ts';
@@ -77,7 +80,9 @@ async function runGateway(
     },
   });
   const { tools, mcp } = buildToolRegistry(config, logger);
-  const agent = pulse.observeAgent(buildAgent(config, logger, tools, pulse));
+  const agent = pulse.observeAgent(
+    buildAgent(config, logger, tools, { pulse, approvalRules: new SqliteApprovalRuleStore(db) }),
+  );
 
   const apiServer = config.api_server.enabled
     ? createApiServer({
@@ -86,6 +91,7 @@ async function runGateway(
         tools,
         responseStore,
         transcripts: new SqliteTranscriptStore(db),
+        runStore: new SqliteRunStore(db),
         logger,
         version,
         pulse,
@@ -100,6 +106,7 @@ async function runGateway(
     sessions: new SqliteSessionStore(db),
     platforms,
     logger,
+    pairing: new SqlitePairingStore(db),
   });
   pulse.watchPlatforms(() => gateway.platformStates());
   pulse.watchQueue('chat', () => gateway.queuedMessages);

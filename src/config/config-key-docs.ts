@@ -8,6 +8,8 @@ export const sectionDocs: Readonly<Record<string, string>> = {
   model: 'The upstream OpenAI-compatible model (OpenRouter, OpenAI, Ollama, llama.cpp, vLLM, LM Studio…).',
   agent: 'The agent loop.',
   tools: 'Limits of the built-in tools and who their commands run as.',
+  approvals:
+    'Which tool calls wait for a person (docs/approvals.md): per tool allow/ask/deny, and the built-in classifier of dangerous commands.',
   toolsets:
     'Named groups of tool names. `api`, `chat` and `cli` are the default toolsets of the API server, chat platforms and `herald chat`; `mcp:<server>` names every tool of an MCP server, `<server>__<tool>` one.',
   mcp_servers:
@@ -114,6 +116,10 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.telegram.enabled': 'Start Telegram (default: when a token is set).',
   'platforms.telegram.token': 'Bot token from @BotFather.',
   'platforms.telegram.allowed_users': 'Telegram user ids allowed to talk to the bot.',
+  'platforms.telegram.admins':
+    'Telegram user ids who may answer any approval request (besides the person who asked).',
+  'platforms.telegram.dm_policy':
+    'Strangers: allowlist (refused), pairing (a code to approve with `herald pairing approve`), open (anyone). Default allowlist.',
   'platforms.telegram.reply_to_mode': 'Thread replies to the user message: off, first or all chunks.',
   'platforms.telegram.api_root': 'Self-hosted Bot API server URL.',
   'platforms.telegram.native_drafts': 'Use sendMessageDraft in private chats (Bot API 9.5+).',
@@ -122,11 +128,15 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.discord.enabled': 'Start Discord (default: when a token is set).',
   'platforms.discord.token': 'Bot token from the Discord developer portal.',
   'platforms.discord.allowed_users': 'Discord user ids allowed to talk to the bot.',
+  'platforms.discord.admins': 'Discord user ids who may answer any approval request.',
+  'platforms.discord.dm_policy': 'Strangers: allowlist (default), pairing or open.',
   'platforms.discord.streaming': 'Overrides of `streaming:` for Discord.',
   'platforms.slack.enabled': 'Start Slack (default: when both tokens are set).',
   'platforms.slack.bot_token': 'Bot token (xoxb-…).',
   'platforms.slack.app_token': 'App-level token for Socket Mode (xapp-…).',
   'platforms.slack.allowed_users': 'Slack user ids allowed to talk to the bot.',
+  'platforms.slack.admins': 'Slack user ids who may answer any approval request.',
+  'platforms.slack.dm_policy': 'Strangers: allowlist (default), pairing or open.',
   'platforms.slack.native_streaming': 'Use chat.startStream/appendStream/stopStream.',
   'platforms.slack.streaming': 'Overrides of `streaming:` for Slack.',
   'platforms.whatsapp.enabled': 'Start WhatsApp (default: when `herald whatsapp link` linked a device).',
@@ -135,6 +145,12 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.whatsapp.reply_prefix':
     "Header before every reply; unset = '⚕ *Herald*' and a newline, '' = none, \\n = newline.",
   'platforms.whatsapp.streaming': 'Overrides of `streaming:` for WhatsApp.',
+  'approvals.timeout_s': 'Seconds an approval request waits for an answer; unanswered counts as deny.',
+  'approvals.dangerous':
+    'What calls the classifier flags (rm -r, sudo, curl | sh, kill, writes to system paths…) get: ask (where a person can answer; refused elsewhere), deny or allow.',
+  'approvals.tools':
+    'Per tool name or glob (`github__*`): allow (default; the classifier may still ask), ask (every call) or deny.',
+  'approvals.toolsets': 'Per toolset (and so per profile): `{ dangerous, tools }` overriding the two above.',
   'logging.level': 'fatal, error, warn, info, debug, trace or silent.',
   'logging.format':
     'auto (coloured human-readable lines when stderr is a terminal, JSON lines otherwise), pretty or json.',
@@ -155,6 +171,12 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'streaming.edit_interval_ms': '1000',
   'streaming.group_edit_interval_ms': '3000',
   'platforms.telegram.enabled': 'true',
+  'platforms.telegram.admins': '[123456789]',
+  'platforms.telegram.dm_policy': 'pairing',
+  'platforms.discord.admins': '["123456789012345678"]',
+  'platforms.discord.dm_policy': 'pairing',
+  'platforms.slack.admins': '[U012ABCDEF]',
+  'platforms.slack.dm_policy': 'pairing',
   'platforms.telegram.token': '123456:ABC…',
   'platforms.telegram.api_root': 'http://localhost:8081',
   'platforms.telegram.webhook': '{ url: "https://bot.example.com/telegram", port: 8443 }',

@@ -72,6 +72,13 @@ const mcpServer = z
 export type McpServerConfig = z.infer<typeof mcpServer>;
 
 const allowedUsers = z.array(z.union([z.string(), z.number()]).transform(String)).default([]);
+const approvalMode = z.enum(['allow', 'ask', 'deny']);
+/** Per tool name or glob (`github__*`): `allow` (the classifier may still ask), `ask` (every call), `deny`. */
+const toolApprovals = z.record(z.string().min(1), approvalMode).default({});
+/** Who may answer any approval request on a platform, besides the person who started the run. */
+const admins = z.array(z.union([z.string(), z.number()]).transform(String)).optional();
+/** Who may DM the bot: the allow-list only (default), strangers after `herald pairing approve`, or anyone. */
+const dmPolicy = z.enum(['allowlist', 'pairing', 'open']).optional();
 
 export const configSchema = z
   .object({
@@ -151,6 +158,21 @@ export const configSchema = z
         files: { max_read_bytes: 1_000_000, max_read_lines: 2_000, max_search_results: 200 },
         web_fetch: { timeout_s: 20, max_bytes: 5_000_000, max_chars: 100_000, allow_private: false },
       }),
+    /** Which tool calls wait for a person (approval-policy.ts); `always` answers are kept in herald.db. */
+    approvals: z
+      .object({
+        /** Seconds an approval request waits for an answer before it counts as a deny. */
+        timeout_s: positiveInt.default(300),
+        /** Calls the built-in classifier flags (rm -r, sudo, curl | sh, …): ask where a person can answer. */
+        dangerous: approvalMode.default('ask'),
+        tools: toolApprovals,
+        /** Overrides per toolset (and so per profile, through its toolset). */
+        toolsets: z
+          .record(z.string(), z.object({ dangerous: approvalMode.optional(), tools: toolApprovals }).strict())
+          .default({}),
+      })
+      .strict()
+      .default({ timeout_s: 300, dangerous: 'ask', tools: {}, toolsets: {} }),
     /**
      * Named groups of tool names. `api`, `chat` and `cli` are the platforms' defaults. An entry may be
      * `mcp:<server>` (every tool of that MCP server) or `<server>__<tool>` (one MCP tool).
@@ -304,6 +326,8 @@ export const configSchema = z
             enabled: z.boolean().optional(),
             token: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             reply_to_mode: z.enum(['off', 'first', 'all']).default('first'),
             api_root: z.url().optional(),
             /** Bot API 9.5+ `sendMessageDraft` in private chats; edit-based streaming otherwise. */
@@ -321,6 +345,8 @@ export const configSchema = z
             enabled: z.boolean().optional(),
             token: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             streaming: streamingOverrides,
           })
           .strict()
@@ -331,6 +357,8 @@ export const configSchema = z
             bot_token: z.string().optional(),
             app_token: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             /** chat.startStream / appendStream / stopStream; edit-based streaming otherwise. */
             native_streaming: z.boolean().default(true),
             streaming: streamingOverrides,

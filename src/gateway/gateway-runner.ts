@@ -21,7 +21,9 @@ import { ModelError, RunAbortedError } from '../model/errors.ts';
 import type { ChatMessage } from '../model/types.ts';
 import type { SessionStore } from '../store/index.ts';
 import { AccessControl } from './access-control.ts';
+import { ChatApprovals } from './chat-approvals.ts';
 import { conversationKey } from './conversation-key.ts';
+import { DmPolicy, type PairingDirectory } from './dm-policy.ts';
 import { type GatewayCommand, helpText, parseGatewayCommand } from './gateway-command.ts';
 import {
   type Clock,
@@ -44,6 +46,8 @@ export interface GatewayRunnerOptions {
   clock?: Clock;
   /** Backoff of an adapter that fails to start: first delay, doubled per attempt up to the max. */
   startRetry?: { initialDelayMs: number; maxDelayMs: number };
+  /** Paired strangers (`dm_policy: pairing`); without it pairing acts as the allow-list. */
+  pairing?: PairingDirectory;
 }
 
 /** Where an adapter is in its lifecycle, for `/status`: connecting, connected, or retrying after a failure. */
@@ -84,6 +88,8 @@ export class GatewayRunner {
   readonly #starting = new Set<PlatformAdapter>();
   readonly #refused = new Set<string>();
   readonly #states = new Map<string, PlatformState>();
+  readonly #dmPolicy: DmPolicy;
+  readonly #approvals: ChatApprovals;
   #stopping = false;
 
   constructor(options: GatewayRunnerOptions) {
@@ -97,6 +103,11 @@ export class GatewayRunner {
       whatsapp: platforms.whatsapp.allowed_users,
     };
     this.#access = new AccessControl(allowedUsers, this.#logger);
+    this.#dmPolicy = new DmPolicy(options.config, options.pairing, this.#logger);
+    this.#approvals = new ChatApprovals({
+      isAdmin: (platform, userId) => this.#dmPolicy.isAdmin(platform, userId),
+      logger: this.#logger,
+    });
     // Streaming config is resolved once here, not per message.
     for (const adapter of options.platforms) {
       if (!isChatPlatform(adapter)) continue;
@@ -104,7 +115,8 @@ export class GatewayRunner {
         adapter.name,
         resolveStreamingSettings(options.config, adapter.name, adapter.limits),
       );
-      if ((allowedUsers[adapter.name] ?? []).length === 0) {
+      const dmPolicy = (platforms as Record<string, { dm_policy?: string }>)[adapter.name]?.dm_policy;
+      if ((allowedUsers[adapter.name] ?? []).length === 0 && (dmPolicy ?? 'allowlist') === 'allowlist') {
         this.#logger.warn(
           { event: 'gateway_allow_list_empty', platform: adapter.name },
           `platforms.${adapter.name}.allowed_users is empty, so the bot answers nobody; add your user id there (the id is logged when you message the bot)`,
@@ -117,7 +129,9 @@ export class GatewayRunner {
   async start(): Promise<void> {
     this.#stopping = false;
     for (const adapter of this.#options.platforms) {
-      if (isChatPlatform(adapter)) adapter.onMessage((message) => this.#receive(adapter, message));
+      if (!isChatPlatform(adapter)) continue;
+      adapter.onMessage((message) => this.#receive(adapter, message));
+      this.#approvals.attach(adapter);
     }
     await Promise.all(this.#options.platforms.map((adapter) => this.#startAdapter(adapter, 0)));
   }
@@ -272,7 +286,20 @@ export class GatewayRunner {
     const verdict = this.#access.check(message);
     if (verdict === 'not-addressed') return;
     const target = replyTarget(message);
-    if (verdict === 'not-allowed') {
+    const stranger = verdict === 'not-allowed' ? await this.#dmPolicy.judge(message) : undefined;
+    if (stranger?.verdict === 'reply') {
+      await platform.send(target, stranger.text, { replyToInbound: true });
+      const { code } = stranger.pairing;
+      await this.#approvals.offerPairing(
+        platform,
+        this.#dmPolicy.adminsOf(platform.name),
+        stranger.pairing,
+        (approve) => this.#dmPolicy.settlePairing(code, approve),
+      );
+      return;
+    }
+    if (stranger?.verdict === 'ignore') return;
+    if (stranger?.verdict === 'refuse') {
       const who = `${message.platform}:${message.userId}`;
       if (message.isPrivate && !this.#refused.has(who)) {
         this.#refused.add(who);
@@ -361,9 +388,11 @@ export class GatewayRunner {
     let failure: Error | undefined;
     const started = Date.now();
     try {
+      const approve = this.#approvals.askerFor(platform, target, message.userId);
       for await (const event of agent.run({
         messages: [...history, userMessage],
         platform: platform.name,
+        ...(approve ? { approve, approvalSession: this.#approvals.sessionFor(key) } : {}),
         signal,
       })) {
         const outcome = this.#render(event, consumer);
@@ -422,6 +451,8 @@ export class GatewayRunner {
       case 'reasoning-delta':
       case 'tool-call-end':
       case 'usage':
+      case 'approval-requested':
+      case 'approval-resolved':
         return undefined;
       case 'done':
         return { appended: event.messages, failure: undefined, compaction: event.compaction };
@@ -460,6 +491,7 @@ export class GatewayRunner {
       case 'new': {
         if (conversation) await cancel(conversation, 'A new conversation was started.');
         await this.#options.sessions.reset(key);
+        this.#approvals.forget(key);
         await reply('Started a new conversation.');
         return;
       }

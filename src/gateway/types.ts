@@ -98,6 +98,42 @@ export interface ChatPlatform extends PlatformAdapter {
   sendTyping(target: ReplyTarget): Promise<void>;
   /** A native stream for this target when the platform offers one and config allows it. */
   openNativeStream?(target: ReplyTarget): NativeStream | undefined;
+  /**
+   * Sends an approval prompt with answer buttons tied to `requestId`: once / session / always / deny
+   * for a tool call, let in (`once`) / refuse (`deny`) for a pairing code. Platforms without it cannot
+   * ask, and calls that need approval are refused there.
+   */
+  sendApprovalPrompt?(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: 'tool' | 'pairing',
+  ): Promise<SentMessage>;
+  /** Registered by the gateway: a button press on a prompt; resolves with what to tell the presser. */
+  onApprovalAnswer?(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void;
+  /** Replaces a prompt's text and removes its buttons; without it the gateway uses `edit`. */
+  closeApprovalPrompt?(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void>;
+}
+
+const approvalDecisions: ReadonlySet<string> = new Set(['once', 'session', 'always', 'deny']);
+
+/** Reads a decision back from a button's data. */
+export function isApprovalDecision(value: string): value is ApprovalAnswer['decision'] {
+  return approvalDecisions.has(value);
+}
+
+/** How a button press went: `accepted` false for a press by someone else or on a settled prompt. */
+export interface ApprovalAnswerResult {
+  accepted: boolean;
+  /** A short notice for the presser (a Telegram toast, a Slack ephemeral message). */
+  notice: string;
+}
+
+/** A press of an approval prompt's button. */
+export interface ApprovalAnswer {
+  requestId: string;
+  decision: 'once' | 'session' | 'always' | 'deny';
+  userId: string;
 }
 
 /** Platform failures the StreamConsumer reacts to. */

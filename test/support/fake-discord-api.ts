@@ -42,6 +42,13 @@ export interface PushMessageOptions {
   replyTo?: { id: string; author: FakeDiscordUser };
 }
 
+export interface FakeDiscordMessage {
+  channelId: string;
+  content: string;
+  /** Action rows as last sent; an edit with `components` replaces them. */
+  components?: { type: number; components: { custom_id: string; label: string }[] }[];
+}
+
 export interface InjectedFailure {
   status: number;
   body: unknown;
@@ -53,12 +60,22 @@ export interface FakeDiscordApi {
   readonly restApi: string;
   readonly botUser: FakeDiscordUser;
   readonly calls: RecordedDiscordCall[];
-  /** Content of every message the bot has in the fake, by id (deleted ones removed). */
-  readonly messages: Map<string, { channelId: string; content: string }>;
+  /** Content (and button components) of every message the bot has in the fake, by id (deleted ones removed). */
+  readonly messages: Map<string, FakeDiscordMessage>;
   /** Answers the next request whose method matches and path matches with the given failure. */
   failNext(method: string, path: RegExp, failure: InjectedFailure): void;
   /** Sends a MESSAGE_CREATE dispatch to every connected gateway session; returns the message id. */
   pushMessage(options: PushMessageOptions): string;
+  /**
+   * A user presses a button of a bot message in a DM: an INTERACTION_CREATE dispatch; the bot answers
+   * at `POST /interactions/{id}/{token}/callback` (recorded in `calls`). Returns the interaction id.
+   */
+  pressButton(press: {
+    channelId: string;
+    user: FakeDiscordUser;
+    messageId: string;
+    customId: string;
+  }): string;
   /** Resolves when a gateway session has identified (READY sent). */
   readonly identified: Promise<{ token: string; intents: number }>;
   close(): Promise<void>;
@@ -75,7 +92,7 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
   const guilds = options.guilds ?? [];
   const botUser: FakeDiscordUser = { id: nextSnowflake(), username: 'herald', bot: true };
   const calls: RecordedDiscordCall[] = [];
-  const messages = new Map<string, { channelId: string; content: string }>();
+  const messages = new Map<string, FakeDiscordMessage>();
   const failures: { method: string; path: RegExp; failure: InjectedFailure }[] = [];
   let sequence = 0;
   let resolveIdentified: (value: { token: string; intents: number }) => void = () => {};
@@ -115,13 +132,18 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
       });
     }
     if (method === 'GET' && path === '/users/@me') return respond(200, userPayload(botUser));
+    if (method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return { status: 204 };
     const typing = /^\/channels\/(\d+)\/typing$/.exec(path);
     if (typing && method === 'POST') return { status: 204 };
     const create = /^\/channels\/(\d+)\/messages$/.exec(path);
     if (create?.[1] && method === 'POST') {
       const id = nextSnowflake();
-      const content = String((body as { content?: unknown }).content ?? '');
-      messages.set(id, { channelId: create[1], content });
+      const { content = '', components } = body as Pick<FakeDiscordMessage, 'content' | 'components'>;
+      messages.set(id, {
+        channelId: create[1],
+        content: String(content),
+        ...(components ? { components } : {}),
+      });
       return respond(200, messagePayload({ id, channelId: create[1], author: botUser, content }));
     }
     const one = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path);
@@ -131,7 +153,9 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
         return respond(404, { message: 'Unknown Message', code: 10008 });
       }
       if (method === 'PATCH') {
-        stored.content = String((body as { content?: unknown }).content ?? stored.content);
+        const patch = body as Partial<FakeDiscordMessage>;
+        stored.content = String(patch.content ?? stored.content);
+        if (patch.components) stored.components = patch.components;
         return respond(
           200,
           messagePayload({ id: one[2], channelId: one[1], author: botUser, content: stored.content }),
@@ -205,6 +229,35 @@ export async function startFakeDiscordApi(options: { guilds?: FakeGuild[] } = {}
           : {}),
       };
       for (const ws of sockets) dispatch(ws, 'MESSAGE_CREATE', payload);
+      return id;
+    },
+    pressButton(press) {
+      const id = nextSnowflake();
+      const stored = messages.get(press.messageId);
+      const payload = {
+        id,
+        application_id: botUser.id,
+        type: 3,
+        token: `token-${id}`,
+        version: 1,
+        channel: { id: press.channelId, type: 1, recipients: [userPayload(press.user)] },
+        channel_id: press.channelId,
+        user: userPayload(press.user),
+        data: { custom_id: press.customId, component_type: 2 },
+        message: messagePayload({
+          id: press.messageId,
+          channelId: press.channelId,
+          author: botUser,
+          content: stored?.content ?? '',
+        }),
+        locale: 'en-US',
+        app_permissions: '0',
+        entitlements: [],
+        authorizing_integration_owners: {},
+        context: 1,
+        attachment_size_limit: 8_388_608,
+      };
+      for (const ws of sockets) dispatch(ws, 'INTERACTION_CREATE', payload);
       return id;
     },
     close: () => server.close(),

@@ -2,7 +2,8 @@
  * A loopback fake of Slack for driving a real Bolt app in Socket Mode: Web API methods under `/api/`
  * (auth.test, apps.connections.open, chat.postMessage/update/delete, chat.startStream/appendStream/
  * stopStream) that record every call with its params and token, and a `ws` WebSocket server that
- * speaks Socket Mode — `hello` on connect, `events_api` envelopes pushed by the test, acks recorded.
+ * speaks Socket Mode — `hello` on connect, `events_api` and `interactive` (button press) envelopes
+ * pushed by the test, acks recorded.
  * Failures are injected per method (`failNext`). It does not model scopes, rate tiers or retries.
  */
 import { randomUUID } from 'node:crypto';
@@ -36,6 +37,8 @@ export interface FakeSlackMessage {
   thread_ts?: string;
   /** A message being streamed (chat.startStream … chat.stopStream). */
   streaming?: boolean;
+  /** Block Kit blocks as last sent (postMessage, or update when it carries blocks). */
+  blocks?: Record<string, unknown>[];
 }
 
 export interface FakeSlackApi {
@@ -51,6 +54,16 @@ export interface FakeSlackApi {
   failNext(method: string, failure?: InjectedSlackFailure): void;
   /** Sends an `events_api` envelope carrying `event`; resolves with the client's ack. */
   pushEvent(event: Record<string, unknown>): Promise<SlackAck>;
+  /** A user presses a Block Kit button of message `ts`: an `interactive` envelope; resolves with the ack. */
+  pressButton(press: {
+    user: string;
+    channel: string;
+    ts: string;
+    actionId: string;
+    value: string;
+  }): Promise<SlackAck>;
+  /** Ephemeral messages (chat.postEphemeral), in order. */
+  readonly ephemeral: { channel: string; user: string; text: string }[];
   close(): Promise<void>;
 }
 
@@ -62,6 +75,7 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
   const messages = new Map<string, FakeSlackMessage>();
   const failures: { method: string; failure: InjectedSlackFailure }[] = [];
   const ackWaiters = new Map<string, (ack: SlackAck) => void>();
+  const ephemeral: { channel: string; user: string; text: string }[] = [];
   let tsCounter = 0;
   const nextTs = () => `1764000000.${String(++tsCounter).padStart(6, '0')}`;
 
@@ -111,7 +125,13 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
       case 'chat.postMessage': {
         const newTs = nextTs();
         const thread = p.thread_ts === undefined ? {} : { thread_ts: String(p.thread_ts) };
-        messages.set(newTs, { channel, text: String(p.text ?? ''), ...thread });
+        const blocks = parseBlocks(p.blocks);
+        messages.set(newTs, {
+          channel,
+          text: String(p.text ?? ''),
+          ...thread,
+          ...(blocks ? { blocks } : {}),
+        });
         return {
           ok: true,
           channel,
@@ -123,7 +143,12 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
         if (!own || own.channel !== channel) return { ok: false, error: 'message_not_found' };
         if (own.streaming) return { ok: false, error: 'cant_update_message' };
         own.text = String(p.text ?? '');
+        // As Slack does: an update without blocks keeps the old ones.
+        own.blocks = parseBlocks(p.blocks) ?? own.blocks;
         return { ok: true, channel, ts, text: own.text };
+      case 'chat.postEphemeral':
+        ephemeral.push({ channel, user: String(p.user ?? ''), text: String(p.text ?? '') });
+        return { ok: true, message_ts: nextTs() };
       case 'chat.delete':
         if (!own || own.channel !== channel) return { ok: false, error: 'message_not_found' };
         messages.delete(ts);
@@ -211,8 +236,59 @@ export async function startFakeSlackApi(): Promise<FakeSlackApi> {
       for (const ws of sockets) ws.send(JSON.stringify(envelope));
       return acked;
     },
+    ephemeral,
+    pressButton(press) {
+      const envelopeId = randomUUID();
+      const acked = new Promise<SlackAck>((resolve) => ackWaiters.set(envelopeId, resolve));
+      const message = messages.get(press.ts);
+      const envelope = {
+        envelope_id: envelopeId,
+        type: 'interactive',
+        accepts_response_payload: false,
+        payload: {
+          type: 'block_actions',
+          team: { id: teamId, domain: 'fake' },
+          user: { id: press.user, username: press.user, team_id: teamId },
+          api_app_id: 'AHERALD01',
+          token: 'verification-token',
+          container: {
+            type: 'message',
+            message_ts: press.ts,
+            channel_id: press.channel,
+            is_ephemeral: false,
+          },
+          trigger_id: 'trigger',
+          channel: { id: press.channel, name: 'dm' },
+          message: {
+            type: 'message',
+            ts: press.ts,
+            text: message?.text ?? '',
+            ...(message?.thread_ts ? { thread_ts: message.thread_ts } : {}),
+          },
+          response_url: 'https://hooks.slack.invalid/actions/x',
+          actions: [
+            {
+              type: 'button',
+              action_id: press.actionId,
+              block_id: 'b',
+              value: press.value,
+              text: { type: 'plain_text', text: press.actionId },
+              action_ts: String(Date.now() / 1000),
+            },
+          ],
+        },
+      };
+      for (const ws of sockets) ws.send(JSON.stringify(envelope));
+      return acked;
+    },
     close: () => server.close(),
   };
+}
+
+/** Blocks arrive as JSON (a JSON body) or as a JSON string (a form body). */
+function parseBlocks(raw: unknown): Record<string, unknown>[] | undefined {
+  if (raw === undefined) return undefined;
+  return (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>[];
 }
 
 function json(res: ServerResponse, body: unknown, status = 200, headers: Record<string, string> = {}): void {

@@ -1,8 +1,8 @@
 /**
  * A local fake of the Telegram Bot API (node:http on a loopback port) for driving the real grammY
  * client in tests: getMe, deleteWebhook/setWebhook, getUpdates long polling fed by `sendText` /
- * `pushUpdate`, sendMessage, editMessageText, deleteMessage, sendChatAction, sendMessageDraft and
- * setMyCommands. It records every call in order, keeps the bot's messages as a user would see them, and
+ * `pushUpdate`, sendMessage (with inline keyboards), editMessageText, deleteMessage, sendChatAction,
+ * sendMessageDraft, setMyCommands, and button presses (`pressButton`, answered by answerCallbackQuery). It records every call in order, keeps the bot's messages as a user would see them, and
  * behaves like Telegram where Herald depends on it: "message is not modified", "message is too long",
  * "can't parse entities" on unbalanced HTML, and failures injected with `failNext` (429 with
  * retry_after, "message to edit not found", ...). It is not a full Bot API.
@@ -29,6 +29,8 @@ export interface FakeBotMessage {
   threadId: number | undefined;
   edits: number;
   deleted: boolean;
+  /** The inline keyboard's buttons, row by row; an edit without one removes it, as Telegram does. */
+  buttons: { text: string; callback_data: string }[][] | undefined;
 }
 
 export interface InjectedFailure {
@@ -164,6 +166,28 @@ export class FakeTelegramApi {
     this.#updates.push({ update_id: updateId, ...update });
     for (const waiter of [...this.#waiters]) waiter.respond();
     return updateId;
+  }
+
+  /** A user presses an inline button of one of the bot's messages; returns the callback query id. */
+  pressButton(options: { chatId: number; userId: number; messageId: number; data: string }): string {
+    const id = `cbq_${this.#nextUpdateId}`;
+    const message = this.#messages.find((m) => m.messageId === options.messageId);
+    this.pushUpdate({
+      callback_query: {
+        id,
+        from: { id: options.userId, is_bot: false, first_name: 'User' },
+        chat_instance: 'ci',
+        data: options.data,
+        message: {
+          message_id: options.messageId,
+          date: 0,
+          chat: { id: options.chatId, type: this.#chatType(options.chatId) },
+          from: this.botInfo,
+          text: message?.visible ?? '',
+        },
+      },
+    });
+    return id;
   }
 
   /** A user sends a text message; entities for a leading /command and @mentions are filled in. */
@@ -331,6 +355,7 @@ export class FakeTelegramApi {
       case 'setWebhook':
       case 'setMyCommands':
       case 'sendChatAction':
+      case 'answerCallbackQuery':
         return ok(true);
       case 'sendMessage':
       case 'sendMessageDraft': {
@@ -356,6 +381,8 @@ export class FakeTelegramApi {
           threadId: params.message_thread_id as number | undefined,
           edits: 0,
           deleted: false,
+          buttons: (params.reply_markup as { inline_keyboard?: FakeBotMessage['buttons'] } | undefined)
+            ?.inline_keyboard,
         };
         this.#messages.push(message);
         return ok({
@@ -381,7 +408,9 @@ export class FakeTelegramApi {
           return bad(
             'message is not modified: specified new message content and reply markup are exactly the same',
           );
-        Object.assign(message, { raw: text, parseMode, visible, edits: message.edits + 1 });
+        const buttons = (params.reply_markup as { inline_keyboard?: FakeBotMessage['buttons'] } | undefined)
+          ?.inline_keyboard;
+        Object.assign(message, { raw: text, parseMode, visible, edits: message.edits + 1, buttons });
         return ok({ message_id: message.messageId, chat: { id: message.chatId }, date: 0, text: visible });
       }
       case 'deleteMessage': {

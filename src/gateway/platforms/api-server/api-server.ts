@@ -12,7 +12,7 @@ import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/index.ts';
 import type { Pulse } from '../../../observability/index.ts';
-import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import type { ResponseStore, SqliteRunStore, TranscriptStore } from '../../../store/index.ts';
 import type { ToolRegistry } from '../../../tools/index.ts';
 import type { PlatformAdapter } from '../../types.ts';
 import { ActiveRuns } from './active-runs.ts';
@@ -36,6 +36,8 @@ export interface ApiServerOptions {
   tools: ToolRegistry;
   responseStore: ResponseStore;
   transcripts: TranscriptStore;
+  /** Runs API state; without it `/v1/runs` is not served. */
+  runStore?: SqliteRunStore;
   logger: Logger;
   version: string;
   /** Watches the server (request metrics, the run queue) and answers `/metrics`, `/status`, `/health/ready`. */
@@ -75,6 +77,7 @@ export class ApiServer implements PlatformAdapter {
       runs: this.#runs,
       responseStore: options.responseStore,
       transcripts: options.transcripts,
+      runStore: options.runStore,
     };
     const responseTurns = createResponseTurns(deps);
     this.#turns = responseTurns;
@@ -149,6 +152,13 @@ export class ApiServer implements PlatformAdapter {
       logger.warn(
         { event: 'api.responses_interrupted', count: interrupted },
         'marked responses left in progress by a previous run as incomplete (interrupted)',
+      );
+    }
+    const runsInterrupted = (await this.#options.runStore?.markInterrupted()) ?? 0;
+    if (runsInterrupted > 0) {
+      logger.warn(
+        { event: 'api.runs_interrupted', count: runsInterrupted },
+        'marked runs left unfinished by a previous process as interrupted',
       );
     }
     const removed = await this.#options.transcripts.prune({ maxAgeDays: api.responses.max_age_days });

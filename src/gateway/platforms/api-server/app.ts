@@ -10,7 +10,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ModelError } from '../../../model/errors.ts';
-import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import type { ResponseStore, SqliteRunStore, TranscriptStore } from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { answerClientError } from './client-error.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -26,6 +26,7 @@ import {
   type SharedResponseTurns,
 } from './responses-routes.ts';
 import type { ApiRouteDeps } from './route-deps.ts';
+import { registerRunsRoutes } from './runs-routes.ts';
 import { type AccessCheck, createAccessCheck, installSecurity, isLoopbackOrigin } from './security.ts';
 
 export interface AppDeps extends ApiRouteDeps {
@@ -35,6 +36,8 @@ export interface AppDeps extends ApiRouteDeps {
   responseTurns?: SharedResponseTurns;
   /** Shared with the WebSocket upgrade, so one wrong-key throttle counts both. */
   access?: AccessCheck;
+  /** Where runs and their events are kept; without it the runs API is not served. */
+  runStore?: SqliteRunStore;
 }
 
 /** Headers browsers may send cross-origin: auth, JSON, the official SDKs' own headers, Herald's. */
@@ -155,12 +158,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   const responseTurns = deps.responseTurns ?? createResponseTurns(deps);
+  const { runStore } = deps;
   void app.register(async (scope) => {
-    registerInfoRoutes(scope, deps);
+    registerInfoRoutes(scope, deps, runStore !== undefined);
     registerPulseRoutes(scope, deps);
     registerChatCompletionsRoutes(scope, deps);
     registerResponsesRoutes(scope, deps, responseTurns);
     registerMcpRoute(scope, { ...deps, turns: responseTurns });
+    if (runStore) registerRunsRoutes(scope, { ...deps, runStore }, responseTurns);
   });
   return app;
 }

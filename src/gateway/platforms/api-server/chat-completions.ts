@@ -259,6 +259,9 @@ async function completeOnce(ctx: RunContext, conversation: ResolvedConversation)
       case 'tool-call-end':
         if (toolLines) reasoning.add(event);
         break;
+      case 'approval-requested':
+      case 'approval-resolved':
+        break;
       default:
         assertNever(event);
     }
@@ -346,6 +349,9 @@ async function streamCompletion(
         await showTool(event);
         break;
       case 'usage':
+      // Chat Completions has no way to answer: the agent is run without an asker.
+      case 'approval-requested':
+      case 'approval-resolved':
         break;
       case 'done': {
         noteUsage(ctx.request, event.usage);

@@ -11,7 +11,8 @@ import { API_PREFIXES, type ApiRouteDeps } from './route-deps.ts';
 /** Models are config, not objects with a history: a fixed creation time keeps the list stable. */
 const MODELS_CREATED = 1_767_225_600; // 2026-01-01T00:00:00Z
 
-export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): void {
+/** `runs`: whether the runs API is served (it needs a run store). */
+export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps, runs = false): void {
   const toModel = (id: string) => ({
     id,
     object: 'model' as const,
@@ -41,11 +42,20 @@ export function registerInfoRoutes(app: FastifyInstance, deps: ApiRouteDeps): vo
       return toModel(id);
     });
 
-    app.get(`${prefix}/capabilities`, async () => capabilities(deps));
+    app.get(`${prefix}/capabilities`, async () => capabilities(deps, runs));
   }
 }
 
-function capabilities(deps: ApiRouteDeps) {
+const runEndpoints = [
+  { method: 'POST', path: '/v1/runs' },
+  { method: 'GET', path: '/v1/runs/{id}' },
+  { method: 'GET', path: '/v1/runs/{id}/events' },
+  { method: 'POST', path: '/v1/runs/{id}/approval' },
+  { method: 'POST', path: '/v1/runs/{id}/stop' },
+  { method: 'POST', path: '/v1/runs/{id}/steer' },
+];
+
+function capabilities(deps: ApiRouteDeps, runs: boolean) {
   const api = deps.config.api_server;
   return {
     object: 'capabilities',
@@ -79,6 +89,7 @@ function capabilities(deps: ApiRouteDeps) {
       { method: 'POST', path: '/v1/conversations/{id}/items' },
       { method: 'GET', path: '/v1/conversations/{id}/items/{item_id}' },
       { method: 'DELETE', path: '/v1/conversations/{id}/items/{item_id}' },
+      ...(runs ? runEndpoints : []),
     ],
     unprefixed_aliases: true,
     features: {
@@ -112,6 +123,27 @@ function capabilities(deps: ApiRouteDeps) {
         server_label: 'herald',
         chat_completions_event: 'herald.tool.progress',
       },
+      // Background runs whose tool calls a person can approve; elsewhere such calls are refused.
+      runs: runs
+        ? {
+            events: [
+              'run.started',
+              'message.delta',
+              'tool.started',
+              'tool.completed',
+              'approval.requested',
+              'approval.resolved',
+              'run.completed',
+              'run.failed',
+              'run.cancelled',
+              'run.interrupted',
+            ],
+            approval_decisions: ['once', 'session', 'always', 'deny'],
+            approval_timeout_s: deps.config.approvals.timeout_s,
+            resume: ['Last-Event-ID', 'after'],
+          }
+        : false,
+      approvals: { dangerous: deps.config.approvals.dangerous, without_asker: 'deny' },
       sessions: { header: 'X-Herald-Session-Id' },
       idempotency: { header: 'Idempotency-Key', streaming: false },
       heartbeat_s: api.heartbeat_s,

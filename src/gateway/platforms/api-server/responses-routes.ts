@@ -7,7 +7,7 @@
  * file decides order: validate, resolve, queue, run, store, answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AgentEndEvent, AgentEvent } from '../../../agent/index.ts';
+import type { AgentEndEvent, AgentEvent, AgentInput } from '../../../agent/index.ts';
 import type { Usage } from '../../../model/index.ts';
 import { ModelError, RunAbortedError, zeroUsage } from '../../../model/index.ts';
 import {
@@ -109,6 +109,16 @@ export interface PreparedTurn {
   owner: string;
   clientTools: ClientTools;
   chains: ChainSource;
+  /** Set by the runs API, which reuses this pipeline. */
+  hooks?: TurnHooks;
+}
+
+/** What a runs-API turn adds to a plain Responses turn: an asker, steering, and a view of the run. */
+export interface TurnHooks extends Pick<AgentInput, 'approve' | 'approvalSession' | 'steering'> {
+  /** Called once the turn left its queue and the agent starts. */
+  started(): void;
+  /** Every agent event, the ending one included, before the builder sees it. */
+  observe(event: AgentEvent): void;
 }
 
 export type SharedResponseTurns = ResponseTurns & { running: RunningResponses };
@@ -509,6 +519,8 @@ async function executeTurn(
       })
     : undefined;
 
+  const hooks = turn.hooks;
+  hooks?.started();
   const { outcome, error, end } = await consumeRun(
     deps.agent.run({
       messages: context.messages,
@@ -519,10 +531,14 @@ async function executeTurn(
       clientTools: clientTools.tools,
       toolChoice: clientTools.toolChoice,
       parallelToolCalls: clientTools.parallelToolCalls,
+      approve: hooks?.approve,
+      approvalSession: hooks?.approvalSession,
+      steering: hooks?.steering,
       signal: control.signal,
     }),
     builder,
     control,
+    hooks?.observe,
   ).finally(() => checkpoints?.stop());
   const finished = await builder.finish(outcome, Math.floor(Date.now() / 1000));
 
@@ -561,10 +577,12 @@ async function consumeRun(
   events: AsyncIterable<AgentEvent>,
   builder: ResponseBuilder,
   control: TurnControl,
+  observe?: (event: AgentEvent) => void,
 ): Promise<{ outcome: RunOutcome; error?: Error; end?: AgentEndEvent }> {
   let usage: Usage = zeroUsage();
   try {
     for await (const event of events) {
+      observe?.(event);
       if (event.type === 'done') return { outcome: { kind: 'done', event }, end: event };
       if (event.type === 'error') {
         if (control.signal.aborted || event.error instanceof RunAbortedError) {

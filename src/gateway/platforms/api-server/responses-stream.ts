@@ -179,6 +179,8 @@ export class ResponseBuilder {
       case 'tool-call-end':
         return this.#mcpResult(event.toolCallId, event.result, event.isError);
       case 'usage':
+      case 'approval-requested':
+      case 'approval-resolved':
       case 'done':
       case 'error':
         return;

@@ -50,10 +50,10 @@ export class SseWriter {
     return this.#ended || this.#disconnect.signal.aborted;
   }
 
-  /** Writes one `data:` frame (objects are JSON-encoded), optionally with an `event:` line. */
-  async send(data: unknown, event?: string): Promise<void> {
+  /** Writes one `data:` frame (objects are JSON-encoded), optionally with `event:` and `id:` lines. */
+  async send(data: unknown, event?: string, id?: string): Promise<void> {
     const payload = typeof data === 'string' ? data : JSON.stringify(data);
-    await this.#write(`${event ? `event: ${event}\n` : ''}data: ${payload}\n\n`);
+    await this.#write(`${id ? `id: ${id}\n` : ''}${event ? `event: ${event}\n` : ''}data: ${payload}\n\n`);
   }
 
   /** A comment frame; SSE parsers ignore it, proxies see traffic. */

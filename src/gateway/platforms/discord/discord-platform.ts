@@ -4,22 +4,37 @@
  * send, edit, delete and typing — posted straight to the channel (or thread) the request came from.
  * Markdown passes through untouched because Discord renders it. It does not split, pace or retry
  * replies: that is the StreamConsumer's job, so 429s are surfaced at once as FloodControlError
- * rather than slept on inside discord.js.
+ * rather than slept on inside discord.js. Approval prompts carry buttons; a press arrives as an
+ * interaction, acknowledged as an update when accepted and answered with an ephemeral note when not.
+ * Pairing offers are not sent here (a DM to an admin needs a channel first).
  */
 import { once } from 'node:events';
 import {
+  type ButtonInteraction,
+  ButtonStyle,
   Client,
   type ClientOptions,
+  ComponentType,
   Events,
   GatewayIntentBits,
   type Message,
+  MessageFlags,
   Partials,
   Routes,
 } from 'discord.js';
 import { z } from 'zod';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import type { ChatPlatform, InboundMessage, ReplyTarget, SendOptions, SentMessage } from '../../types.ts';
+import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
+  type ChatPlatform,
+  type InboundMessage,
+  isApprovalDecision,
+  type ReplyTarget,
+  type SendOptions,
+  type SentMessage,
+} from '../../types.ts';
 import { mapEditError, mapSendError } from './discord-errors.ts';
 import { toInboundMessage } from './discord-inbound.ts';
 import { discordLimits } from './discord-limits.ts';
@@ -42,6 +57,7 @@ export class DiscordPlatform implements ChatPlatform {
   readonly #options: DiscordPlatformOptions;
   #client: Client | undefined;
   #handler: ((message: InboundMessage) => void) | undefined;
+  #approvalHandler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
 
   constructor(options: DiscordPlatformOptions) {
     this.#options = options;
@@ -51,6 +67,56 @@ export class DiscordPlatform implements ChatPlatform {
     this.#handler = handler;
   }
 
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#approvalHandler = handler;
+  }
+
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: 'tool' | 'pairing',
+  ): Promise<SentMessage> {
+    if (kind === 'pairing') throw new Error('Discord pairing offers are not supported; use herald pairing.');
+    const button = (label: string, decision: ApprovalAnswer['decision'], style: ButtonStyle) => ({
+      type: ComponentType.Button,
+      style,
+      label,
+      custom_id: `${approvalIdPrefix}${decision}:${requestId}`,
+    });
+    const body = {
+      content: text,
+      allowed_mentions: { parse: [] },
+      components: [
+        {
+          type: ComponentType.ActionRow,
+          components: [
+            button('Approve once', 'once', ButtonStyle.Success),
+            button('This conversation', 'session', ButtonStyle.Secondary),
+            button('Always', 'always', ButtonStyle.Secondary),
+            button('Deny', 'deny', ButtonStyle.Danger),
+          ],
+        },
+      ],
+    };
+    try {
+      const created = await this.#rest().post(Routes.channelMessages(channelOf(target)), { body });
+      return { id: createdMessageSchema.parse(created).id };
+    } catch (error) {
+      throw mapSendError(error);
+    }
+  }
+
+  async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {
+    try {
+      await this.#rest().patch(Routes.channelMessage(channelOf(target), prompt.id), {
+        body: { content: text, components: [] },
+      });
+    } catch (error) {
+      throw mapEditError(error);
+    }
+  }
+
   /** Logs in and resolves once the gateway session is ready (bot user known). Retryable after a failure. */
   async start(): Promise<void> {
     if (this.#client) return;
@@ -58,6 +124,12 @@ export class DiscordPlatform implements ChatPlatform {
       this.#clientOptions(),
     );
     client.on(Events.MessageCreate, (message) => this.#receive(message, client));
+    client.on(Events.InteractionCreate, (interaction) => {
+      if (!interaction.isButton() || !interaction.customId.startsWith(approvalIdPrefix)) return;
+      this.#approvalPressed(interaction).catch((error: unknown) =>
+        this.#options.logger.error({ event: 'discord.approval_failed', err: error }),
+      );
+    });
     client.on(Events.Error, (error) =>
       this.#options.logger.error({ event: 'discord.client_error', err: error }),
     );
@@ -123,6 +195,21 @@ export class DiscordPlatform implements ChatPlatform {
     }
   }
 
+  async #approvalPressed(interaction: ButtonInteraction): Promise<void> {
+    const [decision = '', requestId = ''] = interaction.customId.slice(approvalIdPrefix.length).split(':');
+    const result =
+      isApprovalDecision(decision) && this.#approvalHandler
+        ? await this.#approvalHandler({
+            requestId,
+            decision,
+            userId: interaction.user.id,
+          })
+        : { accepted: false, notice: 'This button is no longer active.' };
+    // Discord needs an answer to every interaction: the prompt's own update, or a note for the presser.
+    if (result.accepted) await interaction.deferUpdate();
+    else await interaction.reply({ content: result.notice, flags: MessageFlags.Ephemeral });
+  }
+
   #clientOptions(): ClientOptions {
     return {
       intents: [
@@ -158,6 +245,9 @@ export class DiscordPlatform implements ChatPlatform {
     }
   }
 }
+
+/** `custom_id` of approval buttons: the prefix, the decision, then the request id. */
+const approvalIdPrefix = 'herald_approval:';
 
 /** Replies go to the thread when there is one, else to the channel itself. */
 function channelOf(target: ReplyTarget): string {

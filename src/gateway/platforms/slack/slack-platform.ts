@@ -6,19 +6,24 @@
  * typing indicator: Slack has none for bots outside assistant threads, and a placeholder reaction
  * would need an extra scope and two more calls per reply, so `sendTyping` does nothing. It does not
  * pace, split or retry replies — the StreamConsumer does — so 429s surface as FloodControlError.
+ * Approval prompts are Block Kit messages with buttons; a press arrives as a `block_actions`
+ * interaction, and a press that is not accepted gets an ephemeral note.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import type {
-  ChatPlatform,
-  InboundMessage,
-  NativeStream,
-  ReplyTarget,
-  SendOptions,
-  SentMessage,
+import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
+  type ChatPlatform,
+  type InboundMessage,
+  isApprovalDecision,
+  type NativeStream,
+  type ReplyTarget,
+  type SendOptions,
+  type SentMessage,
 } from '../../types.ts';
 import { mapEditError, mapSendError } from './slack-errors.ts';
 import { toInboundMessage } from './slack-inbound.ts';
@@ -42,6 +47,7 @@ export class SlackPlatform implements ChatPlatform {
   #receiver: SocketModeReceiver | undefined;
   #teamId: string | undefined;
   #handler: ((message: InboundMessage) => void) | undefined;
+  #approvalHandler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
   /** Set when chat.startStream was refused once; later replies stream by editing. */
   #nativeUnavailable = false;
 
@@ -51,6 +57,64 @@ export class SlackPlatform implements ChatPlatform {
 
   onMessage(handler: (message: InboundMessage) => void): void {
     this.#handler = handler;
+  }
+
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#approvalHandler = handler;
+  }
+
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: 'tool' | 'pairing',
+  ): Promise<SentMessage> {
+    const button = (label: string, decision: ApprovalAnswer['decision'], style?: 'primary' | 'danger') => ({
+      type: 'button' as const,
+      text: { type: 'plain_text' as const, text: label },
+      action_id: `${approvalActionPrefix}${decision}`,
+      value: requestId,
+      ...(style ? { style } : {}),
+    });
+    try {
+      const posted = await this.#client().chat.postMessage({
+        channel: target.chatId,
+        ...(target.threadId ? { thread_ts: target.threadId } : {}),
+        text,
+        blocks: [
+          promptSection(text),
+          {
+            type: 'actions',
+            elements:
+              kind === 'pairing'
+                ? [button('Let in', 'once', 'primary'), button('Refuse', 'deny', 'danger')]
+                : [
+                    button('Approve once', 'once', 'primary'),
+                    button('This conversation', 'session'),
+                    button('Always', 'always'),
+                    button('Deny', 'deny', 'danger'),
+                  ],
+          },
+        ],
+      });
+      return { id: posted.ts ?? '' };
+    } catch (error) {
+      throw mapSendError(error);
+    }
+  }
+
+  /** The prompt without its buttons (a `chat.update` with text only would keep the old blocks). */
+  async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {
+    try {
+      await this.#client().chat.update({
+        channel: target.chatId,
+        ts: prompt.id,
+        text,
+        blocks: [promptSection(text)],
+      });
+    } catch (error) {
+      throw mapEditError(error);
+    }
   }
 
   /** Verifies the bot token, opens the Socket Mode connection and resolves once Slack said hello. */
@@ -83,6 +147,10 @@ export class SlackPlatform implements ChatPlatform {
     });
     app.event('message', async ({ event, context }) => this.#receive(event, context.botUserId));
     app.event('app_mention', async ({ event, context }) => this.#receive(event, context.botUserId));
+    app.action({ action_id: new RegExp(`^${approvalActionPrefix}`) }, async ({ ack, body, action }) => {
+      await ack();
+      await this.#approvalPressed(body, action);
+    });
     app.error(async (error) => {
       logger.error({ event: 'slack.listener_error', err: error });
     });
@@ -161,6 +229,31 @@ export class SlackPlatform implements ChatPlatform {
     });
   }
 
+  async #approvalPressed(body: unknown, action: unknown): Promise<void> {
+    const press = body as {
+      user?: { id?: string };
+      channel?: { id?: string };
+      message?: { thread_ts?: string };
+    };
+    const button = action as { action_id?: string; value?: string };
+    const decision = button.action_id?.slice(approvalActionPrefix.length) ?? '';
+    const userId = press.user?.id;
+    if (!userId || !button.value || !isApprovalDecision(decision) || !this.#approvalHandler) return;
+    const result = await this.#approvalHandler({
+      requestId: button.value,
+      decision,
+      userId,
+    });
+    // An accepted press shows in the updated prompt; a refused one is told only to the presser.
+    if (result.accepted || !press.channel?.id) return;
+    await this.#client().chat.postEphemeral({
+      channel: press.channel.id,
+      user: userId,
+      text: result.notice,
+      ...(press.message?.thread_ts ? { thread_ts: press.message.thread_ts } : {}),
+    });
+  }
+
   #client(): App['client'] {
     if (!this.#app) throw new Error('Slack platform is not started');
     return this.#app.client;
@@ -176,6 +269,14 @@ export class SlackPlatform implements ChatPlatform {
       this.#options.logger.error({ event: 'slack.handler_failed', err: error });
     }
   }
+}
+
+/** `action_id` of approval buttons: the prefix, then the decision; the button's value is the request id. */
+const approvalActionPrefix = 'herald_approval_';
+
+/** The prompt's text as a plain-text section (commands are full of characters mrkdwn would eat). */
+function promptSection(text: string) {
+  return { type: 'section' as const, text: { type: 'plain_text' as const, text: text.slice(0, 3000) } };
 }
 
 /** Longest `stop()` waits for Slack to complete the WebSocket close handshake. */

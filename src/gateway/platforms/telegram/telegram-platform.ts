@@ -5,21 +5,25 @@
  * Text is sent as Telegram HTML rendered from Markdown, retried as plain text when Telegram rejects
  * the entities. In private chats replies can stream as `sendMessageDraft` drafts, finished with
  * `sendMessage`. It decides per message whether to thread it under the user's message
- * (`reply_to_mode`). It does not decide who may talk to the agent or run it: the gateway does.
+ * (`reply_to_mode`). Approval prompts carry an inline keyboard whose presses arrive as callback queries
+ * and are answered with a short toast. It does not decide who may talk to the agent or run it: the gateway does.
  */
 import { createServer, type Server } from 'node:http';
 import { Bot, webhookCallback } from 'grammy';
 import type { Message, UserFromGetMe } from 'grammy/types';
 import type { Logger } from '../../../logger.ts';
 import { splitMessage } from '../../streaming/index.ts';
-import type {
-  ChatPlatform,
-  InboundMessage,
-  NativeStream,
-  PlatformLimits,
-  ReplyTarget,
-  SendOptions,
-  SentMessage,
+import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
+  type ChatPlatform,
+  type InboundMessage,
+  isApprovalDecision,
+  type NativeStream,
+  type PlatformLimits,
+  type ReplyTarget,
+  type SendOptions,
+  type SentMessage,
 } from '../../types.ts';
 import { isEntityParseError, isNotModifiedError, toPlatformError } from './telegram-errors.ts';
 import { renderTelegramHtml, telegramLength } from './telegram-html.ts';
@@ -57,6 +61,7 @@ export class TelegramPlatform implements ChatPlatform {
   readonly #options: TelegramPlatformOptions;
   readonly #logger: Logger;
   #handler: ((message: InboundMessage) => void) | undefined;
+  #approvalHandler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
   #webhookServer: Server | undefined;
   #polling: Promise<void> | undefined;
   /** Cancels a start still waiting on grammY, which retries getMe on network errors without end. */
@@ -71,11 +76,53 @@ export class TelegramPlatform implements ChatPlatform {
       ...(options.botInfo ? { botInfo: options.botInfo } : {}),
     });
     this.#bot.on('message:text', (ctx) => this.#receive(ctx.message));
+    this.#bot.on('callback_query:data', async (ctx) => {
+      const answer = parseApprovalData(ctx.callbackQuery.data);
+      const result =
+        answer && this.#approvalHandler
+          ? await this.#approvalHandler({ ...answer, userId: String(ctx.from.id) })
+          : { accepted: false, notice: 'This button is no longer active.' };
+      await ctx.answerCallbackQuery({ text: result.notice });
+    });
     this.#bot.catch((error) => this.#logger.error({ event: 'telegram_update_failed', err: error.error }));
   }
 
   onMessage(handler: (message: InboundMessage) => void): void {
     this.#handler = handler;
+  }
+
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#approvalHandler = handler;
+  }
+
+  /** Plain text (commands are full of characters HTML would need escaped) with an inline keyboard. */
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: 'tool' | 'pairing',
+  ): Promise<SentMessage> {
+    const button = (label: string, decision: ApprovalAnswer['decision']) => ({
+      text: label,
+      callback_data: `${approvalDataPrefix}${requestId}:${decision}`,
+    });
+    try {
+      const sent = await this.#bot.api.sendMessage(Number(target.chatId), text, {
+        ...this.#threadOptions(target),
+        reply_markup: {
+          inline_keyboard:
+            kind === 'pairing'
+              ? [[button('Let in', 'once'), button('Refuse', 'deny')]]
+              : [
+                  [button('Approve once', 'once'), button('This conversation', 'session')],
+                  [button('Always', 'always'), button('Deny', 'deny')],
+                ],
+        },
+      });
+      return { id: String(sent.message_id) };
+    } catch (error) {
+      throw toPlatformError(error);
+    }
   }
 
   async start(): Promise<void> {
@@ -98,7 +145,7 @@ export class TelegramPlatform implements ChatPlatform {
       this.#polling = this.#bot
         .start({
           timeout: this.#options.pollingTimeoutSeconds ?? 30,
-          allowed_updates: ['message'],
+          allowed_updates: ['message', 'callback_query'],
           onStart: () => {
             started = true;
             this.#logger.info(
@@ -129,7 +176,7 @@ export class TelegramPlatform implements ChatPlatform {
     });
     this.#webhookServer = server;
     await this.#bot.api.setWebhook(webhook.url, {
-      allowed_updates: ['message'],
+      allowed_updates: ['message', 'callback_query'],
       ...(webhook.secret ? { secret_token: webhook.secret } : {}),
     });
     this.#logger.info({ event: 'telegram_webhook', port: webhook.port }, 'telegram webhook listening');
@@ -286,6 +333,16 @@ export class TelegramPlatform implements ChatPlatform {
       cancel: async () => {},
     };
   }
+}
+
+/** Callback data of approval buttons: `apr:<request id>:<decision>` (Telegram allows 64 bytes). */
+const approvalDataPrefix = 'apr:';
+
+function parseApprovalData(data: string): Omit<ApprovalAnswer, 'userId'> | undefined {
+  if (!data.startsWith(approvalDataPrefix)) return undefined;
+  const [requestId, decision] = data.slice(approvalDataPrefix.length).split(':');
+  if (!requestId || !decision || !isApprovalDecision(decision)) return undefined;
+  return { requestId, decision };
 }
 
 function escapeRegExp(text: string): string {
