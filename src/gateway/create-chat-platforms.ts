@@ -3,7 +3,7 @@
  * `platforms.<name>.enabled` is true (and not when `enabled: false`). An enabled platform without its
  * credentials is reported and skipped rather than crashing the gateway. The composition root passes
  * the result, with the API server, to the GatewayRunner. Each platform's library (grammY, discord.js,
- * Bolt) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
+ * Bolt, imapflow/nodemailer, dingtalk-stream) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
  * tens of MiB of memory that a gateway without Discord should not pay.
  */
 import type { HeraldConfig } from '../config/schema.ts';
@@ -60,6 +60,31 @@ export async function createChatPlatforms(config: HeraldConfig, logger: Logger):
       platforms.push(
         new SlackPlatform({
           config: { ...slack, bot_token: slack.bot_token, app_token: slack.app_token },
+          logger,
+        }),
+      );
+    }
+  }
+
+  const { email } = config.platforms;
+  if (wanted(email, Boolean(email.imap.host && email.imap.user && email.smtp.host))) {
+    if (!email.imap.host || !email.imap.user || !email.smtp.host) {
+      missingCredentials(logger, 'email', 'EMAIL_IMAP_HOST, EMAIL_IMAP_USER and EMAIL_SMTP_HOST');
+    } else {
+      const { EmailPlatform } = await import('./platforms/email/index.ts');
+      platforms.push(new EmailPlatform({ config: email, logger }));
+    }
+  }
+
+  const { dingtalk } = config.platforms;
+  if (wanted(dingtalk, Boolean(dingtalk.client_id && dingtalk.client_secret))) {
+    if (!dingtalk.client_id || !dingtalk.client_secret) {
+      missingCredentials(logger, 'dingtalk', 'DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET');
+    } else {
+      const { DingTalkPlatform } = await import('./platforms/dingtalk/index.ts');
+      platforms.push(
+        new DingTalkPlatform({
+          config: { ...dingtalk, client_id: dingtalk.client_id, client_secret: dingtalk.client_secret },
           logger,
         }),
       );

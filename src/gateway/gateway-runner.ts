@@ -94,6 +94,8 @@ export class GatewayRunner {
       telegram: platforms.telegram.allowed_users,
       discord: platforms.discord.allowed_users,
       slack: platforms.slack.allowed_users,
+      email: platforms.email.allowed_senders,
+      dingtalk: platforms.dingtalk.allowed_users,
     };
     this.#access = new AccessControl(allowedUsers, this.#logger);
     // Streaming config is resolved once here, not per message.
@@ -273,7 +275,7 @@ export class GatewayRunner {
     const target = replyTarget(message);
     if (verdict === 'not-allowed') {
       const who = `${message.platform}:${message.userId}`;
-      if (message.isPrivate && !this.#refused.has(who)) {
+      if (message.isPrivate && !platform.silentRefusals && !this.#refused.has(who)) {
         this.#refused.add(who);
         await platform.send(
           target,

@@ -6,10 +6,10 @@
  * adapter's reconnect can be tested against a server that really went away. It does not deliver mail:
  * tests APPEND messages over IMAP, which is what a delivery agent's IDLE push looks like to a client.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +19,8 @@ const DOVECOT = '/usr/sbin/dovecot';
 /** Why Dovecot cannot run here, or undefined when it can (installing it first if root). */
 export function dovecotSkipReason(): string | undefined {
   if (existsSync(DOVECOT)) return undefined;
-  if (process.getuid?.() !== 0) return 'Dovecot is not installed and the tests do not run as root to apt-get it';
+  if (process.getuid?.() !== 0)
+    return 'Dovecot is not installed and the tests do not run as root to apt-get it';
   try {
     execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'dovecot-imapd'], {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
@@ -119,7 +120,8 @@ service stats {
     const child = spawn(DOVECOT, ['-F', '-c', join(this.dir, 'dovecot.conf')], { stdio: 'ignore' });
     this.#process = child;
     for (let i = 0; i < 200; i++) {
-      if (child.exitCode !== null) throw new Error(`dovecot exited with ${child.exitCode}; see ${this.dir}/dovecot.log`);
+      if (child.exitCode !== null)
+        throw new Error(`dovecot exited with ${child.exitCode}; see ${this.dir}/dovecot.log`);
       if (await this.#accepts()) return;
       await sleep(25);
     }

@@ -28,21 +28,21 @@ export interface StreamingSettings {
   cursor: string;
 }
 
-type StreamingPlatform = 'telegram' | 'discord' | 'slack';
+type StreamingPlatform = 'telegram' | 'discord' | 'slack' | 'dingtalk';
 
 export function resolveStreamingSettings(
   config: Pick<HeraldConfig, 'streaming' | 'platforms'>,
   platform: string,
-  limits: Pick<PlatformLimits, 'defaultEditIntervalMs' | 'defaultGroupEditIntervalMs'>,
+  limits: Pick<PlatformLimits, 'defaultEditIntervalMs' | 'defaultGroupEditIntervalMs' | 'streams'>,
 ): StreamingSettings {
   const global = config.streaming;
   const own =
-    platform === 'telegram' || platform === 'discord' || platform === 'slack'
+    platform === 'telegram' || platform === 'discord' || platform === 'slack' || platform === 'dingtalk'
       ? config.platforms[platform as StreamingPlatform].streaming
       : {};
   const editIntervalMs = own.edit_interval_ms ?? global.edit_interval_ms ?? limits.defaultEditIntervalMs;
   return {
-    enabled: own.enabled ?? global.enabled,
+    enabled: limits.streams !== false && (own.enabled ?? global.enabled),
     editIntervalMs,
     // An explicit group interval wins; else the platform's group default, never faster than private
     // chats (a user who slows private edits to 5 s does not want groups at Telegram's 3 s).

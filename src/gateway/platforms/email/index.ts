@@ -1,0 +1,2 @@
+/** The email platform's front door. */
+export { type EmailConfig, EmailPlatform, type EmailPlatformOptions } from './email-platform.ts';
