@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { Agent } from '../src/agent/index.ts';
 import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import { GatewayRunner } from '../src/gateway/index.ts';
-import { EmailPlatform } from '../src/gateway/platforms/email/index.ts';
+import { createImapClient, EmailPlatform } from '../src/gateway/platforms/email/index.ts';
 import { header } from '../src/gateway/platforms/email/mail-headers.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
@@ -71,27 +71,25 @@ function rawMail(to: string, mail: Mail): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-async function deliver(user: string, ...mails: Mail[]): Promise<void> {
-  const client = new ImapFlow({
+function imapClient(user: string): ImapFlow {
+  return createImapClient({
     host: '127.0.0.1',
     port: dovecot.port,
-    secure: false,
-    auth: { user, pass: dovecot.password },
-    logger: false,
+    user,
+    password: dovecot.password,
+    tls: false,
   });
+}
+
+async function deliver(user: string, ...mails: Mail[]): Promise<void> {
+  const client = imapClient(user);
   await client.connect();
   for (const mail of mails) await client.append('INBOX', rawMail(user, mail));
   await client.logout();
 }
 
 async function unseen(user: string): Promise<number> {
-  const client = new ImapFlow({
-    host: '127.0.0.1',
-    port: dovecot.port,
-    secure: false,
-    auth: { user, pass: dovecot.password },
-    logger: false,
-  });
+  const client = imapClient(user);
   await client.connect();
   await client.mailboxOpen('INBOX');
   const uids = (await client.search({ seen: false })) || [];

@@ -31,15 +31,9 @@ export async function checkEmailAndDingTalk(config: HeraldConfig, report: Report
 type EmailConfig = HeraldConfig['platforms']['email'];
 
 async function checkImap(email: EmailConfig, report: Report): Promise<void> {
-  const { ImapFlow } = await import('imapflow');
+  const { createImapClient } = await import('../gateway/platforms/email/index.ts');
   const { imap } = email;
-  const client = new ImapFlow({
-    host: imap.host ?? '',
-    port: imap.port,
-    secure: imap.tls,
-    auth: { user: imap.user ?? '', pass: imap.password ?? '' },
-    logger: false,
-  });
+  const client = createImapClient(imap);
   try {
     await client.connect();
     await client.mailboxOpen(email.mailbox, { readOnly: true });

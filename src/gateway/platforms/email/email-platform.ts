@@ -116,13 +116,7 @@ export class EmailPlatform implements ChatPlatform {
 
   async #connect(): Promise<void> {
     const { imap: settings, mailbox } = this.#options.config;
-    const imap = new ImapFlow({
-      host: settings.host ?? '',
-      port: settings.port,
-      secure: settings.tls,
-      auth: { user: settings.user ?? '', pass: settings.password ?? '' },
-      logger: false,
-    });
+    const imap = createImapClient(settings);
     imap.on('error', (error: unknown) => this.#logger.warn({ event: 'email.imap_error', err: error }));
     imap.on('exists', () => this.#scan());
     imap.on('close', () => {
@@ -282,6 +276,17 @@ export class EmailPlatform implements ChatPlatform {
   async delete(): Promise<void> {}
 
   async sendTyping(): Promise<void> {}
+}
+
+/** An imapflow client for `platforms.email.imap` (not connected yet). */
+export function createImapClient(settings: EmailConfig['imap']): ImapFlow {
+  return new ImapFlow({
+    host: settings.host ?? '',
+    port: settings.port,
+    secure: settings.tls,
+    auth: { user: settings.user ?? '', pass: settings.password ?? '' },
+    logger: false,
+  });
 }
 
 function agentText(body: string, subject: string, first: boolean, attachments: string[]): string {

@@ -1,2 +1,7 @@
 /** The email platform's front door. */
-export { type EmailConfig, EmailPlatform, type EmailPlatformOptions } from './email-platform.ts';
+export {
+  createImapClient,
+  type EmailConfig,
+  EmailPlatform,
+  type EmailPlatformOptions,
+} from './email-platform.ts';
