@@ -38,6 +38,13 @@ const platformGuidance: Record<PlatformName, string> = {
   whatsapp:
     'You are reached through WhatsApp, a chat app read on a phone. Keep messages short; only *bold*, ' +
     '_italic_ and ```monospace``` render — no headings, tables or links in Markdown syntax.',
+  email:
+    'You are reached by email. Your reply is sent as one plain-text email when you finish, so write a ' +
+    'complete, self-contained answer in plain text (no Markdown tables); do not add a greeting line or signature ' +
+    'unless asked. Earlier mails of the thread are in the conversation; quoted text has been removed.',
+  dingtalk:
+    'You are reached through DingTalk, a work chat app. Keep messages short; DingTalk renders simple Markdown ' +
+    '(headings, bold, lists, links, code blocks) but tables poorly.',
 };
 
 /** Formats the date as the model should read it: unambiguous, in UTC, without a clock time to go stale. */

@@ -22,6 +22,7 @@ import {
 import { DEFAULT_BASE_URL, isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 import { CliError } from './cli-error.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
+import { checkEmailAndDingTalk } from './mail-and-dingtalk-doctor.ts';
 import { checkMcpServers } from './mcp-doctor.ts';
 import { checkPlatformToken, type PlatformApiRoots, type TokenPlatform } from './platform-token-check.ts';
 
@@ -271,6 +272,7 @@ async function checkPlatforms(config: HeraldConfig, options: DoctorOptions, repo
         : 'whatsapp: not linked — fix: run `herald whatsapp link` and scan the QR code',
     );
   }
+  await checkEmailAndDingTalk(config, report);
 }
 
 function checkNode(report: Report): void {

@@ -70,6 +70,8 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'platforms.telegram.streaming.group_edit_interval_ms',
       'platforms.discord.streaming.group_edit_interval_ms',
       'platforms.slack.streaming.group_edit_interval_ms',
+      'platforms.email',
+      'platforms.dingtalk',
     ],
     migrate: (document) => {
       // Herald's own tool use is always hosted mcp_call items now; the old switch only drew a warning.

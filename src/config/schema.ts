@@ -71,6 +71,20 @@ const mcpServer = z
 
 export type McpServerConfig = z.infer<typeof mcpServer>;
 
+/** One mail server of `platforms.email` (IMAP or SMTP); `tls` false = plain, upgraded by STARTTLS when offered. */
+function mailServer(port: number) {
+  return z
+    .object({
+      host: z.string().optional(),
+      port: positiveInt.default(port),
+      user: z.string().optional(),
+      password: z.string().optional(),
+      tls: z.boolean().default(true),
+    })
+    .strict()
+    .default({ port, tls: true });
+}
+
 const allowedUsers = z.array(z.union([z.string(), z.number()]).transform(String)).default([]);
 const approvalMode = z.enum(['allow', 'ask', 'deny']);
 /** Per tool name or glob (`github__*`): `allow` (the classifier may still ask), `ask` (every call), `deny`. */
@@ -384,6 +398,45 @@ export const configSchema = z
           })
           .strict()
           .default({ allowed_users: [], self_chat: false, streaming: {} }),
+        email: z
+          .object({
+            enabled: z.boolean().optional(),
+            /** The bot's own address: the From of replies, and never answered (loop guard). */
+            address: z.string().optional(),
+            imap: mailServer(993),
+            smtp: mailServer(465),
+            /** Addresses (`ann@example.com`) or whole domains (`@example.com`) whose mail is answered. */
+            allowed_senders: z.array(z.string().trim().toLowerCase()).default([]),
+            mailbox: z.string().min(1).default('INBOX'),
+          })
+          .strict()
+          .default({
+            imap: { port: 993, tls: true },
+            smtp: { port: 465, tls: true },
+            allowed_senders: [],
+            mailbox: 'INBOX',
+          }),
+        dingtalk: z
+          .object({
+            enabled: z.boolean().optional(),
+            client_id: z.string().optional(),
+            client_secret: z.string().optional(),
+            allowed_users: allowedUsers,
+            /** AI card template id: replies stream into an AI card; unset = one Markdown message at the end. */
+            card_template_id: z.string().optional(),
+            /** The template's streaming Markdown variable. */
+            card_content_key: z.string().min(1).default('content'),
+            /** DingTalk's OpenAPI root (Stream gateway, tokens, cards); for proxies and tests. */
+            api_root: z.url().default('https://api.dingtalk.com'),
+            streaming: streamingOverrides,
+          })
+          .strict()
+          .default({
+            allowed_users: [],
+            card_content_key: 'content',
+            api_root: 'https://api.dingtalk.com',
+            streaming: {},
+          }),
       })
       .strict()
       .default({
@@ -391,6 +444,18 @@ export const configSchema = z
         discord: { allowed_users: [], streaming: {} },
         slack: { allowed_users: [], native_streaming: true, streaming: {} },
         whatsapp: { allowed_users: [], self_chat: false, streaming: {} },
+        email: {
+          imap: { port: 993, tls: true },
+          smtp: { port: 465, tls: true },
+          allowed_senders: [],
+          mailbox: 'INBOX',
+        },
+        dingtalk: {
+          allowed_users: [],
+          card_content_key: 'content',
+          api_root: 'https://api.dingtalk.com',
+          streaming: {},
+        },
       }),
     logging: z
       .object({
@@ -418,6 +483,9 @@ export const secretKeys = [
   'platforms.discord.token',
   'platforms.slack.bot_token',
   'platforms.slack.app_token',
+  'platforms.email.imap.password',
+  'platforms.email.smtp.password',
+  'platforms.dingtalk.client_secret',
   /** Operators pass tokens to tool commands here on purpose; still never printed. */
   'tools.terminal.env',
   /** `*` stands for any one name (each MCP server). */

@@ -1,7 +1,8 @@
 /**
  * Decides whether a message may start an agent run: the sender must be on the platform's allow-list
  * (`platforms.<name>.allowed_users`), and in group chats the message must address the bot (mention or
- * reply). An empty allow-list admits nobody; the first refusal per user is logged with the line to add
+ * reply). An entry `@example.com` admits every user id ending in it (email senders). An empty
+ * allow-list admits nobody; the first refusal per user is logged with the line to add
  * to config, so an operator can allow themselves. It does not reply to anyone.
  */
 import type { Logger } from '../logger.ts';
@@ -22,9 +23,17 @@ export class AccessControl {
     this.#logger = logger;
   }
 
+  #admits(platform: string, userId: string): boolean {
+    const allowed = this.#allowed.get(platform);
+    if (!allowed) return false;
+    if (allowed.has(userId)) return true;
+    const at = userId.lastIndexOf('@');
+    return at > 0 && allowed.has(userId.slice(at).toLowerCase());
+  }
+
   check(message: InboundMessage): AccessVerdict {
     if (!message.isPrivate && !message.addressedToBot) return 'not-addressed';
-    if (this.#allowed.get(message.platform)?.has(message.userId)) return 'allowed';
+    if (this.#admits(message.platform, message.userId)) return 'allowed';
     const key = `${message.platform}:${message.userId}`;
     if (!this.#warned.has(key)) {
       this.#warned.add(key);

@@ -4,7 +4,7 @@
  * is true (and not when `enabled: false`). An enabled platform without its
  * credentials is reported and skipped rather than crashing the gateway. The composition root passes
  * the result, with the API server, to the GatewayRunner. Each platform's library (grammY, discord.js,
- * Bolt, Baileys) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
+ * Bolt, Baileys, imapflow/nodemailer, dingtalk-stream) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
  * tens of MiB of memory that a gateway without Discord should not pay.
  */
 import { existsSync } from 'node:fs';
@@ -77,6 +77,31 @@ export async function createChatPlatforms(config: HeraldConfig, logger: Logger):
   if (wanted(whatsapp, existsSync(join(authDir, 'creds.json')))) {
     const { WhatsAppPlatform } = await import('./platforms/whatsapp/index.ts');
     platforms.push(new WhatsAppPlatform({ config: whatsapp, authDir, logger }));
+  }
+
+  const { email } = config.platforms;
+  if (wanted(email, Boolean(email.imap.host && email.imap.user && email.smtp.host))) {
+    if (!email.imap.host || !email.imap.user || !email.smtp.host) {
+      missingCredentials(logger, 'email', 'EMAIL_IMAP_HOST, EMAIL_IMAP_USER and EMAIL_SMTP_HOST');
+    } else {
+      const { EmailPlatform } = await import('./platforms/email/index.ts');
+      platforms.push(new EmailPlatform({ config: email, logger }));
+    }
+  }
+
+  const { dingtalk } = config.platforms;
+  if (wanted(dingtalk, Boolean(dingtalk.client_id && dingtalk.client_secret))) {
+    if (!dingtalk.client_id || !dingtalk.client_secret) {
+      missingCredentials(logger, 'dingtalk', 'DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET');
+    } else {
+      const { DingTalkPlatform } = await import('./platforms/dingtalk/index.ts');
+      platforms.push(
+        new DingTalkPlatform({
+          config: { ...dingtalk, client_id: dingtalk.client_id, client_secret: dingtalk.client_secret },
+          logger,
+        }),
+      );
+    }
   }
 
   return platforms;

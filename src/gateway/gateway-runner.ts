@@ -101,6 +101,8 @@ export class GatewayRunner {
       discord: platforms.discord.allowed_users,
       slack: platforms.slack.allowed_users,
       whatsapp: platforms.whatsapp.allowed_users,
+      email: platforms.email.allowed_senders,
+      dingtalk: platforms.dingtalk.allowed_users,
     };
     this.#access = new AccessControl(allowedUsers, this.#logger);
     this.#dmPolicy = new DmPolicy(options.config, options.pairing, this.#logger);
@@ -301,7 +303,7 @@ export class GatewayRunner {
     if (stranger?.verdict === 'ignore') return;
     if (stranger?.verdict === 'refuse') {
       const who = `${message.platform}:${message.userId}`;
-      if (message.isPrivate && !this.#refused.has(who)) {
+      if (message.isPrivate && !platform.silentRefusals && !this.#refused.has(who)) {
         this.#refused.add(who);
         await platform.send(
           target,

@@ -15,7 +15,7 @@ export interface PlatformAdapter {
 
 /** One message a person sent to the bot, already normalised by the adapter. */
 export interface InboundMessage {
-  platform: 'telegram' | 'discord' | 'slack' | 'whatsapp';
+  platform: 'telegram' | 'discord' | 'slack' | 'whatsapp' | 'email' | 'dingtalk';
   chatId: string;
   /** Thread/topic id where the platform has threads; replies go there. */
   threadId?: string;
@@ -61,6 +61,11 @@ export interface PlatformLimits {
    * per chat and tighter (Telegram ~20 edits/min per group). Unset: same as `defaultEditIntervalMs`.
    */
   defaultGroupEditIntervalMs?: number;
+  /**
+   * false: a reply can be shown only once complete (email; DingTalk without AI cards), so it is sent
+   * once at the end whatever `streaming.enabled` says. Unset: true.
+   */
+  streams?: boolean;
 }
 
 /**
@@ -96,6 +101,11 @@ export interface ChatPlatform extends PlatformAdapter {
   delete(target: ReplyTarget, message: SentMessage): Promise<void>;
   /** Typing indicator; best effort, the platform shows it for a few seconds. */
   sendTyping(target: ReplyTarget): Promise<void>;
+  /**
+   * true: a sender not on the allow-list gets no refusal reply (email: answering strangers would make
+   * the bot a backscatter source and confirm the address exists). Unset: false.
+   */
+  readonly silentRefusals?: boolean;
   /** A native stream for this target when the platform offers one and config allows it. */
   openNativeStream?(target: ReplyTarget): NativeStream | undefined;
   /**

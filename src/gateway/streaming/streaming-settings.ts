@@ -28,13 +28,19 @@ export interface StreamingSettings {
   cursor: string;
 }
 
-type StreamingPlatform = 'telegram' | 'discord' | 'slack' | 'whatsapp';
-const streamingPlatforms: ReadonlySet<string> = new Set(['telegram', 'discord', 'slack', 'whatsapp']);
+type StreamingPlatform = 'telegram' | 'discord' | 'slack' | 'whatsapp' | 'dingtalk';
+const streamingPlatforms: ReadonlySet<string> = new Set([
+  'telegram',
+  'discord',
+  'slack',
+  'whatsapp',
+  'dingtalk',
+]);
 
 export function resolveStreamingSettings(
   config: Pick<HeraldConfig, 'streaming' | 'platforms'>,
   platform: string,
-  limits: Pick<PlatformLimits, 'defaultEditIntervalMs' | 'defaultGroupEditIntervalMs'>,
+  limits: Pick<PlatformLimits, 'defaultEditIntervalMs' | 'defaultGroupEditIntervalMs' | 'streams'>,
 ): StreamingSettings {
   const global = config.streaming;
   const own = streamingPlatforms.has(platform)
@@ -42,7 +48,7 @@ export function resolveStreamingSettings(
     : {};
   const editIntervalMs = own.edit_interval_ms ?? global.edit_interval_ms ?? limits.defaultEditIntervalMs;
   return {
-    enabled: own.enabled ?? global.enabled,
+    enabled: limits.streams !== false && (own.enabled ?? global.enabled),
     editIntervalMs,
     // An explicit group interval wins; else the platform's group default, never faster than private
     // chats (a user who slows private edits to 5 s does not want groups at Telegram's 3 s).
