@@ -1,0 +1,167 @@
+/**
+ * The web chat in a real headless Chromium (Debian's, driven by playwright-core) against real Herald
+ * servers and a scripted upstream: a streamed answer with a live tool line, Stop mid-stream, resuming
+ * after a reload, the key prompt of a keyed server, and no console errors throughout. One browser for
+ * the file. With HERALD_SCREENSHOTS=1 it also writes the screenshots docs/web.md shows.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { startTestServer, type TestServer } from './api-test-server.ts';
+import { ensureChromium } from './support/ensure-chromium.ts';
+
+const browser = ensureChromium();
+const HANG_GUARD = { timeout: 15_000 };
+
+describe('web chat in Chromium', { skip: 'skip' in browser ? browser.skip : false }, () => {
+  let context: BrowserContext;
+  let profile: string;
+  const servers: TestServer[] = [];
+
+  before(async () => {
+    if (!('path' in browser)) return;
+    profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: browser.path,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1280, height: 800 },
+    });
+  });
+
+  after(async () => {
+    await context?.close();
+    for (const server of servers) await server.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  /** A page that records every console error and uncaught exception. */
+  async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(url);
+    return { page, errors };
+  }
+
+  async function send(page: Page, text: string): Promise<void> {
+    await page.getByLabel('Message').fill(text);
+    await page.getByLabel('Message').press('Enter');
+  }
+
+  test('streams an answer with a live tool line, stops a run, and resumes after a reload', async () => {
+    const ts = await startTestServer();
+    servers.push(ts);
+    mkdirSync(join(ts.config.home, 'workspace'), { recursive: true });
+    writeFileSync(join(ts.config.home, 'workspace', 'notes.txt'), 'buy milk');
+    ts.upstream.enqueue(
+      { toolCalls: [{ id: 'call_read', name: 'read_file', arguments: { path: 'notes.txt' } }], delayMs: 300 },
+      {
+        text: 'Your notes say **buy milk**. As code:\n\n```python\nprint("buy milk")\n```\n',
+        chunkDelayMs: 40,
+      },
+    );
+    const { page, errors } = await openPage(`${ts.url}/`);
+
+    await send(page, 'What do my notes say?');
+    // The tool line shows while the run goes on, then the answer streams in beside it.
+    const tool = page.locator('details.tool');
+    await tool.waitFor(HANG_GUARD);
+    assert.match(await tool.locator('summary').innerText(), /read_file/);
+    const answer = page.locator('article.assistant');
+    await answer.waitFor(HANG_GUARD);
+    await page.getByRole('button', { name: 'Stop' }).waitFor(HANG_GUARD);
+    await page.getByRole('button', { name: 'Send' }).waitFor(HANG_GUARD);
+    assert.match(await answer.innerText(), /Your notes say buy milk/);
+    assert.equal(await answer.locator('strong').innerText(), 'buy milk');
+    assert.equal(await answer.locator('pre code.hljs .hljs-built_in').first().innerText(), 'print');
+    await answer.getByRole('button', { name: /Copy/ }).waitFor(HANG_GUARD);
+    await tool.locator('summary').click();
+    assert.match(await tool.innerText(), /"path": "notes.txt"/);
+    assert.match(await tool.innerText(), /buy milk/);
+    assert.match(await tool.locator('.tool-status').innerText(), /done/);
+
+    // Stop mid-stream: the run is cancelled on the server, with what it had said so far.
+    ts.upstream.enqueue({ text: 'word '.repeat(400), chunkDelayMs: 30 });
+    const cancel = page.waitForRequest((r) => /\/v1\/responses\/[^/]+\/cancel$/.test(r.url()), HANG_GUARD);
+    await send(page, 'Tell me a long story');
+    await page.locator('article.assistant').nth(1).getByText('word').first().waitFor(HANG_GUARD);
+    await page.getByLabel('Message').press('Escape');
+    const responseId = /responses\/([^/]+)\/cancel/.exec((await cancel).url())![1]!;
+    await page.getByText('Stopped.').waitFor(HANG_GUARD);
+    const stored = await ts.client.responses.retrieve(responseId);
+    assert.equal(stored.status, 'cancelled');
+
+    // A reload resumes the open conversation; a fresh visit lists it.
+    await page.reload();
+    await page.locator('article.user').first().waitFor(HANG_GUARD);
+    assert.match(await page.locator('article.assistant').first().innerText(), /buy milk/);
+    assert.match(await page.locator('details.tool summary').innerText(), /read_file/);
+    await page.goto(`${ts.url}/`);
+    await page.getByRole('button', { name: 'What do my notes say?', exact: true }).click();
+    await page.locator('article.user').first().waitFor(HANG_GUARD);
+
+    if (process.env['HERALD_SCREENSHOTS'] === '1') await screenshots(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a keyed server asks for the key: a wrong one is refused, the right one chats', async () => {
+    const ts = await startTestServer({ apiServer: { keys: ['sk-right'] } });
+    servers.push(ts);
+    ts.upstream.enqueue({ text: 'Hello from behind the key.' });
+    const { page, errors } = await openPage(`${ts.url}/`);
+
+    const keyField = page.getByLabel('API key');
+    await keyField.waitFor(HANG_GUARD);
+    assert.match(await page.getByRole('alert').innerText(), /needs its API key/);
+    await keyField.fill('sk-wrong');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('That key was refused.').waitFor(HANG_GUARD);
+    await page.getByLabel('API key').fill('sk-right');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await send(page, 'hi');
+    await page.getByText('Hello from behind the key.').waitFor(HANG_GUARD);
+    const keyed = ts.upstream.requests.at(-1);
+    assert.ok(keyed, 'the turn reached the upstream');
+
+    // The 401s of the wrong key are the only console errors (Chromium logs failed fetches).
+    assert.ok(
+      errors.every((text) => /401/.test(text)),
+      errors.join('\n'),
+    );
+    await page.close();
+  });
+});
+
+/** The four screenshots of docs/web.md: light and dark, desktop and phone. */
+async function screenshots(page: Page): Promise<void> {
+  const dir = new URL('../docs/images/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  await page.locator('details.tool').first().locator('summary').click();
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [name, size] of [
+      ['desktop', { width: 1280, height: 800 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const) {
+      await page.setViewportSize(size);
+      await page.screenshot({ path: new URL(`web-chat-${scheme}-${name}.png`, dir).pathname });
+    }
+  }
+}
