@@ -9,12 +9,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 import { ensureChromium } from './support/ensure-chromium.ts';
 
 const browser = ensureChromium();
 const HANG_GUARD = { timeout: 15_000 };
+const textOf = async (locator: Locator): Promise<string> => (await locator.textContent()) ?? '';
 
 describe('web chat in Chromium', { skip: 'skip' in browser ? browser.skip : false }, () => {
   let context: BrowserContext;
@@ -82,19 +83,20 @@ describe('web chat in Chromium', { skip: 'skip' in browser ? browser.skip : fals
     // The tool line shows while the run goes on, then the answer streams in beside it.
     const tool = page.locator('details.tool');
     await tool.waitFor(HANG_GUARD);
-    assert.match(await tool.locator('summary').innerText(), /read_file/);
+    assert.match(await textOf(tool.locator('summary')), /read_file/);
     const answer = page.locator('article.assistant');
     await answer.waitFor(HANG_GUARD);
     await page.getByRole('button', { name: 'Stop' }).waitFor(HANG_GUARD);
     await page.getByRole('button', { name: 'Send' }).waitFor(HANG_GUARD);
-    assert.match(await answer.innerText(), /Your notes say buy milk/);
-    assert.equal(await answer.locator('strong').innerText(), 'buy milk');
-    assert.equal(await answer.locator('pre code.hljs .hljs-built_in').first().innerText(), 'print');
+    assert.match(await textOf(answer), /Your notes say buy milk/);
+    assert.equal(await textOf(answer.locator('strong')), 'buy milk');
+    assert.equal(await textOf(answer.locator('pre code.hljs .hljs-built_in').first()), 'print');
     await answer.getByRole('button', { name: /Copy/ }).waitFor(HANG_GUARD);
     await tool.locator('summary').click();
-    assert.match(await tool.innerText(), /"path": "notes.txt"/);
-    assert.match(await tool.innerText(), /buy milk/);
-    assert.match(await tool.locator('.tool-status').innerText(), /done/);
+    await tool.locator('.tool-body').waitFor(HANG_GUARD);
+    assert.match(await textOf(tool), /"path": "notes.txt"/);
+    assert.match(await textOf(tool), /buy milk/);
+    assert.match(await textOf(tool.locator('.tool-status')), /done/);
 
     // Stop mid-stream: the run is cancelled on the server, with what it had said so far.
     ts.upstream.enqueue({ text: 'word '.repeat(400), chunkDelayMs: 30 });
@@ -110,8 +112,8 @@ describe('web chat in Chromium', { skip: 'skip' in browser ? browser.skip : fals
     // A reload resumes the open conversation; a fresh visit lists it.
     await page.reload();
     await page.locator('article.user').first().waitFor(HANG_GUARD);
-    assert.match(await page.locator('article.assistant').first().innerText(), /buy milk/);
-    assert.match(await page.locator('details.tool summary').innerText(), /read_file/);
+    assert.match(await textOf(page.locator('article.assistant').first()), /buy milk/);
+    assert.match(await textOf(page.locator('details.tool summary')), /read_file/);
     await page.goto(`${ts.url}/`);
     await page.getByRole('button', { name: 'What do my notes say?', exact: true }).click();
     await page.locator('article.user').first().waitFor(HANG_GUARD);
@@ -129,7 +131,7 @@ describe('web chat in Chromium', { skip: 'skip' in browser ? browser.skip : fals
 
     const keyField = page.getByLabel('API key');
     await keyField.waitFor(HANG_GUARD);
-    assert.match(await page.getByRole('alert').innerText(), /needs its API key/);
+    assert.match(await textOf(page.getByRole('alert')), /needs its API key/);
     await keyField.fill('sk-wrong');
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByText('That key was refused.').waitFor(HANG_GUARD);
