@@ -487,7 +487,10 @@ function App() {
         <div class="row">
           <label class="attach icon" title="Attach images">
             <span class="visually-hidden">Attach images</span>
-            <span aria-hidden="true">＋</span>
+            <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor"
+              stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+              <path d="m21.4 11.1-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5" />
+            </svg>
             <input type="file" accept="image/*" multiple
               onChange=${(/** @type {any} */ e) => {
                 void attach(e.currentTarget.files);
