@@ -14,6 +14,11 @@ import { startTestServer, type TestServer } from './api-test-server.ts';
 import { ensureChromium } from './support/ensure-chromium.ts';
 
 const browser = ensureChromium();
+/** A 1×1 PNG. */
+const PNG_DOT = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 const HANG_GUARD = { timeout: 15_000 };
 const textOf = async (locator: Locator): Promise<string> => (await locator.textContent()) ?? '';
 
@@ -119,6 +124,22 @@ describe('web chat in Chromium', { skip: 'skip' in browser ? browser.skip : fals
     await page.locator('article.user').first().waitFor(HANG_GUARD);
 
     if (process.env['HERALD_SCREENSHOTS'] === '1') await screenshots(page);
+
+    // Rename and delete from the sidebar, both kept by the server.
+    await page.getByRole('button', { name: 'Rename What do my notes say?' }).click();
+    await page.getByLabel('New title').fill('Groceries');
+    await page.getByLabel('New title').press('Enter');
+    await page.getByRole('button', { name: 'Groceries', exact: true }).waitFor(HANG_GUARD);
+    const listed = (await ts.client.get('/conversations')) as {
+      data: { id: string; metadata: { title: string } }[];
+    };
+    assert.equal(listed.data[0]?.metadata.title, 'Groceries');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete Groceries' }).click();
+    await page
+      .getByRole('button', { name: 'Groceries', exact: true })
+      .waitFor({ state: 'detached', ...HANG_GUARD });
+    await assert.rejects(ts.client.conversations.retrieve(listed.data[0]!.id), { status: 404 });
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -137,10 +158,16 @@ describe('web chat in Chromium', { skip: 'skip' in browser ? browser.skip : fals
     await page.getByText('That key was refused.').waitFor(HANG_GUARD);
     await page.getByLabel('API key').fill('sk-right');
     await page.getByRole('button', { name: 'Unlock' }).click();
+    // An attached image travels as an input_image data: URL.
+    await page
+      .getByLabel('Attach images')
+      .setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG_DOT });
+    await page.getByRole('img', { name: 'Image 1 to send' }).waitFor(HANG_GUARD);
     await send(page, 'hi');
     await page.getByText('Hello from behind the key.').waitFor(HANG_GUARD);
-    const keyed = ts.upstream.requests.at(-1);
-    assert.ok(keyed, 'the turn reached the upstream');
+    const upstreamBody = JSON.stringify(ts.upstream.requests.at(-1)?.body);
+    assert.ok(upstreamBody.includes(`data:image/png;base64,${PNG_DOT.toString('base64')}`), upstreamBody);
+    await page.getByRole('img', { name: 'Attached image' }).waitFor(HANG_GUARD);
 
     // The 401s of the wrong key are the only console errors (Chromium logs failed fetches).
     assert.ok(

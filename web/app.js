@@ -218,7 +218,7 @@ function App() {
   const [draft, setDraft] = useState('');
   const [images, setImages] = useState(/** @type {string[]} */ ([]));
   const [running, setRunning] = useState(
-    /** @type {{ controller: AbortController, responseId: string | null } | null} */ (null),
+    /** @type {{ controller: AbortController, responseId: string | null, stopped: boolean } | null} */ (null),
   );
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const runningRef = useRef(running);

@@ -1,7 +1,7 @@
 /**
  * The one human-readable block `herald serve` writes to stderr once it is up: where the API, the web
- * chat and the status page are, whether they need a key, which chat platforms are connecting, which model answers —
- * or, without one, what to do about it. Logs stay structured; this is the only prose serve prints.
+ * chat and the status page are, whether they need a key, which chat platforms are connecting, which
+ * model answers — or, without one, what to do about it. Logs stay structured; this is the only prose serve prints.
  */
 import { MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 

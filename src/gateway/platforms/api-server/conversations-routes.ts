@@ -2,9 +2,10 @@
  * The Conversations API (`/v1/conversations`): create, retrieve, update and delete conversation
  * objects, and add, list, retrieve and delete their items, in the shapes openai-node's
  * `client.conversations.*` expects; plus `GET /v1/conversations`, the caller's conversations newest
- * first (Herald's own: OpenAI has no listing; the web chat's sidebar uses it). Also resolves a `conversation` parameter of `POST /v1/responses`:
- * a `conv_…` id, or a name like `"work"` that Herald creates on first use. Turns themselves append
- * their items in responses-routes.ts; this file never runs the agent.
+ * first (Herald's own: OpenAI has no listing; the web chat's sidebar uses it). Also resolves a
+ * `conversation` parameter of `POST /v1/responses`: a `conv_…` id, or a name like `"work"` that Herald
+ * creates on first use. Turns themselves append their items in responses-routes.ts; this file never
+ * runs the agent.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ItemPage, ResponseStore, StoredConversation } from '../../../store/index.ts';
