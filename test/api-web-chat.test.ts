@@ -48,7 +48,10 @@ describe('web chat files on a keyed server', () => {
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(res.headers.get('cache-control'), 'no-cache');
       const etag = res.headers.get('etag');
-      assert.ok(etag && (await res.text()).length > 0, path);
+      const body = await res.text();
+      assert.ok(etag && body.length > 0, path);
+      // Source maps are not served, so nothing may point devtools at one.
+      assert.doesNotMatch(body, /sourceMappingURL=/, path);
       const again = await fetch(`${h.url}${path}`, { headers: { 'if-none-match': etag } });
       assert.equal(again.status, 304, path);
     }

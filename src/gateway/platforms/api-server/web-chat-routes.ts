@@ -84,7 +84,8 @@ function sourcePath(from: WebFile['from']): string {
 }
 
 function readSource(file: WebFile): string {
-  const text = readFileSync(sourcePath(file.from), 'utf8');
+  // The source maps are not in the manifest: without the comment devtools does not ask for them (a 404).
+  const text = readFileSync(sourcePath(file.from), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
   return file.commonJs ? `const module = { exports: {} };\n${text}\nexport default module.exports;\n` : text;
 }
 
