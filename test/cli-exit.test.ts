@@ -315,7 +315,7 @@ describe('herald serve startup banner', () => {
   /** The banner's lines: stderr without the JSON log lines (logs are JSON when stderr is no terminal). */
   const bannerOf = (stderr: string) => stderr.split('\n').filter((line) => line && !line.startsWith('{'));
 
-  test('says where the API, the status page and metrics are and which model answers; logs stay JSON', async () => {
+  test('says where the API, the web chat, the status page and metrics are and which model answers; logs stay JSON', async () => {
     const serve = new HeraldProcess(['serve'], env(tempHome()));
     const base = await serve.listening();
     const origin = base.replace(/\/v1$/, '');
@@ -326,6 +326,7 @@ describe('herald serve startup banner', () => {
     assert.deepEqual(bannerOf(serve.stderr), [
       'herald 0.1.0',
       `  API server listening on ${base} (no API key: this machine only)`,
+      `  Web chat: ${origin}/`,
       `  Status page: ${origin}/status · readiness: ${origin}/health/ready`,
       `  Metrics: ${origin}/metrics`,
       '  Chat platforms: none configured',

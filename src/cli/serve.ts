@@ -124,6 +124,7 @@ async function runGateway(
       version,
       apiUrl: apiServer?.url,
       keyed: config.api_server.keys.length > 0,
+      webChat: config.api_server.web_chat,
       metrics: {
         enabled: config.api_server.metrics.enabled,
         requireKey: config.api_server.metrics.require_key,

@@ -1,7 +1,7 @@
 /**
- * The one human-readable block `herald serve` writes to stderr once it is up: where the API and the
- * status page are, whether they need a key, which chat platforms are connecting, which model answers —
- * or, without one, what to do about it. Logs stay structured; this is the only prose serve prints.
+ * The one human-readable block `herald serve` writes to stderr once it is up: where the API, the web
+ * chat and the status page are, whether they need a key, which chat platforms are connecting, which
+ * model answers — or, without one, what to do about it. Logs stay structured; this is the only prose serve prints.
  */
 import { MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 
@@ -10,6 +10,8 @@ export interface BannerFacts {
   /** `http://host:port` of the API server; undefined when it is disabled. */
   apiUrl: string | undefined;
   keyed: boolean;
+  /** `api_server.web_chat`: the browser chat is served at `/`. */
+  webChat: boolean;
   metrics: { enabled: boolean; requireKey: boolean };
   /** Chat platforms being connected (the gateway retries failures in the background). */
   platforms: string[];
@@ -22,6 +24,9 @@ export function startupBanner(facts: BannerFacts): string {
   if (facts.apiUrl) {
     const access = facts.keyed ? 'API key required' : 'no API key: this machine only';
     lines.push(`  API server listening on ${facts.apiUrl}/v1 (${access})`);
+    if (facts.webChat) {
+      lines.push(`  Web chat: ${facts.apiUrl}/${facts.keyed ? ' (asks for the API key)' : ''}`);
+    }
     lines.push(`  Status page: ${facts.apiUrl}/status · readiness: ${facts.apiUrl}/health/ready`);
     if (facts.metrics.enabled) {
       const keyed = facts.keyed && facts.metrics.requireKey ? ' (API key required)' : '';

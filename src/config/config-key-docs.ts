@@ -88,6 +88,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'api_server.metrics.enabled': 'Serve GET /metrics (Prometheus text format; docs/observability.md).',
   'api_server.metrics.require_key':
     'GET /metrics needs the API key like the API; false lets a scraper in without one (keyed servers only).',
+  'api_server.web_chat':
+    'Serve the web chat at / (docs/web.md); its files are public, everything it does goes through the API with the key.',
   'api_server.heartbeat_s': 'Seconds between SSE comment heartbeats while tools run.',
   'api_server.utility_requests':
     "Frontends' background requests (titles, tags, follow-ups, summaries): auto = sent to the model as is, without tools or agent prompt, not stored; agent = run as agent turns.",

@@ -52,6 +52,7 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'api_server.stream_errors',
       'api_server.ready_requires_upstream',
       'api_server.metrics',
+      'api_server.web_chat',
       'logging.format',
       'mcp_servers',
       'approvals',

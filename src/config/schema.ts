@@ -284,6 +284,8 @@ export const configSchema = z
           .object({ enabled: z.boolean().default(true), require_key: z.boolean().default(true) })
           .strict()
           .default({ enabled: true, require_key: true }),
+        /** The browser chat at `/` (static files; every request it makes goes through the API's auth). */
+        web_chat: z.boolean().default(true),
       })
       .strict()
       .default({
@@ -311,6 +313,7 @@ export const configSchema = z
         stream_errors: 'content_and_error',
         ready_requires_upstream: false,
         metrics: { enabled: true, require_key: true },
+        web_chat: true,
       }),
     gateway: z
       .object({

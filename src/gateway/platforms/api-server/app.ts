@@ -2,8 +2,8 @@
  * Builds the API server's Fastify instance: JSON-only bodies with size and nesting limits, request and
  * header timeouts, request ids, CORS, the wrong-key throttle and auth / loopback guard, idempotency, one
  * log line per request, one error mapper, and every route set (health/models/capabilities, chat
- * completions, the Responses API, the agent over MCP at `/mcp`). It does not listen; `ApiServer` owns
- * the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
+ * completions, the Responses API, the agent over MCP at `/mcp`, the web chat's files at `/`). It does
+ * not listen; `ApiServer` owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
  */
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
@@ -28,6 +28,7 @@ import {
 import type { ApiRouteDeps } from './route-deps.ts';
 import { registerRunsRoutes } from './runs-routes.ts';
 import { type AccessCheck, createAccessCheck, installSecurity, isLoopbackOrigin } from './security.ts';
+import { registerWebChatRoutes } from './web-chat-routes.ts';
 
 export interface AppDeps extends ApiRouteDeps {
   responseStore: ResponseStore;
@@ -166,6 +167,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerResponsesRoutes(scope, deps, responseTurns);
     registerMcpRoute(scope, { ...deps, turns: responseTurns });
     if (runStore) registerRunsRoutes(scope, { ...deps, runStore }, responseTurns);
+    if (apiConfig.web_chat) registerWebChatRoutes(scope);
   });
   return app;
 }

@@ -1,9 +1,11 @@
 /**
  * The Conversations API (`/v1/conversations`): create, retrieve, update and delete conversation
  * objects, and add, list, retrieve and delete their items, in the shapes openai-node's
- * `client.conversations.*` expects. Also resolves a `conversation` parameter of `POST /v1/responses`:
- * a `conv_…` id, or a name like `"work"` that Herald creates on first use. Turns themselves append
- * their items in responses-routes.ts; this file never runs the agent.
+ * `client.conversations.*` expects; plus `GET /v1/conversations`, the caller's conversations newest
+ * first (Herald's own: OpenAI has no listing; the web chat's sidebar uses it). Also resolves a
+ * `conversation` parameter of `POST /v1/responses`: a `conv_…` id, or a name like `"work"` that Herald
+ * creates on first use. Turns themselves append their items in responses-routes.ts; this file never
+ * runs the agent.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ItemPage, ResponseStore, StoredConversation } from '../../../store/index.ts';
@@ -13,6 +15,7 @@ import { normalizeInputItems } from './responses-input.ts';
 import {
   addConversationItemsSchema,
   createConversationSchema,
+  listConversationsQuerySchema,
   listItemsQuerySchema,
   parseOrThrow,
   updateConversationSchema,
@@ -92,6 +95,20 @@ export function registerConversationsRoutes(
       const { owner } = callerOf(request);
       const items = body.items ? await normalizeInputItems(body.items, store, owner) : [];
       return toWire(await store.createConversation({ owner, metadata: body.metadata ?? {}, items }));
+    });
+
+    app.get(base, async (request) => {
+      const { limit } = parseOrThrow(listConversationsQuerySchema, request.query);
+      // One extra row says whether there are more, without a count query.
+      const found = await store.listConversations(callerOf(request).owner, limit + 1);
+      const data = found.slice(0, limit).map(toWire);
+      return {
+        object: 'list',
+        data,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+        has_more: found.length > limit,
+      };
     });
 
     app.get<IdParams>(`${base}/:id`, async (request) => toWire(await existing(request)));

@@ -64,6 +64,11 @@ export const listItemsQuerySchema = z.looseObject({
   after: z.string().min(1).optional(),
 });
 
+/** `GET /v1/conversations` (Herald's own: OpenAI has no listing), newest first. */
+export const listConversationsQuerySchema = z.looseObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
 export const createConversationSchema = z.looseObject({
   metadata: metadataSchema.nullish(),
   items: z.array(inputItem).max(20).nullish(),

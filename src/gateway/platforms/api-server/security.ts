@@ -14,6 +14,7 @@ import type { HeraldConfig } from '../../../config/schema.ts';
 import { type ApiCaller, apiKeyEntries, setCaller } from './api-caller.ts';
 import { authFailureLimiterFor, tooManyAuthFailures } from './auth-failure-limiter.ts';
 import { ApiError } from './errors.ts';
+import { WEB_CHAT_PATHS } from './web-chat-routes.ts';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
@@ -76,12 +77,15 @@ export class UnsafeBindError extends Error {
 const PUBLIC_PATHS = new Set(['/health', '/v1/health', '/health/ready', '/v1/health/ready', '/status']);
 
 /**
- * Paths anyone may call without a key: liveness and readiness, the status page (it holds no data; its
- * script fetches `/status.json` with the key), and `/metrics` when `metrics.require_key` is off.
+ * Paths anyone may call without a key: liveness and readiness, the status page and the web chat's
+ * files (they hold no data; their scripts call the API with the key), and `/metrics` when
+ * `metrics.require_key` is off.
  */
 export function isPublicPath(url: string | undefined, config: HeraldConfig['api_server']): boolean {
   const path = (url ?? '').split('?')[0] ?? '';
-  return PUBLIC_PATHS.has(path) || (path === '/metrics' && !config.metrics.require_key);
+  return (
+    PUBLIC_PATHS.has(path) || WEB_CHAT_PATHS.has(path) || (path === '/metrics' && !config.metrics.require_key)
+  );
 }
 
 /** What the access rules look at: a plain Node request, so an HTTP upgrade is checked like any route. */
