@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DisconnectReason } from 'baileys';
-import { EditFailedError, type InboundMessage, ManualClock, type ReplyTarget } from '../src/gateway/index.ts';
+import {
+  type ApprovalAnswer,
+  EditFailedError,
+  type InboundMessage,
+  ManualClock,
+  type ReplyTarget,
+} from '../src/gateway/index.ts';
 import { WhatsAppError, WhatsAppPlatform } from '../src/gateway/platforms/whatsapp/index.ts';
 import { createLogger, silentLogger } from '../src/logger.ts';
 import {
@@ -257,6 +263,89 @@ describe('WhatsApp send and edit', () => {
     const sent = await platform.send(target(ALICE_JID), '⚙ terminal: ls');
     await platform.delete(target(ALICE_JID), sent);
     assert.deepEqual(socket.chat(ALICE_JID), []);
+  });
+});
+
+describe('WhatsApp approval prompts', () => {
+  /** Records every answer offered to the gateway and accepts only those by `accept`. */
+  function answering(platform: WhatsAppPlatform, accept: string) {
+    const answers: ApprovalAnswer[] = [];
+    platform.onApprovalAnswer(async (answer) => {
+      answers.push(answer);
+      return { accepted: answer.userId === accept, notice: '' };
+    });
+    return answers;
+  }
+
+  it('addresses an offer to a bare number by its jid; a reply there answers, others pass on as messages', async (t) => {
+    const { platform, socket, inbox } = await started(t);
+    const answers = answering(platform, ALICE);
+    const prompt = await platform.sendApprovalPrompt(
+      { chatId: ALICE, userId: ALICE, inboundMessageId: '', isPrivate: true },
+      'Let Eve in?',
+      'pair_ABC234',
+      'pairing',
+    );
+    assert.equal(
+      socket.chat(ALICE_JID)[0]!.text,
+      '⚕ *Herald*\nLet Eve in?\n\nReply with a number:\n1 – let in\n2 – refuse',
+    );
+    socket.receive(inboundMessage({ chat: ALICE_JID, text: '3' }));
+    socket.receive(inboundMessage({ chat: ALICE_JID, text: ' No ' }));
+    assert.equal((await inbox.next()).text, '3', 'not a choice of this prompt: an ordinary message');
+    await waitUntil(() => answers.length === 1, 'the answer');
+    assert.deepEqual(answers, [{ requestId: 'pair_ABC234', decision: 'deny', userId: ALICE }]);
+
+    await platform.closeApprovalPrompt(
+      { chatId: ALICE, userId: ALICE, inboundMessageId: '', isPrivate: true },
+      prompt,
+      'Let Eve in?\n\n⛔ Refused',
+    );
+    assert.equal(socket.chat(ALICE_JID)[0]!.text, '⚕ *Herald*\nLet Eve in?\n\n⛔ Refused');
+    socket.receive(inboundMessage({ chat: ALICE_JID, text: '1' }));
+    assert.equal((await inbox.next()).text, '1', 'a closed prompt takes no answers');
+    assert.equal(answers.length, 1);
+  });
+
+  it('passes a number the gateway refused on as an ordinary message', async (t) => {
+    const { platform, socket, inbox } = await started(t);
+    const answers = answering(platform, 'nobody');
+    await platform.sendApprovalPrompt(target(ALICE_JID), 'Run it?', 'apr_1', 'tool');
+    socket.receive(inboundMessage({ chat: ALICE_JID, text: '1' }));
+    assert.equal((await inbox.next()).text, '1');
+    assert.deepEqual(answers, [{ requestId: 'apr_1', decision: 'once', userId: ALICE }]);
+  });
+
+  it('the owner answers in their own chat from the phone even with self_chat off', async (t) => {
+    const { platform, socket, inbox } = await started(t);
+    const answers = answering(platform, OWNER_PHONE);
+    await platform.sendApprovalPrompt(
+      { chatId: OWNER_PHONE, userId: OWNER_PHONE, inboundMessageId: '', isPrivate: true },
+      'Let Eve in?',
+      'pair_ABC234',
+      'pairing',
+    );
+    for (const message of socket.sent) socket.receive(message);
+    socket.receive(inboundMessage({ chat: OWNER_LID, fromMe: true, text: '1' }));
+    await waitUntil(() => answers.length === 1, 'the answer');
+    assert.deepEqual(answers, [{ requestId: 'pair_ABC234', decision: 'once', userId: OWNER_PHONE }]);
+    socket.receive(inboundMessage({ chat: ALICE_JID, text: 'after' }));
+    assert.equal((await inbox.next()).text, 'after', 'the echo and the answer reached no one');
+  });
+
+  it('past the 15-minute edit window the outcome arrives as a new message', async (t) => {
+    const clock = new ManualClock();
+    const { platform, socket } = await started(t, { clock });
+    const prompt = await platform.sendApprovalPrompt(target(ALICE_JID), 'Run it?', 'apr_1', 'tool');
+    await clock.advance(15 * 60 * 1000 + 1);
+    await platform.closeApprovalPrompt(target(ALICE_JID), prompt, 'Run it?\n\n⏱ No answer in time: denied');
+    assert.deepEqual(
+      socket.chat(ALICE_JID).map((m) => m.text.slice('⚕ *Herald*\n'.length)),
+      [
+        `Run it?\n\nReply with a number:\n1 – approve once\n2 – approve for this conversation\n3 – always approve\n4 – deny`,
+        'Run it?\n\n⏱ No answer in time: denied',
+      ],
+    );
   });
 });
 

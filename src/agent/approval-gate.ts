@@ -89,7 +89,7 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
       return refuse(
         `it needs a person's approval (${verdict.reason}), and nobody can approve tool calls through this ` +
           'connection. Tell the user what you wanted to run and why, so they can run it themselves or ' +
-          'use a client that can approve (the runs API, Telegram, Slack, Discord, herald chat).',
+          'use a client that can approve (the runs API, Telegram, Slack, Discord, WhatsApp, herald chat).',
       );
     }
     const request: ApprovalRequest = {

@@ -143,6 +143,9 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.slack.streaming': 'Overrides of `streaming:` for Slack.',
   'platforms.whatsapp.enabled': 'Start WhatsApp (default: when `herald whatsapp link` linked a device).',
   'platforms.whatsapp.allowed_users': 'Phone numbers (with country code) allowed to talk to the agent.',
+  'platforms.whatsapp.admins':
+    'Phone numbers who may answer any approval request and get pairing requests to answer.',
+  'platforms.whatsapp.dm_policy': 'Strangers: allowlist (default), pairing or open.',
   'platforms.whatsapp.self_chat': 'Talk to the agent by messaging yourself ("Message yourself" chat).',
   'platforms.whatsapp.reply_prefix':
     "Header before every reply; unset = '⚕ *Herald*' and a newline, '' = none, \\n = newline.",
@@ -214,6 +217,8 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'platforms.slack.app_token': 'xapp-…',
   'platforms.slack.streaming': '{ enabled: false }',
   'platforms.whatsapp.enabled': 'true',
+  'platforms.whatsapp.admins': '["+49 151 23456789"]',
+  'platforms.whatsapp.dm_policy': 'pairing',
   'platforms.whatsapp.reply_prefix': '"🤖 *Assistant*\\n"',
   'platforms.whatsapp.streaming': '{ edit_interval_ms: 5000 }',
   'platforms.email.enabled': 'true',

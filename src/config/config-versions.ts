@@ -63,6 +63,8 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'platforms.slack.admins',
       'platforms.slack.dm_policy',
       'platforms.whatsapp.allowed_users',
+      'platforms.whatsapp.admins',
+      'platforms.whatsapp.dm_policy',
       'platforms.whatsapp.self_chat',
       'platforms.whatsapp.reply_prefix',
       'platforms.whatsapp.streaming',

@@ -93,6 +93,10 @@ const toolApprovals = z.record(z.string().min(1), approvalMode).default({});
 const admins = z.array(z.union([z.string(), z.number()]).transform(String)).optional();
 /** Who may DM the bot: the allow-list only (default), strangers after `herald pairing approve`, or anyone. */
 const dmPolicy = z.enum(['allowlist', 'pairing', 'open']).optional();
+/** WhatsApp user ids are phone numbers: digits with country code; `+`, spaces and dashes are dropped. */
+const phoneNumbers = z.array(
+  z.union([z.string(), z.number()]).transform((n) => String(n).replace(/[^\d]/g, '')),
+);
 
 export const configSchema = z
   .object({
@@ -386,10 +390,9 @@ export const configSchema = z
           .object({
             /** Unset: on when linked auth state exists in HERALD_HOME/whatsapp (`herald whatsapp link`). */
             enabled: z.boolean().optional(),
-            /** Phone numbers (digits with country code; `+`, spaces and dashes are dropped). */
-            allowed_users: z
-              .array(z.union([z.string(), z.number()]).transform((n) => String(n).replace(/[^\d]/g, '')))
-              .default([]),
+            allowed_users: phoneNumbers.default([]),
+            admins: phoneNumbers.optional(),
+            dm_policy: dmPolicy,
             /** Talk to the agent by messaging yourself ("Message yourself" chat). */
             self_chat: z.boolean().default(false),
             /**

@@ -110,8 +110,8 @@ export interface ChatPlatform extends PlatformAdapter {
   openNativeStream?(target: ReplyTarget): NativeStream | undefined;
   /**
    * Sends an approval prompt with answer buttons tied to `requestId`: once / session / always / deny
-   * for a tool call, let in (`once`) / refuse (`deny`) for a pairing code. Platforms without it cannot
-   * ask, and calls that need approval are refused there.
+   * for a tool call, let in (`once`) / refuse (`deny`) for a pairing code (on WhatsApp, numbered choices
+   * answered by a reply). Platforms without it cannot ask, and calls that need approval are refused there.
    */
   sendApprovalPrompt?(
     target: ReplyTarget,
@@ -119,7 +119,7 @@ export interface ChatPlatform extends PlatformAdapter {
     requestId: string,
     kind: 'tool' | 'pairing',
   ): Promise<SentMessage>;
-  /** Registered by the gateway: a button press on a prompt; resolves with what to tell the presser. */
+  /** Registered by the gateway: a button press (or numbered reply) on a prompt; resolves with what to tell the presser. */
   onApprovalAnswer?(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void;
   /** Replaces a prompt's text and removes its buttons; without it the gateway uses `edit`. */
   closeApprovalPrompt?(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void>;

@@ -86,8 +86,7 @@ export function toInboundMessage(message: WAMessage, context: InboundContext): I
   }
 
   const group = isJidGroup(chat) === true;
-  const sender = group ? (key.participant ?? message.participant) : chat;
-  const userId = sender ? jidDecode(sender)?.user : undefined;
+  const userId = senderOf(message, chat);
   if (!userId) return undefined;
   const mentioned = read.context?.mentionedJid?.some((jid) => isAccountJid(jid, account)) ?? false;
   const repliedToHerald = isAccountJid(read.context?.participant, account);
@@ -103,6 +102,46 @@ export function toInboundMessage(message: WAMessage, context: InboundContext): I
     isPrivate: !group,
     addressedToBot: !group || mentioned || repliedToHerald,
   };
+}
+
+/** A short reply read as a possible answer to a numbered approval prompt in its chat. */
+export interface PromptReply {
+  /** As the prompt was addressed: the chat's jid (the owner's own chat by its phone-number jid). */
+  chatId: string;
+  /** Who answered: the sender's number, or the linked account's for what the owner wrote on the phone. */
+  userId: string;
+  text: string;
+  /** The message it quotes (a reply to one prompt among several). */
+  quotedId: string | undefined;
+}
+
+/**
+ * Reads any text someone just wrote, the owner's own from their phone in any chat included (so an
+ * owner who is an admin can answer a prompt where it shows, and in their "Message yourself" chat
+ * without `self_chat`). Herald's own messages are never replies.
+ */
+export function toPromptReply(message: WAMessage, context: InboundContext): PromptReply | undefined {
+  const { key } = message;
+  const chat = key.remoteJid;
+  if (!chat || !key.id || context.sentByHerald(key.id)) return undefined;
+  const read = readText(message.message);
+  if (!read) return undefined;
+  const { account } = context;
+  if (key.fromMe && context.prefix && read.text.startsWith(context.prefix)) return undefined;
+  const userId = key.fromMe ? account.phone : senderOf(message, chat);
+  if (!userId) return undefined;
+  return {
+    chatId: key.fromMe && isAccountJid(chat, account) ? account.jid : chat,
+    userId,
+    text: stripMentions(read.text, account),
+    quotedId: read.context?.stanzaId ?? undefined,
+  };
+}
+
+/** The phone number of who wrote a message someone else sent: the group participant, or the chat. */
+function senderOf(message: WAMessage, chat: string): string | undefined {
+  const sender = isJidGroup(chat) ? (message.key.participant ?? message.participant) : chat;
+  return sender ? jidDecode(sender)?.user : undefined;
 }
 
 /** The text a person wrote (message body or media caption) and its context (mentions, quoted message). */

@@ -7,8 +7,12 @@
  * one message edited in place (`sendMessage(jid, { text, edit: key })`) while WhatsApp's edit window is
  * open, and show "typing…" (`composing` presence) while the agent works. The id of every message it
  * sends is recorded before sending, so its own messages coming back are never taken for the owner's.
- * Link previews are off: Baileys would fetch every URL the agent writes from this host. It does not
- * split, pace or retry replies (the StreamConsumer does), nor decide who may talk to the agent.
+ * Link previews are off: Baileys would fetch every URL the agent writes from this host. WhatsApp has
+ * no buttons for a linked device, so approval prompts end in numbered choices: a reply in the prompt's
+ * chat that is one of the numbers (whatsapp-numbered-reply.ts) is offered to the gateway as the answer
+ * to the quoted prompt, else to the oldest open one the sender may answer, and is not passed on as a
+ * message once accepted. It does not split, pace or retry replies (the StreamConsumer does), nor decide
+ * who may talk to the agent or answer a prompt.
  */
 import {
   DisconnectReason,
@@ -21,6 +25,8 @@ import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import { type Clock, systemClock, type TimerHandle } from '../../streaming/index.ts';
 import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
   type ChatPlatform,
   EditFailedError,
   type InboundMessage,
@@ -32,8 +38,16 @@ import {
 import { linkedNumber, prepareAuthDir, removeAuthState } from './whatsapp-auth.ts';
 import { closeError, disconnectCode, notLinkedError, WhatsAppError } from './whatsapp-errors.ts';
 import { toWhatsAppText } from './whatsapp-format.ts';
-import { accountOf, toInboundMessage, type WhatsAppAccount } from './whatsapp-inbound.ts';
+import {
+  accountOf,
+  type InboundContext,
+  type PromptReply,
+  toInboundMessage,
+  toPromptReply,
+  type WhatsAppAccount,
+} from './whatsapp-inbound.ts';
 import { WHATSAPP_EDIT_WINDOW_MS, whatsappLimits } from './whatsapp-limits.ts';
+import { numberedChoices, type PromptKind, parseNumberedReply } from './whatsapp-numbered-reply.ts';
 import { resolveReplyPrefix } from './whatsapp-reply-prefix.ts';
 import {
   type ConnectionUpdate,
@@ -60,10 +74,19 @@ interface SentRecord {
   at: number;
 }
 
+/** An approval prompt waiting for a numbered reply, keyed by its message id. */
+interface OpenPrompt {
+  requestId: string;
+  chatId: string;
+  kind: PromptKind;
+}
+
 /** Sent ids kept for edits and echo suppression; far more than one reply can produce. */
 const MAX_SENT = 2000;
 /** Recent group messages kept so replies can quote the question they answer. */
 const MAX_QUOTABLE = 200;
+/** Open prompts kept; unanswered pairing offers stay open until answered, so the table is bounded. */
+const MAX_OPEN_PROMPTS = 200;
 
 export class WhatsAppPlatform implements ChatPlatform {
   readonly name = 'whatsapp' as const;
@@ -74,6 +97,7 @@ export class WhatsAppPlatform implements ChatPlatform {
   readonly #prefix: string;
   readonly #createSocket: CreateWhatsAppSocket;
   #handler: ((message: InboundMessage) => void) | undefined;
+  #approvalHandler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
   #socket: WhatsAppSocket | undefined;
   #account: WhatsAppAccount | undefined;
   #running = false;
@@ -83,6 +107,7 @@ export class WhatsAppPlatform implements ChatPlatform {
   #reconnectTimer: TimerHandle | undefined;
   readonly #sent = new Map<string, SentRecord>();
   readonly #quotable = new Map<string, WAMessage>();
+  readonly #prompts = new Map<string, OpenPrompt>();
 
   constructor(options: WhatsAppPlatformOptions) {
     this.#options = options;
@@ -95,6 +120,39 @@ export class WhatsAppPlatform implements ChatPlatform {
 
   onMessage(handler: (message: InboundMessage) => void): void {
     this.#handler = handler;
+  }
+
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#approvalHandler = handler;
+  }
+
+  /**
+   * The prompt with its numbered choices. A pairing offer is addressed by the admin's number, which
+   * becomes their chat's jid.
+   */
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: PromptKind,
+  ): Promise<SentMessage> {
+    const to = withJid(target);
+    const sent = await this.send(to, `${text}\n\n${numberedChoices(kind)}`, { replyToInbound: true });
+    this.#prompts.set(sent.id, { requestId, chatId: to.chatId, kind });
+    if (this.#prompts.size > MAX_OPEN_PROMPTS) this.#prompts.delete(this.#prompts.keys().next().value!);
+    return sent;
+  }
+
+  /** Shows the outcome in place of the choices; past WhatsApp's edit window, as a new message. */
+  async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {
+    this.#prompts.delete(prompt.id);
+    const to = withJid(target);
+    try {
+      await this.edit(to, prompt, text);
+    } catch (error) {
+      if (!(error instanceof EditFailedError)) throw error;
+      await this.send(to, text);
+    }
   }
 
   /** Resolves once WhatsApp accepted the linked session; rejects when it is not linked or logged out. */
@@ -284,23 +342,66 @@ export class WhatsAppPlatform implements ChatPlatform {
   #onMessages(messages: WAMessage[], type: MessageUpsertType): void {
     // `append` is history and this socket's own sends; only `notify` is something just written.
     if (type !== 'notify' || !this.#account || !this.#handler) return;
+    const context: InboundContext = {
+      account: this.#account,
+      selfChat: this.#options.config.self_chat,
+      prefix: this.#prefix,
+      sentByHerald: (id) => this.#sent.has(id),
+    };
     for (const message of messages) {
-      const inbound = toInboundMessage(message, {
-        account: this.#account,
-        selfChat: this.#options.config.self_chat,
-        prefix: this.#prefix,
-        sentByHerald: (id) => this.#sent.has(id),
-      });
-      if (!inbound) continue;
-      if (!inbound.isPrivate) {
-        this.#quotable.set(inbound.messageId, message);
-        if (this.#quotable.size > MAX_QUOTABLE) this.#quotable.delete(this.#quotable.keys().next().value!);
+      const reply = this.#prompts.size > 0 ? toPromptReply(message, context) : undefined;
+      const answers = reply ? this.#answersIn(reply) : [];
+      if (answers.length === 0) {
+        this.#deliver(message, context);
+        continue;
       }
-      try {
-        this.#handler(inbound);
-      } catch (error) {
-        this.#logger.error({ event: 'whatsapp.handler_failed', err: error });
-      }
+      // A number nobody may answer with (someone else's prompt) is an ordinary message after all.
+      void this.#answer(answers)
+        .then((accepted) => accepted || this.#deliver(message, context))
+        .catch((error: unknown) =>
+          this.#logger.error({ event: 'whatsapp.approval_answer_failed', err: error }),
+        );
     }
   }
+
+  /**
+   * The answers `reply` could be, in the order to try them: to the prompt it quotes, else to each open
+   * prompt in its chat, oldest first (the gateway accepts the first the sender may answer).
+   */
+  #answersIn(reply: PromptReply): ApprovalAnswer[] {
+    const quoted = reply.quotedId ? this.#prompts.get(reply.quotedId) : undefined;
+    const candidates = quoted ? [quoted] : [...this.#prompts.values()];
+    return candidates.flatMap((prompt) => {
+      if (prompt.chatId !== reply.chatId) return [];
+      const decision = parseNumberedReply(reply.text, prompt.kind);
+      return decision ? [{ requestId: prompt.requestId, decision, userId: reply.userId }] : [];
+    });
+  }
+
+  /** Offers the answers in turn until the gateway accepts one; false when it accepted none. */
+  async #answer(answers: ApprovalAnswer[]): Promise<boolean> {
+    for (const answer of answers) {
+      if ((await this.#approvalHandler?.(answer))?.accepted) return true;
+    }
+    return false;
+  }
+
+  #deliver(message: WAMessage, context: InboundContext): void {
+    const inbound = toInboundMessage(message, context);
+    if (!inbound || !this.#handler) return;
+    if (!inbound.isPrivate) {
+      this.#quotable.set(inbound.messageId, message);
+      if (this.#quotable.size > MAX_QUOTABLE) this.#quotable.delete(this.#quotable.keys().next().value!);
+    }
+    try {
+      this.#handler(inbound);
+    } catch (error) {
+      this.#logger.error({ event: 'whatsapp.handler_failed', err: error });
+    }
+  }
+}
+
+/** A target addressed by a bare phone number (an admin's DM) gets that number's chat jid. */
+function withJid(target: ReplyTarget): ReplyTarget {
+  return target.chatId.includes('@') ? target : { ...target, chatId: `${target.chatId}@s.whatsapp.net` };
 }
