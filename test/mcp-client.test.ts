@@ -189,6 +189,9 @@ describe('a stdio MCP server', () => {
   test('a crashed server is restarted; calls meanwhile fail with a clear result', async () => {
     const crash = toolNamed(setup, 't__crash');
     const echo = toolNamed(setup, 't__echo');
+    const starts = () => logLines(setup).filter((l) => l.startsWith('started ')).length;
+    // On a loaded machine a first connection attempt can time out and be retried: count from here.
+    const startsBefore = starts();
     const result = await invokeTool(crash, '{}', context(setup));
     assert.equal(result.isError, true);
     assert.match(result.output, /The MCP server "t" went away during the call/);
@@ -203,7 +206,7 @@ describe('a stdio MCP server', () => {
     await until(() => statusOf(setup, 't').state === 'ready', 'the restart');
     const again = await invokeTool(toolNamed(setup, 't__echo'), '{"text":"back"}', context(setup));
     assert.deepEqual(again, { output: 'back', isError: false });
-    assert.equal(logLines(setup).filter((l) => l.startsWith('started ')).length, 2);
+    assert.ok(starts() > startsBefore, 'the crashed server was started again');
   });
 });
 
