@@ -35,13 +35,17 @@ export function createLogger(
       level,
       base: { service: 'herald' },
       redact: {
-        paths: ['*.authorization', '*.headers.authorization', '*.api_key', '*.apiKey', '*.token', '*.key'],
+        // Both top-level and one level down: pino's `*.x` does not match a field `x` of the log object itself.
+        paths: secretFields.flatMap((field) => [field, `*.${field}`]).concat('*.headers.authorization'),
         censor: '[redacted]',
       },
     },
     out,
   );
 }
+
+/** Field names whose values never reach a log line. */
+const secretFields = ['authorization', 'api_key', 'apiKey', 'token', 'key'];
 
 /** A logger that drops everything, for tests and one-shot CLI runs. */
 export function silentLogger(): Logger {
