@@ -18,6 +18,8 @@ export const sectionDocs: Readonly<Record<string, string>> = {
   streaming:
     'Live message edits on chat platforms (docs/streaming.md); each platform may override these under `platforms.<name>.streaming`.',
   platforms: 'Chat platforms; a platform starts when its token is set or `enabled: true`.',
+  store:
+    'Where state lives (docs/scaling.md): SQLite in HERALD_HOME by default, or one PostgreSQL database shared by several replicas.',
   logging: 'Structured logs (pino) on stderr (docs/observability.md).',
 };
 
@@ -131,6 +133,11 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.slack.streaming': 'Overrides of `streaming:` for Slack.',
   'platforms.whatsapp.enabled': 'Start WhatsApp.',
   'platforms.whatsapp.reply_prefix': 'Text put before every reply.',
+  'store.url':
+    'postgres://user:password@host:5432/db — keep every store there (env HERALD_DATABASE_URL); unset: SQLite in HERALD_HOME.',
+  'store.pool_size': 'PostgreSQL connections per replica for store queries (turn locks take their own).',
+  'store.lease_s':
+    'Seconds a replica counts as alive after its last heartbeat; then its running responses are marked interrupted.',
   'logging.level': 'fatal, error, warn, info, debug, trace or silent.',
   'logging.format':
     'auto (coloured human-readable lines when stderr is a terminal, JSON lines otherwise), pretty or json.',
@@ -163,6 +170,7 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'platforms.slack.app_token': 'xapp-…',
   'platforms.slack.streaming': '{ enabled: false }',
   'platforms.whatsapp.enabled': 'true',
+  'store.url': 'postgres://herald:secret@db.internal:5432/herald',
 };
 
 /** Example entries of the name → value sections, shown commented in config.yaml. */

@@ -53,6 +53,7 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'api_server.ready_requires_upstream',
       'api_server.metrics',
       'logging.format',
+      'store',
       'mcp_servers',
       'gateway.shutdown_grace_s',
       'streaming.group_edit_interval_ms',

@@ -30,6 +30,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'DISCORD_BOT_TOKEN', key: 'platforms.discord.token', kind: 'string' },
   { env: 'SLACK_BOT_TOKEN', key: 'platforms.slack.bot_token', kind: 'string' },
   { env: 'SLACK_APP_TOKEN', key: 'platforms.slack.app_token', kind: 'string' },
+  { env: 'HERALD_DATABASE_URL', key: 'store.url', kind: 'string' },
   { env: 'HERALD_LOG_LEVEL', key: 'logging.level', kind: 'string' },
   { env: 'HERALD_LOG_FORMAT', key: 'logging.format', kind: 'string' },
 ];
