@@ -28,6 +28,12 @@ interface Server {
 let server: Promise<Server> | undefined;
 let databaseCounter = 0;
 
+// Registered at import, on the root: a hook registered inside a test would stop the server after that test.
+after(async () => {
+  const running = await server?.catch(() => undefined);
+  await running?.stop();
+});
+
 /** Why the PostgreSQL tests are skipped (the opt-out env), or false to run them. */
 export function postgresSkipReason(): string | false {
   return process.env[SKIP_POSTGRES_ENV] === '1'
@@ -49,10 +55,6 @@ function startOnce(): Promise<Server> {
       throw new Error(
         `Could not start the embedded PostgreSQL server for the tests (${String(error)}). Fix the cause, or set ${SKIP_POSTGRES_ENV}=1 to skip the PostgreSQL tests.`,
       );
-    });
-    after(async () => {
-      const running = await server?.catch(() => undefined);
-      await running?.stop();
     });
   }
   return server;
