@@ -114,9 +114,9 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
   }
 }
 
-/** Applies every store's schema migrations to the database `url` and returns (`herald store migrate`). */
-export async function migrateStores(options: Pick<StoreOptions, 'sqliteFile' | 'url'>): Promise<void> {
-  const stores = await openStores({ ...options, poolSize: 2, leaseMs: 30_000, maxTurnHolders: 1 });
+/** Applies every store's schema migrations and closes again (`herald store migrate`). */
+export async function migrateStores(options: StoreOptions): Promise<void> {
+  const stores = await openStores({ ...options, poolSize: 2, maxTurnHolders: 1 });
   await stores.close();
 }
 

@@ -22,10 +22,13 @@ const types = {
 /** Keys of Herald's advisory locks: the migration lock, and turn locks (hashed keys) well apart. */
 const MIGRATION_LOCK = 0x4845_5241; // "HERA"
 
-export function openPostgresPool(url: string, options: { max: number }): PostgresPool {
+export function openPostgresPool(url: string, options: { max: number; timeoutMs?: number }): PostgresPool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
+    ...(options.timeoutMs
+      ? { connectionTimeoutMillis: options.timeoutMs, query_timeout: options.timeoutMs }
+      : {}),
     types,
     application_name: 'herald',
   });

@@ -10,7 +10,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ModelError } from '../../../model/errors.ts';
-import type { ResponseStore, TranscriptStore } from '../../../store/index.ts';
+import type { IdempotencyStore, ResponseStore, TranscriptStore } from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { answerClientError } from './client-error.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -35,6 +35,8 @@ export interface AppDeps extends ApiRouteDeps {
   responseTurns?: SharedResponseTurns;
   /** Shared with the WebSocket upgrade, so one wrong-key throttle counts both. */
   access?: AccessCheck;
+  /** Idempotency-Key results in a store shared by replicas; in memory when absent. */
+  idempotency?: IdempotencyStore | undefined;
 }
 
 /** Headers browsers may send cross-origin: auth, JSON, the official SDKs' own headers, Herald's. */
@@ -120,7 +122,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // After CORS (plugins registered above run their onRequest hooks first), so preflights are answered.
   void app.after(() => {
     installSecurity(app, deps.access ?? createAccessCheck(apiConfig));
-    installIdempotency(app);
+    installIdempotency(app, { shared: deps.idempotency && { store: deps.idempotency, logger: deps.logger } });
   });
 
   app.setErrorHandler((error, request, reply) => {
