@@ -123,8 +123,9 @@ export async function migrateStores(options: StoreOptions): Promise<void> {
 /** One round trip to the database and the schema versions applied there (`herald doctor`). */
 export async function checkPostgres(
   url: string,
+  timeoutMs: number,
 ): Promise<{ serverVersion: string; versions: Record<string, number> }> {
-  const pool: PostgresPool = openPostgresPool(url, { max: 1 });
+  const pool: PostgresPool = openPostgresPool(url, { max: 1, timeoutMs });
   try {
     const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
     const migrated = await pool.query<{ present: boolean }>(
