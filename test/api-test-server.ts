@@ -14,7 +14,7 @@ import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-se
 import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
 import { Pulse } from '../src/observability/index.ts';
-import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../src/store/index.ts';
+import { openDatabase, SqliteResponseStore, SqliteTranscriptStore, type Stores } from '../src/store/index.ts';
 import { type AnyTool, createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
@@ -30,7 +30,7 @@ export interface TestServer {
   /** The official SDK, no retries, pointed at Herald. */
   client: OpenAI;
   home: string;
-  /** The SQLite database behind both stores. */
+  /** The SQLite database behind both stores (unused when `stores` were given). */
   db: ReturnType<typeof openDatabase>;
   close(): Promise<void>;
 }
@@ -49,6 +49,8 @@ export interface TestServerOptions {
   logger?: Logger;
   /** MCP tools offered beside the built-ins (an `McpClients`' `tools`). */
   mcpTools?: () => readonly AnyTool[];
+  /** Stores to serve from instead of SQLite in the temp home (a shared PostgreSQL store); the caller closes them. */
+  stores?: Stores;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -88,8 +90,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     config,
     agent,
     tools,
-    responseStore: new SqliteResponseStore(db),
-    transcripts: new SqliteTranscriptStore(db),
+    responseStore: options.stores?.responses ?? new SqliteResponseStore(db),
+    transcripts: options.stores?.transcripts ?? new SqliteTranscriptStore(db),
+    shared: options.stores?.shared,
     logger,
     version: '0.0.0-test',
     pulse,
