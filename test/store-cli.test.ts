@@ -2,7 +2,7 @@
  * The store from the command line with `HERALD_DATABASE_URL` set: `herald doctor` reports whether the
  * PostgreSQL server answers and which schema it holds (without the password), `herald store migrate`
  * (a real `herald` process) creates every store's schema and exits, and an unreachable database is a
- * failed doctor check with its fix.
+ * failed doctor check with its fix and a one-line startup error.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -57,6 +57,21 @@ describe('the shared store from the command line', { skip: postgresSkipReason() 
       (await doctorStoreLine(env)) ?? '',
       /schema idempotency v1, replicas v1, responses v1, sessions v1, transcripts v1$/,
     );
+  });
+
+  it('store migrate on an unreachable database exits 1 with one line naming the key, not the password', async () => {
+    const port = await unusedLoopbackPort();
+    const env = envWith(`postgres://herald:secret@127.0.0.1:${port}/herald`);
+    const run = promisify(execFile)(process.execPath, [herald, 'store', 'migrate'], { env });
+    await assert.rejects(run, (error: { code?: number; stderr?: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(
+        error.stderr ?? '',
+        /Could not open the store at PostgreSQL 127\.0\.0\.1:\d+\/herald \(store\.url \/ HERALD_DATABASE_URL\)/,
+      );
+      assert.doesNotMatch(error.stderr ?? '', /secret/);
+      return true;
+    });
   });
 
   it('doctor fails the store check of an unreachable database, with the fix', async () => {

@@ -1,6 +1,6 @@
 /**
  * A failure the CLI itself detects (a cancelled prompt, failed doctor checks, an empty prompt, a
- * HERALD_HOME another serve holds, a setup flag that cannot work).
+ * HERALD_HOME another serve holds, a setup flag that cannot work, a shared store that cannot be opened).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
 export type CliErrorCode =
@@ -11,7 +11,8 @@ export type CliErrorCode =
   | 'invalid_mcp_server'
   | 'mcp_server_exists'
   | 'invalid_option'
-  | 'setup_invalid';
+  | 'setup_invalid'
+  | 'store_unavailable';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

@@ -22,10 +22,10 @@ import {
 import { DEFAULT_BASE_URL, isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
 import { checkPostgres } from '../store/index.ts';
 import { CliError } from './cli-error.ts';
+import { storeLocation } from './configured-stores.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
 import { checkMcpServers } from './mcp-doctor.ts';
 import { checkPlatformToken, type PlatformApiRoots, type TokenPlatform } from './platform-token-check.ts';
-import { storeLocation } from './store-command.ts';
 
 export interface DoctorOptions {
   env?: Record<string, string | undefined>;

@@ -10,11 +10,10 @@ import type { LoadedConfig } from '../config/index.ts';
 import { createApiServer } from '../gateway/platforms/api-server/index.ts';
 import { createLogger } from '../logger.ts';
 import { Pulse } from '../observability/index.ts';
-import { openStores } from '../store/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
+import { openConfiguredStores } from './configured-stores.ts';
 import { packageVersion } from './package-version.ts';
 import { listenForShutdownSignals } from './shutdown-signals.ts';
-import { storeOptionsOf } from './store-options.ts';
 
 export async function serveMcpOverStdio(loaded: LoadedConfig, options: { debug: boolean }): Promise<void> {
   const { config } = loaded;
@@ -24,7 +23,7 @@ export async function serveMcpOverStdio(loaded: LoadedConfig, options: { debug: 
     config.logging.format,
   );
   const signals = listenForShutdownSignals();
-  const stores = await openStores(storeOptionsOf(config, logger));
+  const stores = await openConfiguredStores(config, logger);
   const { tools, mcp } = buildToolRegistry(config, logger);
   try {
     const version = packageVersion();

@@ -22,13 +22,12 @@ import { createApiServer } from '../gateway/platforms/api-server/index.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { DEFAULT_BASE_URL, displayUrl, isModelConfigured } from '../model/index.ts';
 import { Pulse } from '../observability/index.ts';
-import { openStores } from '../store/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
+import { openConfiguredStores } from './configured-stores.ts';
 import { HomeLock } from './home-lock.ts';
 import { packageVersion } from './package-version.ts';
 import { listenForShutdownSignals, type ShutdownSignals } from './shutdown-signals.ts';
 import { startupBanner } from './startup-banner.ts';
-import { storeOptionsOf } from './store-options.ts';
 
 /** How long the process may linger after serve returned before it is ended anyway. */
 const EXIT_WATCHDOG_MS = 1_000;
@@ -64,7 +63,7 @@ async function runGateway(
   signals: ShutdownSignals,
   lock: HomeLock | undefined,
 ): Promise<void> {
-  const stores = await openStores(storeOptionsOf(config, logger));
+  const stores = await openConfiguredStores(config, logger);
   const version = packageVersion();
   const pulse = new Pulse({ config, version, storeOpen: stores.isOpen });
   const responseStore = stores.responses;

@@ -8,7 +8,6 @@ export { newId } from './new-id.ts';
 export {
   checkPostgres,
   IDEMPOTENCY_TTL_MS,
-  migrateStores,
   openStores,
   type StoreOptions,
   type Stores,

@@ -114,12 +114,6 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
   }
 }
 
-/** Applies every store's schema migrations and closes again (`herald store migrate`). */
-export async function migrateStores(options: StoreOptions): Promise<void> {
-  const stores = await openStores({ ...options, poolSize: 2, maxTurnHolders: 1 });
-  await stores.close();
-}
-
 /** One round trip to the database and the schema versions applied there (`herald doctor`). */
 export async function checkPostgres(
   url: string,
