@@ -20,6 +20,7 @@ import {
   SqliteResponseStore,
   SqliteRunStore,
   SqliteTranscriptStore,
+  type Stores,
 } from '../src/store/index.ts';
 import { type AnyTool, createToolRegistry } from '../src/tools/index.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
@@ -36,7 +37,7 @@ export interface TestServer {
   /** The official SDK, no retries, pointed at Herald. */
   client: OpenAI;
   home: string;
-  /** The SQLite database behind both stores. */
+  /** The SQLite database behind both stores (unused when `stores` were given). */
   db: ReturnType<typeof openDatabase>;
   close(): Promise<void>;
 }
@@ -57,6 +58,8 @@ export interface TestServerOptions {
   mcpTools?: () => readonly AnyTool[];
   /** An existing HERALD_HOME (kept on close), e.g. to start a second server on the same database. */
   home?: string;
+  /** Stores to serve from instead of SQLite in the temp home (a shared PostgreSQL store); the caller closes them. */
+  stores?: Stores;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -100,9 +103,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     config,
     agent,
     tools,
-    responseStore: new SqliteResponseStore(db),
-    transcripts: new SqliteTranscriptStore(db),
+    responseStore: options.stores?.responses ?? new SqliteResponseStore(db),
+    transcripts: options.stores?.transcripts ?? new SqliteTranscriptStore(db),
     runStore: new SqliteRunStore(db),
+    shared: options.stores?.shared,
     logger,
     version: '0.0.0-test',
     pulse,

@@ -1,6 +1,6 @@
 /**
  * A failure the CLI itself detects (a cancelled prompt, failed doctor checks, an empty prompt, a
- * HERALD_HOME another serve holds, a setup flag that cannot work).
+ * HERALD_HOME another serve holds, a setup flag that cannot work, a shared store that cannot be opened).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
 export type CliErrorCode =
@@ -12,7 +12,8 @@ export type CliErrorCode =
   | 'mcp_server_exists'
   | 'invalid_option'
   | 'pairing_code_unknown'
-  | 'setup_invalid';
+  | 'setup_invalid'
+  | 'store_unavailable';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

@@ -2,8 +2,8 @@
  * `herald doctor`: checks what a working Herald needs and prints one line per check, with the fix when
  * it fails — the config is valid (and its version), the upstream answers with the key, the model calls
  * tools (one tiny probe, skippable), the API port is free or held by this Herald's serve, the store is
- * writable, each configured platform token is accepted, WhatsApp is linked, each MCP server connects,
- * Node is recent enough.
+ * writable (with `store.url`: the PostgreSQL server answers), each configured platform token is
+ * accepted, WhatsApp is linked, each MCP server connects, Node is recent enough.
  * It changes nothing but a first-run config.yaml. Any failed check makes the command fail (exit 1)
  * after all checks have run.
  */
@@ -20,7 +20,9 @@ import {
   loadConfig,
 } from '../config/index.ts';
 import { DEFAULT_BASE_URL, isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../model/index.ts';
+import { checkPostgres } from '../store/index.ts';
 import { CliError } from './cli-error.ts';
+import { storeLocation } from './configured-stores.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
 import { checkEmailAndDingTalk } from './mail-and-dingtalk-doctor.ts';
 import { checkMcpServers } from './mcp-doctor.ts';
@@ -65,7 +67,8 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
 
   await checkUpstream(config, options, report);
   await checkApiPort(config, paths, report);
-  checkStore(paths, report);
+  if (config.store.url) await checkSharedStore(config, options, report);
+  else checkStore(paths, report);
   await checkPlatforms(config, options, report);
   checkNode(report);
 
@@ -233,6 +236,25 @@ function checkStore(paths: HeraldPaths, report: Report): void {
     return sum + (existsSync(file) ? statSync(file).size : 0);
   }, 0);
   report(true, `store: ${paths.database} is writable, ${formatBytes(bytes)}`);
+}
+
+/** The shared PostgreSQL store answers, and which schema versions it holds. */
+async function checkSharedStore(config: HeraldConfig, options: DoctorOptions, report: Report): Promise<void> {
+  const where = storeLocation(config);
+  try {
+    const found = await checkPostgres(config.store.url!, options.upstreamTimeoutMs ?? 5_000);
+    const versions = Object.entries(found.versions);
+    const schema =
+      versions.length === 0
+        ? 'no schema yet (created by `herald store migrate` or the first serve)'
+        : `schema ${versions.map(([store, version]) => `${store} v${version}`).join(', ')}`;
+    report(true, `store: ${where} answers (server ${found.serverVersion}), ${schema}`);
+  } catch (error) {
+    report(
+      false,
+      `store: ${where}: ${message(error)} — fix: check store.url / HERALD_DATABASE_URL (host, port, user, password, database) and that the server accepts connections`,
+    );
+  }
 }
 
 async function checkPlatforms(config: HeraldConfig, options: DoctorOptions, report: Report): Promise<void> {

@@ -6,7 +6,7 @@
  * between Herald processes: it does not stop other programs from opening the database, and two
  * processes taking over the same stale lock in the same instant may both succeed (Node has no flock).
  * `herald chat` does not take it: it opens no database. It does not decide whether a lock is needed;
- * serve does (a shared server database, once Herald has one, needs none).
+ * serve does (a shared PostgreSQL store, `store.url`, needs none).
  */
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -1,17 +1,17 @@
 /**
  * `herald mcp serve`: Herald's agent as an MCP server over stdio, for a desktop client or IDE that
- * starts it as a subprocess. It wires the same parts as `herald serve` (stores in HERALD_HOME, tools
+ * starts it as a subprocess. It wires the same parts as `herald serve` (the stores, tools
  * with their MCP servers, the agent, the API server's turn pipeline, which is built but never listens)
  * and acts as the local owner. stdout carries only the protocol; logs go to stderr. It ends when the
  * client closes stdin or on SIGTERM/SIGINT, stopping its own MCP servers on the way out.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { heraldPaths, type LoadedConfig } from '../config/index.ts';
+import type { LoadedConfig } from '../config/index.ts';
 import { createApiServer } from '../gateway/platforms/api-server/index.ts';
 import { createLogger } from '../logger.ts';
 import { Pulse } from '../observability/index.ts';
-import { openDatabase, SqliteResponseStore, SqliteTranscriptStore } from '../store/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
+import { openConfiguredStores } from './configured-stores.ts';
 import { packageVersion } from './package-version.ts';
 import { listenForShutdownSignals } from './shutdown-signals.ts';
 
@@ -23,7 +23,7 @@ export async function serveMcpOverStdio(loaded: LoadedConfig, options: { debug: 
     config.logging.format,
   );
   const signals = listenForShutdownSignals();
-  const db = openDatabase(heraldPaths(config.home).database);
+  const stores = await openConfiguredStores(config, logger);
   const { tools, mcp } = buildToolRegistry(config, logger);
   try {
     const version = packageVersion();
@@ -32,9 +32,10 @@ export async function serveMcpOverStdio(loaded: LoadedConfig, options: { debug: 
       agent: buildAgent(config, logger, tools),
       tools,
       // Nothing scrapes it here (the API server never listens), but the turn pipeline reports to one.
-      pulse: new Pulse({ config, version, storeOpen: () => db.isOpen }),
-      responseStore: new SqliteResponseStore(db),
-      transcripts: new SqliteTranscriptStore(db),
+      pulse: new Pulse({ config, version, storeOpen: stores.isOpen }),
+      responseStore: stores.responses,
+      transcripts: stores.transcripts,
+      shared: stores.shared,
       logger,
       version,
     });
@@ -50,6 +51,6 @@ export async function serveMcpOverStdio(loaded: LoadedConfig, options: { debug: 
   } finally {
     signals.dispose();
     await mcp.stop();
-    db.close();
+    await stores.close();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add|serve`, `pairing`, `doctor`,
- * `whatsapp link|unlink`,
+ * The `herald` command tree (commander): `serve`, `chat`, `setup`, `config show|path`, `mcp list|add|serve`,
+ * `pairing`, `store migrate`, `doctor`, `whatsapp link|unlink`,
  * `--version`, `--help` and the global `--debug`. Each command loads the config once and hands off to
  * its module; heavy parts (the agent, the gateway, prompts) are imported only by the commands that
  * need them, so `--version` and `config show` start fast. It throws; main.ts reports.
@@ -164,6 +164,19 @@ export function buildProgram(): Command {
     .command('deny <code>')
     .description('refuse a code (its sender gets no answer until it expires)')
     .action(pairingAction('deny'));
+
+  program
+    .command('store')
+    .description('the store: SQLite in HERALD_HOME or the shared PostgreSQL of store.url (docs/scaling.md)')
+    .command('migrate')
+    .description("apply the store's schema migrations and exit")
+    .action(async (_options, command: Command) => {
+      const loaded = await load();
+      const { createLogger } = await import('../logger.ts');
+      const { migrateStore } = await import('./store-command.ts');
+      const logger = createLogger(globalOptions(command).debug ? 'debug' : loaded.config.logging.level);
+      await migrateStore(loaded, logger, process.stdout);
+    });
 
   program
     .command('doctor')

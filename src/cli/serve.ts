@@ -7,7 +7,8 @@
  * gateway in the background. Once the API listens, one startup banner on stderr says where everything
  * is (startup-banner.ts). A Pulse watches the model client, the agent and the platforms for `/metrics`,
  * `/status` and `/health/ready`. MCP servers connect in the background too and are stopped (their
- * child processes ended) on the way out. Only one serve runs per HERALD_HOME (home-lock.ts).
+ * child processes ended) on the way out. Only one serve runs per HERALD_HOME (home-lock.ts), unless the
+ * stores live in a shared PostgreSQL database (`store.url`): then replicas may run side by side.
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
@@ -21,16 +22,8 @@ import { createApiServer } from '../gateway/platforms/api-server/index.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { DEFAULT_BASE_URL, displayUrl, isModelConfigured } from '../model/index.ts';
 import { Pulse } from '../observability/index.ts';
-import {
-  openDatabase,
-  SqliteApprovalRuleStore,
-  SqlitePairingStore,
-  SqliteResponseStore,
-  SqliteRunStore,
-  SqliteSessionStore,
-  SqliteTranscriptStore,
-} from '../store/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
+import { openConfiguredStores } from './configured-stores.ts';
 import { HomeLock } from './home-lock.ts';
 import { packageVersion } from './package-version.ts';
 import { listenForShutdownSignals, type ShutdownSignals } from './shutdown-signals.ts';
@@ -49,15 +42,15 @@ export async function serve(loaded: LoadedConfig, options: { debug: boolean }): 
   // Listening starts before anything else: a signal during startup stops serve once startup is done.
   const signals = listenForShutdownSignals();
   // The lock guards the SQLite file in HERALD_HOME. This is the one place that decides it is needed: a
-  // shared server database (`store.url`, not there yet) will skip it.
-  const lock = HomeLock.acquire(heraldPaths(config.home).lock, logger);
+  // shared server database (`store.url`) is made for several replicas, so it skips the lock.
+  const lock = config.store.url ? undefined : HomeLock.acquire(heraldPaths(config.home).lock, logger);
   // A second signal exits without unwinding the finally below; the lock goes then too.
-  const releaseOnExit = (): void => lock.release();
+  const releaseOnExit = (): void => lock?.release();
   process.once('exit', releaseOnExit);
   try {
     await runGateway(config, logger, signals, lock);
   } finally {
-    lock.release();
+    lock?.release();
     process.off('exit', releaseOnExit);
     signals.dispose();
     exitIfStillAlive(logger);
@@ -68,20 +61,15 @@ async function runGateway(
   config: HeraldConfig,
   logger: Logger,
   signals: ShutdownSignals,
-  lock: HomeLock,
+  lock: HomeLock | undefined,
 ): Promise<void> {
-  const db = openDatabase(heraldPaths(config.home).database);
+  const stores = await openConfiguredStores(config, logger);
   const version = packageVersion();
-  const pulse = new Pulse({ config, version, storeOpen: () => db.isOpen });
-  const responseStore = new SqliteResponseStore(db, {
-    retention: {
-      maxStored: config.api_server.responses.max_stored,
-      maxAgeDays: config.api_server.responses.max_age_days,
-    },
-  });
+  const pulse = new Pulse({ config, version, storeOpen: stores.isOpen });
+  const responseStore = stores.responses;
   const { tools, mcp } = buildToolRegistry(config, logger);
   const agent = pulse.observeAgent(
-    buildAgent(config, logger, tools, { pulse, approvalRules: new SqliteApprovalRuleStore(db) }),
+    buildAgent(config, logger, tools, { pulse, approvalRules: stores.approvalRules }),
   );
 
   const apiServer = config.api_server.enabled
@@ -90,8 +78,9 @@ async function runGateway(
         agent,
         tools,
         responseStore,
-        transcripts: new SqliteTranscriptStore(db),
-        runStore: new SqliteRunStore(db),
+        transcripts: stores.transcripts,
+        runStore: stores.runs,
+        shared: stores.shared,
         logger,
         version,
         pulse,
@@ -103,10 +92,10 @@ async function runGateway(
   const gateway = new GatewayRunner({
     config,
     agent,
-    sessions: new SqliteSessionStore(db),
+    sessions: stores.sessions,
     platforms,
     logger,
-    pairing: new SqlitePairingStore(db),
+    pairing: stores.pairing,
   });
   pulse.watchPlatforms(() => gateway.platformStates());
   pulse.watchQueue('chat', () => gateway.queuedMessages);
@@ -115,10 +104,10 @@ async function runGateway(
     await apiServer?.start();
   } catch (error) {
     await mcp.stop();
-    db.close();
+    await stores.close();
     throw error;
   }
-  if (apiServer) lock.recordPort(Number(new URL(apiServer.url).port));
+  if (apiServer) lock?.recordPort(Number(new URL(apiServer.url).port));
   process.stderr.write(
     startupBanner({
       version,
@@ -146,7 +135,7 @@ async function runGateway(
   await gatewayStarted;
   // MCP stdio servers are child processes: none may outlive serve.
   await mcp.stop();
-  db.close();
+  await stores.close();
 }
 
 /**

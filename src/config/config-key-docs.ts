@@ -20,6 +20,8 @@ export const sectionDocs: Readonly<Record<string, string>> = {
   streaming:
     'Live message edits on chat platforms (docs/streaming.md); each platform may override these under `platforms.<name>.streaming`.',
   platforms: 'Chat platforms; a platform starts when its token is set or `enabled: true`.',
+  store:
+    'Where state lives (docs/scaling.md): SQLite in HERALD_HOME by default, or one PostgreSQL database shared by several replicas.',
   logging: 'Structured logs (pino) on stderr (docs/observability.md).',
 };
 
@@ -179,6 +181,11 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'platforms.dingtalk.card_content_key': "The AI card template's streaming Markdown variable.",
   'platforms.dingtalk.api_root': "DingTalk's OpenAPI root (Stream gateway, tokens, cards).",
   'platforms.dingtalk.streaming': 'Overrides of `streaming:` for DingTalk (AI cards only).',
+  'store.url':
+    'postgres://user:password@host:5432/db — keep every store there (env HERALD_DATABASE_URL); unset: SQLite in HERALD_HOME.',
+  'store.pool_size': 'PostgreSQL connections per replica for store queries (turn locks take their own).',
+  'store.lease_s':
+    'Seconds a replica counts as alive after its last heartbeat; then its running responses are marked interrupted.',
   'logging.level': 'fatal, error, warn, info, debug, trace or silent.',
   'logging.format':
     'auto (coloured human-readable lines when stderr is a terminal, JSON lines otherwise), pretty or json.',
@@ -233,6 +240,7 @@ export const keyExamples: Readonly<Record<string, string>> = {
   'platforms.dingtalk.client_id': 'dingxxxxxxxx',
   'platforms.dingtalk.client_secret': '…',
   'platforms.dingtalk.card_template_id': '382e4302-551d-4880-bf29-a30acfab2e71.schema',
+  'store.url': 'postgres://herald:secret@db.internal:5432/herald',
 };
 
 /** Example entries of the name → value sections, shown commented in config.yaml. */

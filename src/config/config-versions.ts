@@ -54,6 +54,7 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'api_server.metrics',
       'api_server.web_chat',
       'logging.format',
+      'store',
       'mcp_servers',
       'approvals',
       'platforms.telegram.admins',

@@ -44,6 +44,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'EMAIL_ADDRESS', key: 'platforms.email.address', kind: 'string' },
   { env: 'DINGTALK_CLIENT_ID', key: 'platforms.dingtalk.client_id', kind: 'string' },
   { env: 'DINGTALK_CLIENT_SECRET', key: 'platforms.dingtalk.client_secret', kind: 'string' },
+  { env: 'HERALD_DATABASE_URL', key: 'store.url', kind: 'string' },
   { env: 'HERALD_LOG_LEVEL', key: 'logging.level', kind: 'string' },
   { env: 'HERALD_LOG_FORMAT', key: 'logging.format', kind: 'string' },
 ];

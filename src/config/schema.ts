@@ -463,6 +463,21 @@ export const configSchema = z
           streaming: {},
         },
       }),
+    /** Where state lives: SQLite in HERALD_HOME, or a PostgreSQL server shared by several replicas. */
+    store: z
+      .object({
+        /** `postgres://…`: every store in that database (docs/scaling.md); unset: HERALD_HOME/herald.db. */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+          .optional(),
+        /** Connections each replica keeps to PostgreSQL for store queries (turn locks have their own). */
+        pool_size: positiveInt.default(10),
+        /** Seconds a replica's lease lasts without renewal before its running responses count as interrupted. */
+        lease_s: positiveInt.min(3).default(30),
+      })
+      .strict()
+      .default({ pool_size: 10, lease_s: 30 }),
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -483,6 +498,8 @@ export type HeraldConfig = z.infer<typeof configSchema> & {
 /** Dotted keys whose values are secrets: masked by `herald config show`, never logged. */
 export const secretKeys = [
   'model.api_key',
+  /** A database URL usually carries its password. */
+  'store.url',
   'api_server.keys',
   'platforms.telegram.token',
   'platforms.telegram.webhook.secret',

@@ -1,9 +1,24 @@
 /**
- * The store subsystem's front door: SQLite-backed stores for Responses API state, chat-completion
- * transcripts and chat-platform sessions, behind async interfaces.
+ * The store subsystem's front door: stores for Responses API state, chat-completion transcripts and
+ * chat-platform sessions behind async interfaces, on SQLite (one process per HERALD_HOME) or on a
+ * PostgreSQL database shared by several replicas (`openStores` picks from the config).
  */
 export { type Database, openDatabase } from './database.ts';
 export { newId } from './new-id.ts';
+export {
+  checkPostgres,
+  IDEMPOTENCY_TTL_MS,
+  openStores,
+  type StoreOptions,
+  type Stores,
+} from './open-stores.ts';
+export { openPostgresPool, type PostgresPool } from './postgres-database.ts';
+export { PostgresIdempotencyStore } from './postgres-idempotency-store.ts';
+export { PostgresResponseStore, type PostgresResponseStoreOptions } from './postgres-response-store.ts';
+export { PostgresSessionStore } from './postgres-session-store.ts';
+export { PostgresTranscriptStore } from './postgres-transcript-store.ts';
+export { PostgresTurnLock } from './postgres-turn-lock.ts';
+export { ReplicaLease } from './replica-lease.ts';
 export { SqliteApprovalRuleStore } from './sqlite-approval-rule-store.ts';
 export {
   type PairingRequest,

@@ -7,6 +7,14 @@
 import { type Database, migrate, writeTransaction } from './database.ts';
 import { newId } from './new-id.ts';
 import {
+  type ConversationRow,
+  closeItem,
+  interruptedBody,
+  parseItem,
+  toConversation,
+  toPage,
+} from './response-rows.ts';
+import {
   type CompactedContext,
   type CompactedHistory,
   type ItemPage,
@@ -113,14 +121,6 @@ interface ResponseRow {
   body: string;
   previous_response_id: string | null;
   conversation_id: string | null;
-  created_at: number;
-}
-
-interface ConversationRow {
-  id: string;
-  owner: string;
-  name: string | null;
-  metadata: string;
   created_at: number;
 }
 
@@ -447,11 +447,7 @@ export class SqliteResponseStore implements ResponseStore {
         "UPDATE response_items SET item = ? WHERE response_id = ? AND kind = 'output' AND position = ?",
       );
       for (const row of rows) {
-        const body = JSON.parse(row.body) as Record<string, unknown>;
-        body['status'] = 'incomplete';
-        body['incomplete_details'] = { reason: 'interrupted' };
-        if (Array.isArray(body['output'])) body['output'] = body['output'].map(closeItem);
-        updateResponse.run(JSON.stringify(body), row.id);
+        updateResponse.run(JSON.stringify(interruptedBody(JSON.parse(row.body))), row.id);
         for (const item of outputRows.all(row.id) as { position: number; item: string }[]) {
           updateItem.run(JSON.stringify(closeItem(parseItem(item.item))), row.id, item.position);
         }
@@ -500,29 +496,4 @@ export class SqliteResponseStore implements ResponseStore {
     );
     for (const item of items) insert.run(conversationId, item.id, JSON.stringify(item));
   }
-}
-
-/** An output item cut off mid-run (a message being written, a tool call without its result) ends `incomplete`. */
-function closeItem<T>(item: T): T {
-  const open =
-    typeof item === 'object' && item !== null && (item as { status?: unknown }).status === 'in_progress';
-  return open ? { ...item, status: 'incomplete' } : item;
-}
-
-function parseItem(json: string): ResponseItem {
-  return JSON.parse(json) as ResponseItem;
-}
-
-function toConversation(row: ConversationRow): StoredConversation {
-  return {
-    id: row.id,
-    name: row.name,
-    createdAt: row.created_at,
-    metadata: JSON.parse(row.metadata) as Record<string, string>,
-    owner: row.owner,
-  };
-}
-
-function toPage(data: ResponseItem[], hasMore: boolean): ItemPage {
-  return { data, firstId: data[0]?.id ?? null, lastId: data.at(-1)?.id ?? null, hasMore };
 }

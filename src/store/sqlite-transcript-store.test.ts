@@ -25,45 +25,6 @@ const state = (sessionId: string, hash: string, text: string) => ({
   messages: [{ role: 'user' as const, content: text }],
 });
 
-test('finds a session by id (latest or by visible hash) and by visible hash within its scope', async (t) => {
-  const { store } = tempStore(t);
-  const id = store.newSessionId();
-  assert.match(id, /^hs_[a-f0-9]{32}$/);
-  await store.save(state(id, 'h1', 'first'));
-  await store.save(state(id, 'h2', 'second'));
-  assert.equal((await store.getSession(id, 'scope-a'))?.visibleHash, 'h2');
-  assert.equal((await store.getSession(id, 'scope-a', 'h1'))?.messages[0]?.content, 'first');
-  assert.equal((await store.getSession(id, 'scope-a', 'unknown'))?.visibleHash, 'h2');
-  assert.equal(await store.getSession(id, 'scope-b'), undefined, 'another scope cannot read it');
-  assert.equal((await store.findByVisibleHash('scope-a', 'h1'))?.sessionId, id);
-  assert.deepEqual((await store.findByVisibleHash('scope-a', 'h1'))?.visibleTurns, ['user:first']);
-  assert.equal(await store.findByVisibleHash('scope-b', 'h1'), undefined);
-});
-
-test('transcripts survive reopening the database file', async (t) => {
-  const { store, file } = tempStore(t);
-  const id = store.newSessionId();
-  await store.save(state(id, 'h', 'kept'));
-  const db2 = openDatabase(file);
-  t.after(() => db2.close());
-  const reopened = new SqliteTranscriptStore(db2);
-  assert.equal((await reopened.getSession(id, 'scope-a'))?.messages[0]?.content, 'kept');
-});
-
-test('prune drops sessions untouched for longer than max age', async (t) => {
-  let now = 1_000_000_000_000;
-  const { store } = tempStore(t, () => now);
-  const old = store.newSessionId();
-  await store.save(state(old, 'h-old', 'old'));
-  now += 10 * 24 * 60 * 60 * 1000;
-  const fresh = store.newSessionId();
-  await store.save(state(fresh, 'h-new', 'new'));
-  assert.equal(await store.prune({ maxAgeDays: 5 }), 1);
-  assert.equal(await store.getSession(old, 'scope-a'), undefined);
-  assert.equal(await store.findByVisibleHash('scope-a', 'h-old'), undefined);
-  assert.ok(await store.getSession(fresh, 'scope-a'));
-});
-
 test('saves made together are committed together, in order, and one failing save fails alone', async (t) => {
   const { store } = tempStore(t);
   const id = store.newSessionId();

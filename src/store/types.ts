@@ -178,3 +178,43 @@ export interface ResponseStore {
   /** Applies retention, oldest first; returns how many responses were deleted. */
   prune(policy: RetentionPolicy): Promise<number>;
 }
+
+/**
+ * Serialises turns of one conversation (chain, session) across processes sharing a store: `hold` runs
+ * `work` while no other process holds `key`. In one process the ConversationQueue orders turns; this
+ * keeps two replicas from interleaving the read-modify-write of a turn. SQLite needs none (one serve
+ * per HERALD_HOME).
+ */
+export interface TurnLock {
+  hold<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
+
+/** A kept result of an `Idempotency-Key` request: what the first request answered. */
+export interface IdempotentResult {
+  status: number;
+  contentType: string | undefined;
+  payload: string;
+}
+
+/** What `IdempotencyStore.claim` found for a key. */
+export type IdempotencyClaim =
+  /** Nobody has this key (or its earlier holder gave it up or vanished): the caller runs the request. */
+  | { state: 'claimed' }
+  /** The first request finished: replay its result. */
+  | { state: 'done'; result: IdempotentResult }
+  /** The first request is still running elsewhere: ask again later. */
+  | { state: 'running' }
+  /** The key was used with a different body. */
+  | { state: 'conflict' };
+
+/**
+ * `Idempotency-Key` results shared by replicas, so a retry landing on another replica gets the first
+ * result. Keys arrive hashed and scoped by the caller; results expire after `ttlMs`.
+ */
+export interface IdempotencyStore {
+  claim(key: string, bodyHash: string, ttlMs: number): Promise<IdempotencyClaim>;
+  /** Keeps the claimed request's result. */
+  complete(key: string, result: IdempotentResult): Promise<void>;
+  /** Gives a claimed key up (the request failed): the next attempt runs afresh. */
+  release(key: string): Promise<void>;
+}

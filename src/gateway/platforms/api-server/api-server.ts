@@ -12,7 +12,13 @@ import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/index.ts';
 import type { Pulse } from '../../../observability/index.ts';
-import type { ResponseStore, SqliteRunStore, TranscriptStore } from '../../../store/index.ts';
+import type {
+  IdempotencyStore,
+  ResponseStore,
+  SqliteRunStore,
+  TranscriptStore,
+  TurnLock,
+} from '../../../store/index.ts';
 import type { ToolRegistry } from '../../../tools/index.ts';
 import type { PlatformAdapter } from '../../types.ts';
 import { ActiveRuns } from './active-runs.ts';
@@ -38,6 +44,8 @@ export interface ApiServerOptions {
   transcripts: TranscriptStore;
   /** Runs API state; without it `/v1/runs` is not served. */
   runStore?: SqliteRunStore;
+  /** With a store shared by replicas: turns serialise through its lock, Idempotency-Key results live in it. */
+  shared?: { turnLock: TurnLock; idempotency: IdempotencyStore } | undefined;
   logger: Logger;
   version: string;
   /** Watches the server (request metrics, the run queue) and answers `/metrics`, `/status`, `/health/ready`. */
@@ -73,7 +81,7 @@ export class ApiServer implements PlatformAdapter {
       pulse: options.pulse,
       profiles: new ProfileResolver(config, options.tools),
       limiter: this.#limiter,
-      queue: new ConversationQueue(),
+      queue: new ConversationQueue({ lock: options.shared?.turnLock }),
       runs: this.#runs,
       responseStore: options.responseStore,
       transcripts: options.transcripts,
@@ -82,7 +90,7 @@ export class ApiServer implements PlatformAdapter {
     const responseTurns = createResponseTurns(deps);
     this.#turns = responseTurns;
     const access = createAccessCheck(config.api_server);
-    this.#app = buildApp({ ...deps, responseTurns, access });
+    this.#app = buildApp({ ...deps, responseTurns, access, idempotency: options.shared?.idempotency });
     this.#sockets = new ResponsesWebSocket({
       server: this.#app.server,
       turns: responseTurns,

@@ -10,7 +10,12 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ModelError } from '../../../model/errors.ts';
-import type { ResponseStore, SqliteRunStore, TranscriptStore } from '../../../store/index.ts';
+import type {
+  IdempotencyStore,
+  ResponseStore,
+  SqliteRunStore,
+  TranscriptStore,
+} from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { answerClientError } from './client-error.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -39,6 +44,8 @@ export interface AppDeps extends ApiRouteDeps {
   access?: AccessCheck;
   /** Where runs and their events are kept; without it the runs API is not served. */
   runStore?: SqliteRunStore;
+  /** Idempotency-Key results in a store shared by replicas; in memory when absent. */
+  idempotency?: IdempotencyStore | undefined;
 }
 
 /** Headers browsers may send cross-origin: auth, JSON, the official SDKs' own headers, Herald's. */
@@ -124,7 +131,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // After CORS (plugins registered above run their onRequest hooks first), so preflights are answered.
   void app.after(() => {
     installSecurity(app, deps.access ?? createAccessCheck(apiConfig));
-    installIdempotency(app);
+    installIdempotency(app, { shared: deps.idempotency && { store: deps.idempotency, logger: deps.logger } });
   });
 
   app.setErrorHandler((error, request, reply) => {
