@@ -231,7 +231,7 @@ describe('hosted tool items do not depend on the client', { timeout: 30_000 }, (
   });
 
   it('the deprecated tool_items setting still loads with a warning and changes nothing, even function_call', async (c) => {
-    const lines: { event?: string; key?: string }[] = [];
+    const lines: { event?: string; setting?: string }[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
         for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
@@ -244,7 +244,7 @@ describe('hosted tool items do not depend on the client', { timeout: 30_000 }, (
     });
     c.after(() => f.close());
     assert.ok(
-      lines.some((l) => l.event === 'config.deprecated' && l.key === 'api_server.responses.tool_items'),
+      lines.some((l) => l.event === 'config.deprecated' && l.setting === 'api_server.responses.tool_items'),
       'a startup warning names the key',
     );
     assert.deepEqual(await toolRunItemTypes(f, 'OpenAI/JS 6.9.1'), ['mcp_call', 'message']);

@@ -144,7 +144,7 @@ export class ApiServer implements PlatformAdapter {
     }
     if (api.responses.tool_items !== undefined) {
       logger.warn(
-        { event: 'config.deprecated', key: 'api_server.responses.tool_items' },
+        { event: 'config.deprecated', setting: 'api_server.responses.tool_items' },
         "api_server.responses.tool_items is deprecated and ignored: the agent's own tool use always appears as hosted mcp_call items. Remove it from config.yaml.",
       );
     }
