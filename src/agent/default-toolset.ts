@@ -15,6 +15,8 @@ export function defaultToolsetFor(platform: PlatformName): string {
     case 'discord':
     case 'slack':
     case 'whatsapp':
+    case 'matrix':
+    case 'mattermost':
       return 'chat';
     default:
       throw new Error(`Unknown platform: ${String(platform satisfies never)}`);

@@ -59,6 +59,8 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'platforms.telegram.streaming.group_edit_interval_ms',
       'platforms.discord.streaming.group_edit_interval_ms',
       'platforms.slack.streaming.group_edit_interval_ms',
+      'platforms.matrix',
+      'platforms.mattermost',
     ],
     migrate: (document) => {
       // Herald's own tool use is always hosted mcp_call items now; the old switch only drew a warning.

@@ -94,6 +94,8 @@ export class GatewayRunner {
       telegram: platforms.telegram.allowed_users,
       discord: platforms.discord.allowed_users,
       slack: platforms.slack.allowed_users,
+      matrix: platforms.matrix.allowed_users,
+      mattermost: platforms.mattermost.allowed_users,
     };
     this.#access = new AccessControl(allowedUsers, this.#logger);
     // Streaming config is resolved once here, not per message.

@@ -28,7 +28,14 @@ export interface StreamingSettings {
   cursor: string;
 }
 
-type StreamingPlatform = 'telegram' | 'discord' | 'slack';
+type StreamingPlatform = 'telegram' | 'discord' | 'slack' | 'matrix' | 'mattermost';
+const streamingPlatforms: ReadonlySet<string> = new Set<StreamingPlatform>([
+  'telegram',
+  'discord',
+  'slack',
+  'matrix',
+  'mattermost',
+]);
 
 export function resolveStreamingSettings(
   config: Pick<HeraldConfig, 'streaming' | 'platforms'>,
@@ -36,10 +43,9 @@ export function resolveStreamingSettings(
   limits: Pick<PlatformLimits, 'defaultEditIntervalMs' | 'defaultGroupEditIntervalMs'>,
 ): StreamingSettings {
   const global = config.streaming;
-  const own =
-    platform === 'telegram' || platform === 'discord' || platform === 'slack'
-      ? config.platforms[platform as StreamingPlatform].streaming
-      : {};
+  const own = streamingPlatforms.has(platform)
+    ? config.platforms[platform as StreamingPlatform].streaming
+    : {};
   const editIntervalMs = own.edit_interval_ms ?? global.edit_interval_ms ?? limits.defaultEditIntervalMs;
   return {
     enabled: own.enabled ?? global.enabled,
