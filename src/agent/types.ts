@@ -8,7 +8,15 @@ import type { ToolOrigin } from '../tools/types.ts';
 import type { Compaction, ContextCompaction } from './context-compactor.ts';
 
 /** Where a conversation comes from; the core system prompt tells the model which door it is behind. */
-export type PlatformName = 'api' | 'cli' | 'telegram' | 'discord' | 'slack' | 'whatsapp' | 'matrix' | 'mattermost';
+export type PlatformName =
+  | 'api'
+  | 'cli'
+  | 'telegram'
+  | 'discord'
+  | 'slack'
+  | 'whatsapp'
+  | 'matrix'
+  | 'mattermost';
 
 export interface AgentInput {
   /**

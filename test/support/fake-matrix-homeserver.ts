@@ -131,10 +131,7 @@ export async function startFakeMatrixHomeserver(): Promise<FakeMatrixHomeserver>
     }
     if (options.name) append(id, makeEvent(id, creator, 'm.room.name', { name: options.name }, ''));
     if (options.encrypted) {
-      append(
-        id,
-        makeEvent(id, creator, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' }, ''),
-      );
+      append(id, makeEvent(id, creator, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' }, ''));
     }
     return id;
   }
@@ -191,7 +188,9 @@ export async function startFakeMatrixHomeserver(): Promise<FakeMatrixHomeserver>
   function botMessages(roomId: string) {
     return roomEvents(roomId)
       .filter((e) => e.sender === botUserId)
-      .filter((e) => (e.content['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type !== 'm.replace')
+      .filter(
+        (e) => (e.content['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type !== 'm.replace',
+      )
       .flatMap((e) => {
         const content = latestContent(roomId, e.event_id);
         return content ? [{ eventId: e.event_id, content }] : [];
@@ -200,12 +199,18 @@ export async function startFakeMatrixHomeserver(): Promise<FakeMatrixHomeserver>
 
   /** Builds a sync response with everything after `since` (everything, for an initial sync). */
   function syncResponse(since: number): Record<string, unknown> {
-    const join: Record<string, { timeline: { events: MatrixEvent[]; limited: boolean }; state: { events: [] } }> =
-      {};
+    const join: Record<
+      string,
+      { timeline: { events: MatrixEvent[]; limited: boolean }; state: { events: [] } }
+    > = {};
     const inviteRooms: Record<string, { invite_state: { events: MatrixEvent[] } }> = {};
     const joinedNow = new Set<string>();
     for (const entry of log) {
-      if (entry.kind === 'event' && entry.event.type === 'm.room.member' && entry.event.state_key === botUserId) {
+      if (
+        entry.kind === 'event' &&
+        entry.event.type === 'm.room.member' &&
+        entry.event.state_key === botUserId
+      ) {
         if (entry.event.content.membership === 'join') joinedNow.add(entry.roomId);
         else joinedNow.delete(entry.roomId);
       }
@@ -295,10 +300,13 @@ export async function startFakeMatrixHomeserver(): Promise<FakeMatrixHomeserver>
         answer();
         return;
       }
-      const timer = setTimeout(() => {
-        waiting.delete(wake);
-        answer();
-      }, Math.min(timeout, 30_000));
+      const timer = setTimeout(
+        () => {
+          waiting.delete(wake);
+          answer();
+        },
+        Math.min(timeout, 30_000),
+      );
       const wake = () => {
         clearTimeout(timer);
         // Let several appends made in one test step arrive in one sync.

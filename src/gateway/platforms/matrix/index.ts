@@ -3,4 +3,9 @@
  * and credentials are configured. Nothing else in the folder is meant to be imported from outside.
  */
 export { countMatrixLength } from './matrix-limits.ts';
-export { ENCRYPTION_NOTICE, type MatrixConfig, MatrixPlatform, type MatrixPlatformOptions } from './matrix-platform.ts';
+export {
+  ENCRYPTION_NOTICE,
+  type MatrixConfig,
+  MatrixPlatform,
+  type MatrixPlatformOptions,
+} from './matrix-platform.ts';

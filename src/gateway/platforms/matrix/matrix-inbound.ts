@@ -46,7 +46,10 @@ export interface MatrixRoomFacts {
 
 const gatewayCommand = /^!(new|stop|status|help|start)\b/i;
 
-export function toInboundMessage(event: MatrixMessageEvent, facts: MatrixRoomFacts): InboundMessage | undefined {
+export function toInboundMessage(
+  event: MatrixMessageEvent,
+  facts: MatrixRoomFacts,
+): InboundMessage | undefined {
   if (event.sender === facts.botUserId) return undefined;
   const parsed = messageContentSchema.safeParse(event.content);
   if (!parsed.success) return undefined;
@@ -89,9 +92,7 @@ function stripReplyFallback(body: string): string {
   let i = 0;
   while (i < lines.length && lines[i]!.startsWith('>')) i++;
   if (i === 0) return body;
-  return lines
-    .slice(lines[i] === '' ? i + 1 : i)
-    .join('\n');
+  return lines.slice(lines[i] === '' ? i + 1 : i).join('\n');
 }
 
 /** Removes the bot's user id anywhere and its display name (as a pill's text) at the start. */

@@ -8,7 +8,8 @@ import type { Logger as SdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { Logger } from '../../../logger.ts';
 
 export function toMatrixLogger(logger: Logger, namespace = 'matrix'): SdkLogger {
-  const line = (parts: unknown[]) => parts.map((part) => (part instanceof Error ? part.message : String(part))).join(' ');
+  const line = (parts: unknown[]) =>
+    parts.map((part) => (part instanceof Error ? part.message : String(part))).join(' ');
   return {
     trace: (...msg: unknown[]) => logger.trace({ event: 'matrix.sdk', namespace }, line(msg)),
     debug: (...msg: unknown[]) => logger.debug({ event: 'matrix.sdk', namespace }, line(msg)),

@@ -77,12 +77,12 @@ export class MatrixPlatform implements ChatPlatform {
   /** Logs in (or checks the token), starts syncing and resolves once the first sync is processed. */
   async start(): Promise<void> {
     if (this.#client) return;
-    // The SDK's module-wide logger (a loglevel logger its RTC code uses) prints to the console at info.
-    (sdkGlobalLogger as unknown as { setLevel?: (level: string) => void }).setLevel?.('warn');
+    quietSdkGlobalLogger();
     const { config } = this.#options;
     const logger = toMatrixLogger(this.#logger);
     const credentials = await this.#login(logger);
     const client = createClient({ baseUrl: config.homeserver, ...credentials, logger });
+    useUnrefTimeouts(client);
     this.#userId = credentials.userId;
     this.#displayName = await client
       .getProfileInfo(credentials.userId, 'displayname')
@@ -211,7 +211,12 @@ export class MatrixPlatform implements ChatPlatform {
   async #sendEvent(roomId: string, type: string, content: MessageContent): Promise<string> {
     const client = this.#requireClient();
     const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(client.makeTxnId())}`;
-    const response = await client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content);
+    const response = await client.http.authedRequest<{ event_id: string }>(
+      Method.Put,
+      path,
+      undefined,
+      content,
+    );
     return response.event_id;
   }
 
@@ -224,13 +229,21 @@ export class MatrixPlatform implements ChatPlatform {
 
   #timeline(event: MatrixEvent, room: Room): void {
     if (!this.#live || event.getSender() === this.#userId) return;
-    if (event.getType() === 'm.room.encrypted' || (room.hasEncryptionStateEvent() && event.getType() === 'm.room.message')) {
+    if (
+      event.getType() === 'm.room.encrypted' ||
+      (room.hasEncryptionStateEvent() && event.getType() === 'm.room.message')
+    ) {
       this.#refuseEncrypted(room.roomId);
       return;
     }
     if (event.getType() !== 'm.room.message' || !this.#handler) return;
     const inbound = toInboundMessage(
-      { eventId: event.getId() ?? '', roomId: room.roomId, sender: event.getSender() ?? '', content: event.getContent() },
+      {
+        eventId: event.getId() ?? '',
+        roomId: room.roomId,
+        sender: event.getSender() ?? '',
+        content: event.getContent(),
+      },
       {
         botUserId: this.#userId,
         botDisplayName: this.#displayName,
@@ -256,7 +269,10 @@ export class MatrixPlatform implements ChatPlatform {
     if (!client) return;
     const inviter = event?.getSender() ?? '';
     if (!this.#options.config.auto_join || !this.#allowed.has(inviter)) {
-      this.#logger.info({ event: 'matrix.invite_declined', roomId, inviter }, 'invite from a user not allowed');
+      this.#logger.info(
+        { event: 'matrix.invite_declined', roomId, inviter },
+        'invite from a user not allowed',
+      );
       void client.leave(roomId).catch((error: unknown) => {
         this.#logger.warn({ event: 'matrix.invite_decline_failed', roomId, err: error });
       });
@@ -293,6 +309,50 @@ export class MatrixPlatform implements ChatPlatform {
   }
 }
 
+/**
+ * matrix-js-sdk arms a plain `setTimeout` for every request with a local timeout (110 s for each
+ * long-poll sync) and never clears it, so a stopped client keeps its process alive for up to two
+ * minutes. The same timeout given as an `AbortSignal.timeout` (unref'd, cleared with the request)
+ * avoids that; a request that times out then fails as a connection error, which the sync loop retries.
+ */
+function useUnrefTimeouts(client: MatrixClient): void {
+  const http = client.http;
+  const request = http.requestOtherUrl.bind(http);
+  http.requestOtherUrl = ((method, url, body, opts) => {
+    if (opts?.localTimeoutMs === undefined) return request(method, url, body, opts);
+    const { localTimeoutMs, abortSignal, ...rest } = opts;
+    const timeout = AbortSignal.timeout(localTimeoutMs);
+    return request(method, url, body, {
+      ...rest,
+      abortSignal: abortSignal ? AbortSignal.any([timeout, abortSignal]) : timeout,
+    });
+  }) as typeof http.requestOtherUrl;
+}
+
+/**
+ * The SDK's module-wide loglevel logger (its RTC code logs through children of it) prints debug
+ * lines to the console. Children copy the root's method factory when created, so replacing it once
+ * keeps only warnings and errors for every room created later.
+ */
+function quietSdkGlobalLogger(): void {
+  const root = sdkGlobalLogger as unknown as {
+    methodFactory: (method: string, level: number, name: string | symbol) => (...args: unknown[]) => void;
+    rebuild?: () => void;
+    quieted?: boolean;
+  };
+  if (root.quieted) return;
+  const original = root.methodFactory;
+  root.methodFactory = (method, level, name) =>
+    method === 'warn' || method === 'error' ? original(method, level, name) : () => {};
+  root.quieted = true;
+  root.rebuild?.();
+}
+
 function formatted(text: string): MessageContent {
-  return { msgtype: 'm.text', body: text, format: 'org.matrix.custom.html', formatted_body: toMatrixHtml(text) };
+  return {
+    msgtype: 'm.text',
+    body: text,
+    format: 'org.matrix.custom.html',
+    formatted_body: toMatrixHtml(text),
+  };
 }

@@ -39,7 +39,11 @@ export function mapSendError(error: unknown): unknown {
 
 export function mapEditError(error: unknown): unknown {
   const mapped = mapSendError(error);
-  if (mapped === error && error instanceof MattermostApiError && (error.status === 403 || error.status === 404)) {
+  if (
+    mapped === error &&
+    error instanceof MattermostApiError &&
+    (error.status === 403 || error.status === 404)
+  ) {
     return new EditFailedError(`Mattermost refused the edit: HTTP ${error.status}`, { cause: error });
   }
   return mapped;
