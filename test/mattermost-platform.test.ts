@@ -39,11 +39,20 @@ describe('MattermostPlatform', () => {
   test('starts by checking the token (users/me) and authenticating the websocket', () => {
     assert.equal(fake.calls[0]?.kind, 'me');
     assert.equal(fake.calls[0]?.token, fake.token);
-    assert.deepEqual(fake.socketActions[0], { action: 'authentication_challenge', data: { token: fake.token } });
+    assert.deepEqual(fake.socketActions[0], {
+      action: 'authentication_challenge',
+      data: { token: fake.token },
+    });
   });
 
   test('a direct message becomes a private InboundMessage', async () => {
-    const id = fake.post({ channelId: 'dm1', userId: alice, message: 'hello', channelType: 'D', senderName: '@alice' });
+    const id = fake.post({
+      channelId: 'dm1',
+      userId: alice,
+      message: 'hello',
+      channelType: 'D',
+      senderName: '@alice',
+    });
     assert.deepEqual(await inbox.next(), {
       platform: 'mattermost',
       chatId: 'dm1',
@@ -74,7 +83,13 @@ describe('MattermostPlatform', () => {
   });
 
   test('a mention inside a thread stays in that thread; !commands read as slash commands', async () => {
-    fake.post({ channelId: 'town', userId: alice, message: '@herald !new', rootId: 'root1', channelType: 'P' });
+    fake.post({
+      channelId: 'town',
+      userId: alice,
+      message: '@herald !new',
+      rootId: 'root1',
+      channelType: 'P',
+    });
     const message = await inbox.next();
     assert.equal(message.threadId, 'root1');
     assert.equal(message.text, '/new');
@@ -88,7 +103,13 @@ describe('MattermostPlatform', () => {
   });
 
   test('send, edit and delete use posts, posts/{id}/patch and DELETE posts/{id}', async () => {
-    const target: ReplyTarget = { chatId: 'town', threadId: 'root1', inboundMessageId: 'in1', userId: alice, isPrivate: false };
+    const target: ReplyTarget = {
+      chatId: 'town',
+      threadId: 'root1',
+      inboundMessageId: 'in1',
+      userId: alice,
+      isPrivate: false,
+    };
     const sent = await platform.send(target, '**Bold** start');
     assert.deepEqual(fake.calls.findLast((c) => c.kind === 'create')?.body, {
       channel_id: 'town',
@@ -96,14 +117,22 @@ describe('MattermostPlatform', () => {
       root_id: 'root1',
     });
     await platform.edit(target, sent, '**Bold** start and more');
-    assert.deepEqual(fake.calls.findLast((c) => c.kind === 'patch')?.body, { message: '**Bold** start and more' });
+    assert.deepEqual(fake.calls.findLast((c) => c.kind === 'patch')?.body, {
+      message: '**Bold** start and more',
+    });
     assert.equal(fake.posts.get(sent.id)?.message, '**Bold** start and more');
     await platform.delete(target, sent);
     assert.equal(fake.posts.get(sent.id)?.deleted, true);
   });
 
   test('typing goes over the websocket as user_typing with the thread as parent', async () => {
-    await platform.sendTyping({ chatId: 'town', threadId: 'root1', inboundMessageId: 'x', userId: alice, isPrivate: false });
+    await platform.sendTyping({
+      chatId: 'town',
+      threadId: 'root1',
+      inboundMessageId: 'x',
+      userId: alice,
+      isPrivate: false,
+    });
     await waitUntil(() => fake.socketActions.some((a) => a.action === 'user_typing'), 'user_typing');
     assert.deepEqual(fake.socketActions.find((a) => a.action === 'user_typing')?.data, {
       channel_id: 'town',
@@ -113,7 +142,11 @@ describe('MattermostPlatform', () => {
 
   test('a 429 becomes FloodControlError with the Retry-After delay; a deleted post makes edits fail for good', async () => {
     const target: ReplyTarget = { chatId: 'dm1', inboundMessageId: 'x', userId: alice, isPrivate: true };
-    fake.failNext('create', { status: 429, headers: { 'retry-after': '3', 'x-ratelimit-reset': '3' }, body: 'limit exceeded\n' });
+    fake.failNext('create', {
+      status: 429,
+      headers: { 'retry-after': '3', 'x-ratelimit-reset': '3' },
+      body: 'limit exceeded\n',
+    });
     await assert.rejects(platform.send(target, 'x'), (error: unknown) => {
       assert.ok(error instanceof FloodControlError);
       assert.equal(error.retryAfterMs, 3000);

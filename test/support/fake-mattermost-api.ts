@@ -111,7 +111,12 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
     }
   }
 
-  function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  function reply(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     if (typeof body === 'string') {
       res.writeHead(status, { 'content-type': 'text/plain', ...headers });
       res.end(body);
@@ -135,7 +140,11 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
       return;
     }
     if (auth !== token) {
-      reply(res, 401, { id: 'api.context.session_expired.app_error', message: 'Invalid or expired session, please login again.', status_code: 401 });
+      reply(res, 401, {
+        id: 'api.context.session_expired.app_error',
+        message: 'Invalid or expired session, please login again.',
+        status_code: 401,
+      });
       return;
     }
     const postId = /^\/api\/v4\/posts\/([^/]+)/.exec(path)?.[1];
@@ -162,7 +171,11 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
       case 'delete': {
         const post = postId ? posts.get(postId) : undefined;
         if (!post || post.deleted) {
-          reply(res, 404, { id: 'app.post.get.app_error', message: 'Unable to get the post.', status_code: 404 });
+          reply(res, 404, {
+            id: 'app.post.get.app_error',
+            message: 'Unable to get the post.',
+            status_code: 404,
+          });
           return;
         }
         if (kind === 'patch') {
@@ -176,17 +189,27 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
         return;
       }
       default:
-        reply(res, 404, { id: 'api.context.404.app_error', message: 'Sorry, we could not find the page.', status_code: 404 });
+        reply(res, 404, {
+          id: 'api.context.404.app_error',
+          message: 'Sorry, we could not find the page.',
+          status_code: 404,
+        });
     }
   }
 
   function onSocket(ws: WebSocket): void {
     ws.on('message', (raw) => {
-      const message = JSON.parse(String(raw)) as { action: string; seq: number; data?: Record<string, unknown> };
+      const message = JSON.parse(String(raw)) as {
+        action: string;
+        seq: number;
+        data?: Record<string, unknown>;
+      };
       socketActions.push({ action: message.action, data: message.data ?? {} });
       if (message.action === 'authentication_challenge') {
         if (message.data?.token !== token) {
-          ws.send(JSON.stringify({ status: 'FAIL', seq_reply: message.seq, error: { message: 'invalid token' } }));
+          ws.send(
+            JSON.stringify({ status: 'FAIL', seq_reply: message.seq, error: { message: 'invalid token' } }),
+          );
           ws.close();
           return;
         }
@@ -204,7 +227,13 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
         for (const waiter of connectedWaiters.splice(0)) waiter();
         return;
       }
-      ws.send(JSON.stringify({ status: 'OK', seq_reply: message.seq, data: message.action === 'ping' ? { text: 'pong' } : {} }));
+      ws.send(
+        JSON.stringify({
+          status: 'OK',
+          seq_reply: message.seq,
+          data: message.action === 'ping' ? { text: 'pong' } : {},
+        }),
+      );
     });
     ws.on('close', () => authenticated.delete(ws));
   }
@@ -238,7 +267,9 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
       return post.id;
     },
     botPosts(channelId) {
-      return [...posts.values()].filter((p) => p.channel_id === channelId && p.user_id === botUserId && !p.deleted);
+      return [...posts.values()].filter(
+        (p) => p.channel_id === channelId && p.user_id === botUserId && !p.deleted,
+      );
     },
     failNext(kind, failure) {
       failures.push({ kind, failure });
