@@ -254,6 +254,15 @@ describe('MatrixPlatform', () => {
     assert.deepEqual(notices[0]!.content, { msgtype: 'm.notice', body: ENCRYPTION_NOTICE });
   });
 
+  test('joining an encrypted room on invite sends the E2EE notice there', async () => {
+    const invited = fake.invite(alice, { encrypted: true });
+    await waitUntil(() => fake.botMessages(invited).length > 0, 'notice after join');
+    assert.deepEqual(
+      fake.botMessages(invited).map((m) => m.content.body),
+      [ENCRYPTION_NOTICE],
+    );
+  });
+
   test('logs in with user id and password when no token is set', async () => {
     const p = newPlatform({ access_token: undefined, user_id: fake.botUserId, password: fake.password });
     await p.start();

@@ -92,6 +92,12 @@ export class MatrixPlatform implements ChatPlatform {
       if (!toStartOfTimeline && room) this.#timeline(event, room);
     });
     client.on(RoomMemberEvent.Membership, (event, member) => this.#membership(event, member));
+    client.on(RoomEvent.MyMembership, (room, membership) => {
+      // The room's state (encryption included) is known once the join has synced.
+      if (membership === 'join' && this.#invitesHandled.has(room.roomId) && room.hasEncryptionStateEvent()) {
+        this.#refuseEncrypted(room.roomId);
+      }
+    });
     this.#client = client;
     const prepared = new Promise<void>((resolve, reject) => {
       const onSync = (state: SyncState, _previous: SyncState | null, data?: { error?: Error }) => {
@@ -278,12 +284,10 @@ export class MatrixPlatform implements ChatPlatform {
       });
       return;
     }
-    const encrypted = client.getRoom(roomId)?.hasEncryptionStateEvent() === true;
     void client
       .joinRoom(roomId)
       .then(() => {
         this.#logger.info({ event: 'matrix.invite_joined', roomId, inviter }, 'joined on invite');
-        if (encrypted) this.#refuseEncrypted(roomId);
       })
       .catch((error: unknown) => {
         this.#invitesHandled.delete(roomId);
