@@ -14,7 +14,7 @@ import { countMattermostLength, MattermostPlatform } from '../src/gateway/platfo
 import { resolveStreamingSettings } from '../src/gateway/streaming/index.ts';
 import type { ReplyTarget } from '../src/gateway/types.ts';
 import { silentLogger } from '../src/logger.ts';
-import { driveStream, renderGaps } from './support/drive-stream.ts';
+import { assertPacedRenders, driveStream } from './support/drive-stream.ts';
 import { type FakeMatrixHomeserver, startFakeMatrixHomeserver } from './support/fake-matrix-homeserver.ts';
 import { type FakeMattermostApi, startFakeMattermostApi } from './support/fake-mattermost-api.ts';
 
@@ -57,32 +57,16 @@ describe('Matrix streaming', () => {
     assert.equal(settings.editIntervalMs, 2000);
     const answer = paragraphs('Matrix replies grow by m.replace edits. ', 1500);
     // The third edit is rate limited: nothing may be sent for the next 7 s of clock time.
-    let edits = 0;
-    const original = platform.edit.bind(platform);
-    platform.edit = async (t, m, text) => {
-      if (++edits === 3) {
+    const beforeEdit = {
+      nth: 3,
+      run: () =>
         fake.failNext('send', {
           status: 429,
           body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 7000 },
-        });
-      }
-      return original(t, m, text);
+        }),
     };
-    const { renders } = await driveStream({
-      platform,
-      target,
-      settings,
-      answer,
-      chunkChars: 40,
-      stepMs: 250,
-    });
-    platform.edit = original;
-
-    assert.equal(renders[0]?.kind, 'send');
-    for (const gap of renderGaps(renders)) assert.ok(gap >= 2000, `renders ${gap} ms apart`);
-    const limited = renders.findIndex((r) => r.failed);
-    assert.ok(limited > 0, 'one edit was rate limited');
-    assert.ok(renders[limited + 1]!.at - renders[limited]!.at >= 7000, 'the next edit waited retry_after_ms');
+    const stream = { platform, target, settings, answer, chunkChars: 40, stepMs: 250, beforeEdit };
+    assertPacedRenders((await driveStream(stream)).renders, 2000, 7000);
     const messages = fake.botMessages(room);
     assert.equal(messages.length, 1);
     assert.equal(messages[0]!.content.body, answer);
@@ -133,29 +117,13 @@ describe('Mattermost streaming', () => {
     const settings = resolveStreamingSettings(defaults, 'mattermost', platform.limits);
     assert.equal(settings.editIntervalMs, 1000);
     const answer = paragraphs('Mattermost replies grow by post patches. ', 1200);
-    let edits = 0;
-    const original = platform.edit.bind(platform);
-    platform.edit = async (t, m, text) => {
-      if (++edits === 2) {
-        fake.failNext('patch', { status: 429, headers: { 'retry-after': '4' }, body: 'limit exceeded\n' });
-      }
-      return original(t, m, text);
+    const beforeEdit = {
+      nth: 2,
+      run: () =>
+        fake.failNext('patch', { status: 429, headers: { 'retry-after': '4' }, body: 'limit exceeded\n' }),
     };
-    const { renders } = await driveStream({
-      platform,
-      target,
-      settings,
-      answer,
-      chunkChars: 30,
-      stepMs: 200,
-    });
-    platform.edit = original;
-
-    assert.equal(renders[0]?.kind, 'send');
-    for (const gap of renderGaps(renders)) assert.ok(gap >= 1000, `renders ${gap} ms apart`);
-    const limited = renders.findIndex((r) => r.failed);
-    assert.ok(limited > 0, 'one edit was rate limited');
-    assert.ok(renders[limited + 1]!.at - renders[limited]!.at >= 4000, 'the next edit waited Retry-After');
+    const stream = { platform, target, settings, answer, chunkChars: 30, stepMs: 200, beforeEdit };
+    assertPacedRenders((await driveStream(stream)).renders, 1000, 4000);
     const posts = fake.botPosts('dm-stream');
     assert.equal(posts.length, 1);
     assert.equal(posts[0]!.message, answer);

@@ -4,6 +4,7 @@
  * platform's in-flight HTTP calls have settled, so renders happen at deterministic clock times.
  * Every send/edit is logged with its clock time and text, for asserting edit pacing and backoff.
  */
+import assert from 'node:assert/strict';
 import { ManualClock, StreamConsumer, type StreamingSettings } from '../../src/gateway/streaming/index.ts';
 import type { ChatPlatform, ReplyTarget } from '../../src/gateway/types.ts';
 import { waitUntil } from './wait-until.ts';
@@ -23,10 +24,12 @@ export interface DriveOptions {
   answer: string;
   chunkChars: number;
   stepMs: number;
+  /** Called just before the `nth` edit reaches the platform (1-based), e.g. to inject a 429. */
+  beforeEdit?: { nth: number; run: () => void };
 }
 
 export async function driveStream(options: DriveOptions): Promise<{ renders: Render[]; clock: ManualClock }> {
-  const { platform, target, settings, answer, chunkChars, stepMs } = options;
+  const { platform, target, settings, answer, chunkChars, stepMs, beforeEdit } = options;
   const clock = new ManualClock();
   const renders: Render[] = [];
   let inFlight = 0;
@@ -47,8 +50,10 @@ export async function driveStream(options: DriveOptions): Promise<{ renders: Ren
     limits: platform.limits,
     send: (t: ReplyTarget, text: string, o?: { replyToInbound?: boolean }) =>
       track('send', text, () => platform.send(t, text, o)),
-    edit: (t: ReplyTarget, m: { id: string }, text: string) =>
-      track('edit', text, () => platform.edit(t, m, text)),
+    edit: (t: ReplyTarget, m: { id: string }, text: string) => {
+      if (renders.filter((r) => r.kind === 'edit').length + 1 === beforeEdit?.nth) beforeEdit.run();
+      return track('edit', text, () => platform.edit(t, m, text));
+    },
     delete: platform.delete.bind(platform),
     sendTyping: platform.sendTyping.bind(platform),
   };
@@ -74,8 +79,19 @@ export async function driveStream(options: DriveOptions): Promise<{ renders: Ren
   return { renders, clock };
 }
 
-/** Clock gaps between consecutive successful intermediate renders (the final one is exempt). */
-export function renderGaps(renders: Render[]): number[] {
+/**
+ * Asserts the stream opened with a send, that successful intermediate renders (the final one is
+ * exempt) were at least `intervalMs` apart on the clock, and that the render after the one failed
+ * call came at least `backoffMs` later.
+ */
+export function assertPacedRenders(renders: Render[], intervalMs: number, backoffMs: number): void {
+  assert.equal(renders[0]?.kind, 'send');
   const ok = renders.filter((r) => !r.failed).slice(0, -1);
-  return ok.slice(1).map((r, i) => r.at - ok[i]!.at);
+  for (let i = 1; i < ok.length; i++) {
+    const gap = ok[i]!.at - ok[i - 1]!.at;
+    assert.ok(gap >= intervalMs, `renders ${gap} ms apart`);
+  }
+  const failed = renders.findIndex((r) => r.failed);
+  assert.ok(failed > 0, 'one render failed');
+  assert.ok(renders[failed + 1]!.at - renders[failed]!.at >= backoffMs, 'the next render waited the backoff');
 }
