@@ -155,6 +155,14 @@ describe('MattermostPlatform', () => {
     await assert.rejects(platform.edit(target, { id: 'post-that-never-was' }, 'y'), EditFailedError);
   });
 
+  test('after a server restart the websocket reconnects to the new session and posts arrive again', async () => {
+    fake.dropConnections();
+    // The client waits 3–5 s before reconnecting (its own backoff).
+    await fake.connected();
+    fake.post({ channelId: 'dm1', userId: alice, message: 'still there?', channelType: 'D' });
+    assert.equal((await inbox.next()).text, 'still there?');
+  });
+
   test('a rejected token fails start()', async () => {
     const p = new MattermostPlatform({
       config: { url: fake.url, token: 'wrong', allowed_users: [], streaming: {} },

@@ -69,6 +69,8 @@ export interface FakeMattermostApi {
   /** The bot's visible posts in a channel (not deleted), oldest first. */
   botPosts(channelId: string): FakeMattermostPost[];
   failNext(kind: string, failure: InjectedMattermostFailure): void;
+  /** Drops every websocket, as a server restart does (the next connection gets a new session). */
+  dropConnections(): void;
   /** Resolves once a websocket has authenticated (a client is connected and ready). */
   connected(): Promise<void>;
   close(): Promise<void>;
@@ -273,6 +275,10 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
     },
     failNext(kind, failure) {
       failures.push({ kind, failure });
+    },
+    dropConnections() {
+      for (const ws of authenticated.keys()) ws.terminate();
+      authenticated.clear();
     },
     connected() {
       if (authenticated.size > 0) return Promise.resolve();

@@ -61,6 +61,14 @@ export class MattermostPlatform implements ChatPlatform {
       if (message.event === 'hello') hello.resolve();
       else if (message.event === 'posted') this.#posted(message);
     });
+    // Without a missed-message listener the client keeps its old sequence number when a restarted
+    // server greets it with a new connection, and reconnects forever on the mismatch.
+    socket.addMissedMessageListener(() => {
+      this.#logger.info(
+        { event: 'mattermost.new_session' },
+        'websocket reconnected to a new server session; posts sent meanwhile are not answered',
+      );
+    });
     socket.initialize(this.#client.getWebSocketUrl().replace(/^http/, 'ws'), this.#options.config.token);
     try {
       await hello.promise;
