@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { CliError } from '../src/cli/cli-error.ts';
 import { runDoctor } from '../src/cli/doctor.ts';
 import { type FakeDiscordApi, startFakeDiscordApi } from './support/fake-discord-api.ts';
+import { startFakeMatrixHomeserver } from './support/fake-matrix-homeserver.ts';
+import { startFakeMattermostApi } from './support/fake-mattermost-api.ts';
 import { FakeTelegramApi } from './support/fake-telegram-api.ts';
 import { unusedLoopbackPort } from './support/loopback-server.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
@@ -161,6 +163,39 @@ describe('herald doctor', () => {
     assert.doesNotMatch(text, /tool calling/);
     assert.match(text, /^✗ discord: the token was rejected \(401: Unauthorized \(HTTP 401\)\)/m);
     assert.equal(failed?.message, '2 checks failed.');
+  });
+
+  test('checks the Matrix token with whoami and the Mattermost token with users/me', async () => {
+    const matrix = await startFakeMatrixHomeserver();
+    const mattermost = await startFakeMattermostApi();
+    try {
+      const env = {
+        ...(await baseEnv(tempHome())),
+        MATRIX_HOMESERVER: matrix.baseUrl,
+        MATRIX_ACCESS_TOKEN: matrix.accessToken,
+        MATTERMOST_URL: mattermost.url,
+        MATTERMOST_TOKEN: mattermost.token,
+      };
+      const ok = (await doctor(env, { probe: false })).lines;
+      assert.ok(ok.includes(`✓ matrix: token accepted (${matrix.botUserId})`), ok.join('\n'));
+      assert.ok(ok.includes('✓ mattermost: token accepted (@herald)'), ok.join('\n'));
+      const bad = await doctor(
+        { ...env, MATRIX_ACCESS_TOKEN: 'old', MATTERMOST_TOKEN: 'old' },
+        { probe: false },
+      );
+      const text = bad.lines.join('\n');
+      assert.match(
+        text,
+        /^✗ matrix: the token was rejected \(Invalid access token passed\. \(HTTP 401\)\) — fix: set a new MATRIX_ACCESS_TOKEN/m,
+      );
+      assert.match(
+        text,
+        /^✗ mattermost: the token was rejected .*\(HTTP 401\)\) — fix: set a new MATTERMOST_TOKEN/m,
+      );
+      assert.equal(bad.failed?.message, '2 checks failed.');
+    } finally {
+      await Promise.all([matrix.close(), mattermost.close()]);
+    }
   });
 
   test('--no-probe sends no chat request', async () => {

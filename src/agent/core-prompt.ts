@@ -35,6 +35,12 @@ const platformGuidance: Record<PlatformName, string> = {
   slack:
     'You are reached through Slack, a work chat app. Keep messages short; Slack renders its own mrkdwn ' +
     '(*bold*, _italic_, `code`, code blocks, lists), not tables or headings.',
+  matrix:
+    'You are reached through Matrix (e.g. Element), a chat network. Keep messages short; Markdown ' +
+    '(bold, italic, lists, code blocks, links, tables) is rendered as HTML.',
+  mattermost:
+    'You are reached through Mattermost, a work chat app. Keep messages short; Mattermost renders ' +
+    'Markdown (bold, italic, lists, code blocks, links, tables).',
   whatsapp:
     'You are reached through WhatsApp, a chat app read on a phone. Keep messages short; only *bold*, ' +
     '_italic_ and ```monospace``` render — no headings, tables or links in Markdown syntax.',

@@ -17,6 +17,8 @@ export function defaultToolsetFor(platform: PlatformName): string {
     case 'whatsapp':
     case 'email':
     case 'dingtalk':
+    case 'matrix':
+    case 'mattermost':
       return 'chat';
     default:
       throw new Error(`Unknown platform: ${String(platform satisfies never)}`);

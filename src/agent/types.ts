@@ -16,7 +16,9 @@ export type PlatformName =
   | 'slack'
   | 'whatsapp'
   | 'email'
-  | 'dingtalk';
+  | 'dingtalk'
+  | 'matrix'
+  | 'mattermost';
 
 export interface AgentInput {
   /**

@@ -26,7 +26,14 @@ import { storeLocation } from './configured-stores.ts';
 import { listUpstreamModels } from './list-upstream-models.ts';
 import { checkEmailAndDingTalk } from './mail-and-dingtalk-doctor.ts';
 import { checkMcpServers } from './mcp-doctor.ts';
-import { checkPlatformToken, type PlatformApiRoots, type TokenPlatform } from './platform-token-check.ts';
+import {
+  checkMatrixToken,
+  checkMattermostToken,
+  checkPlatformToken,
+  type PlatformApiRoots,
+  type TokenCheck,
+  type TokenPlatform,
+} from './platform-token-check.ts';
 
 export interface DoctorOptions {
   env?: Record<string, string | undefined>;
@@ -267,18 +274,22 @@ async function checkPlatforms(config: HeraldConfig, options: DoctorOptions, repo
   ];
   for (const [platform, token, env] of tokens) {
     if (!token) continue;
-    const check = await checkPlatformToken(platform, token, roots, options.upstreamTimeoutMs);
-    if (check.status === 'valid') report(true, `${platform}: token accepted (${check.identity})`);
-    else if (check.status === 'rejected')
-      report(
-        false,
-        `${platform}: the token was rejected (${check.reason}) — fix: set a new ${env} (\`herald setup\`)`,
-      );
-    else
-      report(
-        false,
-        `${platform}: could not reach the API (${check.reason}) — fix: check the network or proxy`,
-      );
+    reportTokenCheck(
+      platform,
+      await checkPlatformToken(platform, token, roots, options.upstreamTimeoutMs),
+      env,
+      report,
+    );
+  }
+  const { matrix, mattermost } = config.platforms;
+  const timeoutMs = options.upstreamTimeoutMs;
+  if (matrix.homeserver && matrix.access_token) {
+    const check = await checkMatrixToken(matrix.access_token, { apiRoot: matrix.homeserver, timeoutMs });
+    reportTokenCheck('matrix', check, 'MATRIX_ACCESS_TOKEN', report);
+  }
+  if (mattermost.url && mattermost.token) {
+    const check = await checkMattermostToken(mattermost.token, { apiRoot: mattermost.url, timeoutMs });
+    reportTokenCheck('mattermost', check, 'MATTERMOST_TOKEN', report);
   }
   if (slack.bot_token && !slack.app_token) {
     report(false, 'slack: no app-level token — fix: set SLACK_APP_TOKEN (xapp-…) for Socket Mode');
@@ -295,6 +306,17 @@ async function checkPlatforms(config: HeraldConfig, options: DoctorOptions, repo
     );
   }
   await checkEmailAndDingTalk(config, report);
+}
+
+function reportTokenCheck(platform: string, check: TokenCheck, env: string, report: Report): void {
+  if (check.status === 'valid') report(true, `${platform}: token accepted (${check.identity})`);
+  else if (check.status === 'rejected')
+    report(
+      false,
+      `${platform}: the token was rejected (${check.reason}) — fix: set a new ${env} (\`herald setup\`)`,
+    );
+  else
+    report(false, `${platform}: could not reach the API (${check.reason}) — fix: check the network or proxy`);
 }
 
 function checkNode(report: Report): void {

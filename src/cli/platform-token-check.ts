@@ -1,6 +1,7 @@
 /**
  * Live checks of chat platform tokens for `herald setup` and `herald doctor`, each through the
- * platform's own "who am I" call: Telegram getMe, Discord GET /users/@me, Slack auth.test. Each takes
+ * platform's own "who am I" call: Telegram getMe, Discord GET /users/@me, Slack auth.test, Matrix
+ * account/whoami, Mattermost users/me. Each takes
  * the API root the platform adapter would use (so tests point it at the local fakes). A check tells a
  * rejected token (the fix: a new token) from an unreachable API (the token may be fine); it never
  * throws and never logs the token.
@@ -59,6 +60,28 @@ export async function checkSlackToken(token: string, options: TokenCheckOptions 
     };
     if (body.ok) return { status: 'valid', identity: `${body.user ?? '?'} in ${body.team ?? '?'}` };
     return { status: 'rejected', reason: body.error ?? `HTTP ${response.status}` };
+  });
+}
+
+/** Matrix `GET /_matrix/client/v3/account/whoami`; apiRoot is the homeserver URL (no default). */
+export async function checkMatrixToken(token: string, options: TokenCheckOptions): Promise<TokenCheck> {
+  const root = trimSlash(options.apiRoot ?? '');
+  const headers = { authorization: `Bearer ${token}` };
+  return check(`${root}/_matrix/client/v3/account/whoami`, { headers }, options, async (response) => {
+    const body = (await response.json().catch(() => ({}))) as { user_id?: string; error?: string };
+    if (response.ok && body.user_id) return { status: 'valid', identity: body.user_id };
+    return rejectedOr(response.status, body.error);
+  });
+}
+
+/** Mattermost `GET /api/v4/users/me`; apiRoot is the server URL (no default). */
+export async function checkMattermostToken(token: string, options: TokenCheckOptions): Promise<TokenCheck> {
+  const root = trimSlash(options.apiRoot ?? '');
+  const headers = { authorization: `Bearer ${token}` };
+  return check(`${root}/api/v4/users/me`, { headers }, options, async (response) => {
+    const body = (await response.json().catch(() => ({}))) as { username?: string; message?: string };
+    if (response.ok && body.username) return { status: 'valid', identity: `@${body.username}` };
+    return rejectedOr(response.status, body.message);
   });
 }
 

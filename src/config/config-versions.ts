@@ -76,6 +76,8 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'platforms.slack.streaming.group_edit_interval_ms',
       'platforms.email',
       'platforms.dingtalk',
+      'platforms.matrix',
+      'platforms.mattermost',
     ],
     migrate: (document) => {
       // Herald's own tool use is always hosted mcp_call items now; the old switch only drew a warning.

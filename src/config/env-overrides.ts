@@ -45,6 +45,12 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'DINGTALK_CLIENT_ID', key: 'platforms.dingtalk.client_id', kind: 'string' },
   { env: 'DINGTALK_CLIENT_SECRET', key: 'platforms.dingtalk.client_secret', kind: 'string' },
   { env: 'HERALD_DATABASE_URL', key: 'store.url', kind: 'string' },
+  { env: 'MATRIX_HOMESERVER', key: 'platforms.matrix.homeserver', kind: 'string' },
+  { env: 'MATRIX_ACCESS_TOKEN', key: 'platforms.matrix.access_token', kind: 'string' },
+  { env: 'MATRIX_USER_ID', key: 'platforms.matrix.user_id', kind: 'string' },
+  { env: 'MATRIX_PASSWORD', key: 'platforms.matrix.password', kind: 'string' },
+  { env: 'MATTERMOST_URL', key: 'platforms.mattermost.url', kind: 'string' },
+  { env: 'MATTERMOST_TOKEN', key: 'platforms.mattermost.token', kind: 'string' },
   { env: 'HERALD_LOG_LEVEL', key: 'logging.level', kind: 'string' },
   { env: 'HERALD_LOG_FORMAT', key: 'logging.format', kind: 'string' },
 ];

@@ -332,7 +332,7 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true),
         first_chunk_chars: positiveInt.default(30),
-        /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000, WhatsApp 3000). */
+        /** Global override of the per-platform edit interval defaults (Telegram 1000, Discord 1200, Slack 1000, WhatsApp 3000, Matrix 2000, Mattermost 1000). */
         edit_interval_ms: positiveInt.optional(),
         /** Edit interval in group chats (platform default: Telegram and WhatsApp 3000, others as in private chats). */
         group_edit_interval_ms: positiveInt.optional(),
@@ -386,6 +386,34 @@ export const configSchema = z
           })
           .strict()
           .default({ allowed_users: [], native_streaming: true, streaming: {} }),
+        matrix: z
+          .object({
+            enabled: z.boolean().optional(),
+            /** Client-server API base URL, e.g. https://matrix.example.org. */
+            homeserver: z.url().optional(),
+            access_token: z.string().optional(),
+            /** Full user id (`@herald:example.org`); with `password`, the alternative to a token. */
+            user_id: z.string().optional(),
+            password: z.string().optional(),
+            allowed_users: allowedUsers,
+            /** Join rooms when an allowed user invites the bot (invites from others are declined). */
+            auto_join: z.boolean().default(true),
+            streaming: streamingOverrides,
+          })
+          .strict()
+          .default({ allowed_users: [], auto_join: true, streaming: {} }),
+        mattermost: z
+          .object({
+            enabled: z.boolean().optional(),
+            /** Server URL, e.g. https://chat.example.org. */
+            url: z.url().optional(),
+            /** Bot account or personal access token. */
+            token: z.string().optional(),
+            allowed_users: allowedUsers,
+            streaming: streamingOverrides,
+          })
+          .strict()
+          .default({ allowed_users: [], streaming: {} }),
         whatsapp: z
           .object({
             /** Unset: on when linked auth state exists in HERALD_HOME/whatsapp (`herald whatsapp link`). */
@@ -462,6 +490,8 @@ export const configSchema = z
           api_root: 'https://api.dingtalk.com',
           streaming: {},
         },
+        matrix: { allowed_users: [], auto_join: true, streaming: {} },
+        mattermost: { allowed_users: [], streaming: {} },
       }),
     /** Where state lives: SQLite in HERALD_HOME, or a PostgreSQL server shared by several replicas. */
     store: z
@@ -509,6 +539,9 @@ export const secretKeys = [
   'platforms.email.imap.password',
   'platforms.email.smtp.password',
   'platforms.dingtalk.client_secret',
+  'platforms.matrix.access_token',
+  'platforms.matrix.password',
+  'platforms.mattermost.token',
   /** Operators pass tokens to tool commands here on purpose; still never printed. */
   'tools.terminal.env',
   /** `*` stands for any one name (each MCP server). */

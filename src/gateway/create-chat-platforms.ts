@@ -4,7 +4,7 @@
  * is true (and not when `enabled: false`). An enabled platform without its
  * credentials is reported and skipped rather than crashing the gateway. The composition root passes
  * the result, with the API server, to the GatewayRunner. Each platform's library (grammY, discord.js,
- * Bolt, Baileys, imapflow/nodemailer, dingtalk-stream) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
+ * Bolt, Baileys, imapflow/nodemailer, dingtalk-stream, matrix-js-sdk, @mattermost/client) is imported only when that platform is enabled: discord.js alone costs ~600 ms of startup and
  * tens of MiB of memory that a gateway without Discord should not pay.
  */
 import { existsSync } from 'node:fs';
@@ -98,6 +98,36 @@ export async function createChatPlatforms(config: HeraldConfig, logger: Logger):
       platforms.push(
         new DingTalkPlatform({
           config: { ...dingtalk, client_id: dingtalk.client_id, client_secret: dingtalk.client_secret },
+          logger,
+        }),
+      );
+    }
+  }
+
+  const { matrix } = config.platforms;
+  const matrixCredentials = Boolean(matrix.access_token || (matrix.user_id && matrix.password));
+  if (wanted(matrix, Boolean(matrix.homeserver && matrixCredentials))) {
+    if (!matrix.homeserver || !matrixCredentials) {
+      missingCredentials(
+        logger,
+        'matrix',
+        'MATRIX_HOMESERVER and MATRIX_ACCESS_TOKEN (or MATRIX_USER_ID and MATRIX_PASSWORD)',
+      );
+    } else {
+      const { MatrixPlatform } = await import('./platforms/matrix/index.ts');
+      platforms.push(new MatrixPlatform({ config: { ...matrix, homeserver: matrix.homeserver }, logger }));
+    }
+  }
+
+  const { mattermost } = config.platforms;
+  if (wanted(mattermost, Boolean(mattermost.url && mattermost.token))) {
+    if (!mattermost.url || !mattermost.token) {
+      missingCredentials(logger, 'mattermost', 'MATTERMOST_URL and MATTERMOST_TOKEN');
+    } else {
+      const { MattermostPlatform } = await import('./platforms/mattermost/index.ts');
+      platforms.push(
+        new MattermostPlatform({
+          config: { ...mattermost, url: mattermost.url, token: mattermost.token },
           logger,
         }),
       );

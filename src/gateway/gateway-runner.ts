@@ -103,6 +103,8 @@ export class GatewayRunner {
       whatsapp: platforms.whatsapp.allowed_users,
       email: platforms.email.allowed_senders,
       dingtalk: platforms.dingtalk.allowed_users,
+      matrix: platforms.matrix.allowed_users,
+      mattermost: platforms.mattermost.allowed_users,
     };
     this.#access = new AccessControl(allowedUsers, this.#logger);
     this.#dmPolicy = new DmPolicy(options.config, options.pairing, this.#logger);

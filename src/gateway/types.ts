@@ -6,7 +6,7 @@
  */
 
 export interface PlatformAdapter {
-  /** `api-server`, `telegram`, `discord`, `slack`, `whatsapp`. */
+  /** `api-server`, `telegram`, `discord`, `slack`, `whatsapp`, `matrix`, `mattermost`. */
   readonly name: string;
   start(): Promise<void>;
   /** Stops accepting work; lets running replies finish within the grace period, then aborts them. */
@@ -15,7 +15,7 @@ export interface PlatformAdapter {
 
 /** One message a person sent to the bot, already normalised by the adapter. */
 export interface InboundMessage {
-  platform: 'telegram' | 'discord' | 'slack' | 'whatsapp' | 'email' | 'dingtalk';
+  platform: 'telegram' | 'discord' | 'slack' | 'whatsapp' | 'email' | 'dingtalk' | 'matrix' | 'mattermost';
   chatId: string;
   /** Thread/topic id where the platform has threads; replies go there. */
   threadId?: string;
@@ -50,7 +50,7 @@ export interface SendOptions {
 
 /** How a platform measures and limits messages. */
 export interface PlatformLimits {
-  /** Max length of one message, counted with `countLength` (Telegram 4096, Discord 2000, Slack 40,000). */
+  /** Max length of one message, counted with `countLength` (Telegram 4096, Discord 2000, Slack 40,000, Mattermost 16,383; Matrix counts bytes). */
   maxMessageLength: number;
   /** Length the way the platform counts it (e.g. UTF-16 code units for Telegram). */
   countLength(text: string): number;

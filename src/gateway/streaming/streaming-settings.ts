@@ -28,13 +28,15 @@ export interface StreamingSettings {
   cursor: string;
 }
 
-type StreamingPlatform = 'telegram' | 'discord' | 'slack' | 'whatsapp' | 'dingtalk';
-const streamingPlatforms: ReadonlySet<string> = new Set([
+type StreamingPlatform = 'telegram' | 'discord' | 'slack' | 'whatsapp' | 'dingtalk' | 'matrix' | 'mattermost';
+const streamingPlatforms: ReadonlySet<string> = new Set<StreamingPlatform>([
   'telegram',
   'discord',
   'slack',
   'whatsapp',
   'dingtalk',
+  'matrix',
+  'mattermost',
 ]);
 
 export function resolveStreamingSettings(
