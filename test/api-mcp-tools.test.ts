@@ -17,33 +17,55 @@ import { parseSse, startTestServer, type TestServer } from './api-test-server.ts
 
 const stdioServer = fileURLToPath(new URL('./support/mcp-stdio-server.ts', import.meta.url));
 
+/** A test server whose agent has the stdio test MCP server as `files`, and its MCP clients. */
+async function startWithMcp(
+  config: Record<string, unknown> = {},
+): Promise<{ t: TestServer; mcp: McpClients }> {
+  const mcpServers = { files: { command: process.execPath, args: [stdioServer] } };
+  // The MCP clients are built from the same raw config the test server gets.
+  let clients: McpClients | undefined;
+  const t = await startTestServer({
+    config: { ...config, mcp_servers: mcpServers },
+    // Progress as named events (not the default reasoning lines), to read the server label off them.
+    apiServer: { tool_progress: 'events' },
+    mcpTools: () => clients?.tools() ?? [],
+  });
+  mkdirSync(join(t.home, 'workspace'), { recursive: true });
+  clients = new McpClients({
+    config: { ...configSchema.parse({ mcp_servers: mcpServers }), home: t.home },
+    logger: silentLogger(),
+    workspace: join(t.home, 'workspace'),
+    version: '0.0.0-test',
+  });
+  clients.start();
+  await clients.ready();
+  return { t, mcp: clients };
+}
+
+/** The upstream request that followed a `files__media` call: its messages after the tool message. */
+async function afterMediaCall(t: TestServer): Promise<{ role: string; content: unknown }[]> {
+  t.upstream.enqueue(
+    { toolCalls: [{ id: 'call_m', name: 'files__media', arguments: {} }] },
+    { text: 'A picture.' },
+  );
+  await t.client.responses.create({ model: 'herald', input: 'show me' });
+  const messages = t.upstream.requests.at(-1)?.body.messages as { role: string; content: unknown }[];
+  return messages.slice(messages.findIndex((m) => m.role === 'tool') + 1);
+}
+
 describe('MCP tools through the API server', () => {
   let t: TestServer;
   let mcp: McpClients;
   before(async () => {
-    const mcpServers = { files: { command: process.execPath, args: [stdioServer] } };
-    // The MCP clients are built from the same raw config the test server gets.
-    let clients: McpClients | undefined;
-    t = await startTestServer({
-      config: { mcp_servers: mcpServers },
-      // Progress as named events (not the default reasoning lines), to read the server label off them.
-      apiServer: { tool_progress: 'events' },
-      mcpTools: () => clients?.tools() ?? [],
-    });
-    mkdirSync(join(t.home, 'workspace'), { recursive: true });
-    clients = new McpClients({
-      config: { ...configSchema.parse({ mcp_servers: mcpServers }), home: t.home },
-      logger: silentLogger(),
-      workspace: join(t.home, 'workspace'),
-      version: '0.0.0-test',
-    });
-    mcp = clients;
-    mcp.start();
-    await mcp.ready();
+    ({ t, mcp } = await startWithMcp());
   });
   after(async () => {
     await mcp.stop();
     await t.close();
+  });
+
+  test('an image result is only described to a model that does not take images', async () => {
+    assert.deepEqual(await afterMediaCall(t), [], 'nothing follows the tool message');
   });
 
   test('the model gets the server tool with its schema; the call is an mcp_call item with the server label', async () => {
@@ -110,6 +132,31 @@ describe('MCP tools through the API server', () => {
         ['files__echo', 'files', 'running', 'files: echo'],
         ['files__echo', 'files', 'completed', 'files__echo'],
       ],
+    );
+  });
+});
+
+describe('MCP images to a model that takes them (model.supports_images)', () => {
+  let t: TestServer;
+  let mcp: McpClients;
+  before(async () => {
+    ({ t, mcp } = await startWithMcp({ model: { supports_images: true } }));
+  });
+  after(async () => {
+    await mcp.stop();
+    await t.close();
+  });
+
+  test('the image follows the tool round as a user message the model sees, not stored in the transcript', async () => {
+    const following = await afterMediaCall(t);
+    assert.equal(following.length, 1);
+    const [message] = following;
+    assert.equal(message?.role, 'user');
+    const parts = message?.content as { type: string; text?: string; image_url?: { url: string } }[];
+    assert.match(parts[0]?.text ?? '', /Images returned by the tool calls above \(files__media\)/);
+    assert.equal(
+      parts[1]?.image_url?.url,
+      `data:image/png;base64,${Buffer.from('not really a png').toString('base64')}`,
     );
   });
 });

@@ -199,6 +199,7 @@ export class Agent implements AgentRunner {
                 ),
               );
         appendToolRound(state, turn, results);
+        if (this.#config.model.supports_images) showToolImages(state, results);
         if (signal.aborted) throw abortError(signal);
         if (clientCalls.length > 0) return this.#finish(state, 'tool_calls', emit, clientCalls);
         // A forced choice (`required`, a named function) is met once a tool ran.
@@ -417,6 +418,31 @@ function appendToolRound(state: RunState, turn: AssistantTurn, results: ToolCall
   for (const result of results)
     append(state, { role: 'tool', toolCallId: result.toolCallId, content: result.output });
   state.turnText = '';
+}
+
+/**
+ * Shows the model the images its tools returned. Chat-format tool messages carry text only, so the
+ * images follow the round as a user message. It joins the model's context for the rest of this run but
+ * not the transcript: it is no turn of the person's, and session matching counts user turns.
+ */
+function showToolImages(state: RunState, results: ToolCallResult[]): void {
+  const withImages = results.filter((result) => result.images?.length);
+  if (withImages.length === 0) return;
+  state.context.push({
+    role: 'user',
+    content: [
+      {
+        type: 'text',
+        text: `Images returned by the tool calls above (${withImages.map((r) => r.name).join(', ')}):`,
+      },
+      ...withImages.flatMap((result) =>
+        (result.images ?? []).map((image) => ({
+          type: 'image_url' as const,
+          image_url: { url: `data:${image.mimeType};base64,${image.data}` },
+        })),
+      ),
+    ],
+  });
 }
 
 /**

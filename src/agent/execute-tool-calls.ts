@@ -6,7 +6,14 @@
  * approval gate (approval-gate.ts) and, for a cut-off turn, decided by the loop (`refuseTruncatedToolCalls`).
  */
 import type { ToolCall } from '../model/index.ts';
-import { type AnyTool, invokeTool, type ToolContext, type ToolOrigin } from '../tools/index.ts';
+import {
+  type AnyTool,
+  invokeTool,
+  type ToolContext,
+  type ToolImage,
+  type ToolOrigin,
+  type ToolResult,
+} from '../tools/index.ts';
 import { untilAborted } from './abort.ts';
 import type { ApprovalGate } from './approval-gate.ts';
 import type { AgentEvent } from './types.ts';
@@ -16,6 +23,8 @@ export interface ToolCallResult {
   name: string;
   output: string;
   isError: boolean;
+  /** Images the tool returned (described in `output` too). */
+  images?: ToolImage[];
 }
 
 export type ToolEvent = Extract<AgentEvent, { type: 'tool-call-start' } | { type: 'tool-call-end' }>;
@@ -42,21 +51,22 @@ export async function executeToolCalls(
 
   const results: (ToolCallResult | undefined)[] = calls.map(() => undefined);
   let settled = false;
-  const finish = (index: number, call: ToolCall, output: string, isError: boolean): void => {
+  const finish = (index: number, call: ToolCall, result: ToolResult): void => {
     // A tool finishing after the batch gave up (abort) must not emit events after the run's end.
     if (settled) return;
-    results[index] = endCall(call, output, isError, emit, tools.get(call.name)?.origin);
+    const ended = endCall(call, result.output, result.isError, emit, tools.get(call.name)?.origin);
+    results[index] = result.images?.length ? { ...ended, images: result.images } : ended;
   };
 
   const running = calls.map(async (call, index) => {
     const tool = tools.get(call.name);
     const gated = tool && gate ? await gate(call) : { run: true as const };
-    const { output, isError } = !tool
+    const result: ToolResult = !tool
       ? { output: unknownToolMessage(call.name, tools), isError: true }
       : gated.run
         ? await runTool(tool, call)
         : { output: gated.output, isError: true };
-    finish(index, call, output, isError);
+    finish(index, call, result);
   });
 
   try {
@@ -72,7 +82,7 @@ export async function executeToolCalls(
   );
 
   /** `invokeTool` promises never to throw; should it break that promise, the model still gets an answer. */
-  function runTool(tool: AnyTool, call: ToolCall): Promise<{ output: string; isError: boolean }> {
+  function runTool(tool: AnyTool, call: ToolCall): Promise<ToolResult> {
     return invokeTool(tool, call.arguments, ctx).catch((error: unknown) => ({
       output: `Error: the tool failed: ${error instanceof Error ? error.message : String(error)}`,
       isError: true,

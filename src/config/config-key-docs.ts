@@ -37,6 +37,8 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'model.max_tokens': 'Output token cap sent upstream when the caller gives none.',
   'model.context_window':
     "The model's context window in tokens; conversations are compacted past 80% of it. Default: what the upstream reports, else 128000.",
+  'model.supports_images':
+    'The model accepts images: images that tools (MCP servers) return are shown to it after the tool round; otherwise they are only described in text.',
   'model.mid_conversation_system':
     'A system message after the first user turn goes upstream in place as system, or as a user message (user) for upstreams that reject late system messages.',
   'agent.max_iterations': 'Model calls per run before the agent stops with a final message.',

@@ -34,6 +34,7 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'config_version',
       'model.context_window',
       'model.mid_conversation_system',
+      'model.supports_images',
       'tools.run_as',
       'tools.terminal.env',
       'api_server.keys',

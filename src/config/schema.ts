@@ -120,9 +120,11 @@ export const configSchema = z
          * `system` message, or as a `user` message for upstreams that reject a late system message.
          */
         mid_conversation_system: z.enum(['system', 'user']).default('system'),
+        /** The model accepts images: images tools return (MCP servers) are shown to it, not only described. */
+        supports_images: z.boolean().default(false),
       })
       .strict()
-      .default({ timeout_s: 600, max_retries: 3, mid_conversation_system: 'system' }),
+      .default({ timeout_s: 600, max_retries: 3, mid_conversation_system: 'system', supports_images: false }),
     agent: z
       .object({
         max_iterations: positiveInt.default(30),

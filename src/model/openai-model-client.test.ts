@@ -24,6 +24,7 @@ function configFor(url: string, overrides: Partial<ModelConfig> = {}): ModelConf
     timeout_s: 5,
     max_retries: 3,
     mid_conversation_system: 'system',
+    supports_images: false,
     ...overrides,
   };
 }
@@ -350,7 +351,12 @@ describe('model client without a reachable or configured upstream', () => {
   });
 
   test('a missing model configuration becomes upstream_not_configured with how to fix it', async () => {
-    const config: ModelConfig = { timeout_s: 600, max_retries: 3, mid_conversation_system: 'system' };
+    const config: ModelConfig = {
+      timeout_s: 600,
+      max_retries: 3,
+      mid_conversation_system: 'system',
+      supports_images: false,
+    };
     assert.equal(isModelConfigured(config), false);
     assert.equal(isModelConfigured(configFor('http://127.0.0.1:1/v1')), true);
     const error = await rejectsWith(

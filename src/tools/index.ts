@@ -4,7 +4,7 @@
  * through the registry. Tool failures reach the model as error results; configuration mistakes are
  * thrown as errors with a stable `code`. Other subsystems import from here only.
  */
-export { invokeTool } from './invoke-tool.ts';
+export { invokeTool, type ToolResult } from './invoke-tool.ts';
 export { McpClients, type McpClientsOptions } from './mcp/mcp-clients.ts';
 export type { McpServerState, McpServerStatus } from './mcp/mcp-connection.ts';
 export { createToolRegistry, type ToolRegistryOptions } from './registry.ts';

@@ -6,11 +6,13 @@
  * does that around it.
  */
 import type { z } from 'zod';
-import type { AnyTool, ToolContext } from './types.ts';
+import type { AnyTool, ToolContext, ToolImage } from './types.ts';
 
 export interface ToolResult {
   output: string;
   isError: boolean;
+  /** Images the tool returned beside `output` (which describes them). */
+  images?: ToolImage[];
 }
 
 const errorResult = (message: string): ToolResult => ({ output: `Error: ${message}`, isError: true });
@@ -58,7 +60,10 @@ export async function invokeTool(
   const execution = Promise.resolve()
     .then(() => tool.execute(validated.data, ctx))
     .then(
-      (output): ToolResult => ({ output: String(output), isError: false }),
+      (output): ToolResult =>
+        typeof output === 'string'
+          ? { output, isError: false }
+          : { output: output.text, isError: false, images: output.images },
       (error: unknown): ToolResult => errorResult(error instanceof Error ? error.message : String(error)),
     );
   const aborted = abortResult(ctx.signal);

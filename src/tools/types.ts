@@ -17,7 +17,7 @@ export interface ToolContext {
   config: HeraldConfig['tools'];
 }
 
-export interface Tool<Args = unknown> {
+export interface Tool<Args = unknown, Output extends string | ToolOutput = string> {
   name: string;
   description: string;
   /** Validates and types the model's arguments; its JSON Schema is what the model sees. */
@@ -31,7 +31,20 @@ export interface Tool<Args = unknown> {
   origin?: ToolOrigin;
   /** A short human label for progress lines, e.g. `terminal: ls -la`. */
   label(args: Args): string;
-  execute(args: Args, ctx: ToolContext): Promise<string>;
+  /** Text for the model, or text plus images (MCP servers return them) for models that accept images. */
+  execute(args: Args, ctx: ToolContext): Promise<Output>;
+}
+
+/** An image a tool returned, base64-encoded. */
+export interface ToolImage {
+  mimeType: string;
+  data: string;
+}
+
+/** A tool result with images beside its text; the text always describes them for text-only models. */
+export interface ToolOutput {
+  text: string;
+  images: ToolImage[];
 }
 
 /** An MCP server's tool as the server names it (the model sees `<server>__<tool>`). */
@@ -42,7 +55,7 @@ export interface ToolOrigin {
 
 /** A tool whose argument type has been erased, as held by a registry. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every argument type
-export type AnyTool = Tool<any>;
+export type AnyTool = Tool<any, string | ToolOutput>;
 
 /**
  * Named toolsets resolved to tools. `api`, `chat` and `cli` always exist (every tool by default). MCP

@@ -1,7 +1,7 @@
 /**
  * Turns an MCP `tools/call` result into the text a tool message carries. Chat-format tool messages
- * are text only, so an image or audio block becomes a one-line note of its type and size (the bytes
- * never reach the model); embedded resources show their text, resource links their URI, and
+ * are text only, so an image or audio block becomes a one-line note of its type and size (the MCP tool
+ * hands images on separately, for models that take them); embedded resources show their text, resource links their URI, and
  * `structuredContent` is appended as JSON when the server sent no text block repeating it. The whole is
  * capped like the terminal tool's output (head and tail kept). It does not decide whether the result
  * is an error (the caller reads `isError`).

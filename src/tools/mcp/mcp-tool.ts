@@ -7,7 +7,7 @@
  */
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Tool } from '../types.ts';
+import type { Tool, ToolOutput } from '../types.ts';
 import type { McpConnection } from './mcp-connection.ts';
 import { mcpResultText } from './mcp-result-text.ts';
 
@@ -26,7 +26,10 @@ class McpToolResultError extends Error {
   }
 }
 
-export function createMcpTool(connection: McpConnection, tool: McpTool): Tool<Record<string, unknown>> {
+export function createMcpTool(
+  connection: McpConnection,
+  tool: McpTool,
+): Tool<Record<string, unknown>, string | ToolOutput> {
   const server = connection.name;
   return {
     name: mcpToolName(server, tool.name),
@@ -40,7 +43,10 @@ export function createMcpTool(connection: McpConnection, tool: McpTool): Tool<Re
       const result = await connection.callTool(tool.name, args, ctx.signal);
       const text = mcpResultText(result, ctx.config.terminal.max_output_chars);
       if (result.isError === true) throw new McpToolResultError(text);
-      return text;
+      const images = result.content.flatMap((block) =>
+        block.type === 'image' ? [{ mimeType: block.mimeType, data: block.data }] : [],
+      );
+      return images.length > 0 ? { text, images } : text;
     },
   };
 }
