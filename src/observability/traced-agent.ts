@@ -52,7 +52,7 @@ async function* endWithRun(
         ended = true;
         const end = runEnd(event, signal);
         span.setAttributes({
-          [HERALD.outcome]: end.outcome,
+          [HERALD.outcome]: end.outcome === 'done' ? 'ok' : end.outcome,
           [GEN_AI.inputTokens]: end.promptTokens,
           [GEN_AI.outputTokens]: end.completionTokens,
           ...(event.type === 'done' ? { [GEN_AI.finishReasons]: [event.finishReason] } : {}),
