@@ -20,6 +20,7 @@ import {
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { HeraldConfig } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
+import { displayUrl } from '../model/index.ts';
 import { startRequestSpan } from './request-span.ts';
 import { traceAgent } from './traced-agent.ts';
 import { traceModelClient } from './traced-model-client.ts';
@@ -64,6 +65,15 @@ export function createOtelTracing(options: OtelTracingOptions): Tracing {
   provider.register();
   diag.setLogger(diagLogger(options.logger), DiagLogLevel.WARN);
   const tracer = provider.getTracer('herald', options.version);
+  options.logger.info(
+    {
+      event: 'tracing.enabled',
+      endpoint: displayUrl(options.endpoint),
+      serviceName: options.service_name,
+      sampleRatio: options.sample_ratio,
+    },
+    'exporting traces',
+  );
   const upstream = new URL(options.upstreamUrl);
 
   return {
@@ -74,6 +84,12 @@ export function createOtelTracing(options: OtelTracingOptions): Tracing {
     async shutdown() {
       try {
         await provider.shutdown();
+      } catch (error) {
+        // Spans are worth a warning, never a failed exit.
+        options.logger.warn(
+          { event: 'tracing.flush_failed', endpoint: displayUrl(options.endpoint), err: error },
+          'the last spans could not be exported',
+        );
       } finally {
         // Unregistered, so the process's globals are as before (a test starts another tracing).
         trace.disable();
