@@ -7,9 +7,10 @@
  * gateway in the background. Once the API listens, one startup banner on stderr says where everything
  * is (startup-banner.ts). A Pulse watches the model client, the agent and the platforms for `/metrics`,
  * `/status` and `/health/ready`; with `tracing.enabled`, OpenTelemetry spans of requests, agent runs,
- * model and tool calls are exported too (flushed on the way out). MCP servers connect in the background too and are stopped (their
- * child processes ended) on the way out. Only one serve runs per HERALD_HOME (home-lock.ts), unless the
- * stores live in a shared PostgreSQL database (`store.url`): then replicas may run side by side.
+ * model and tool calls are exported too (flushed on the way out). MCP servers connect in the background
+ * too and are stopped (their child processes ended) on the way out. Only one serve runs per HERALD_HOME
+ * (home-lock.ts), unless the stores live in a shared PostgreSQL database (`store.url`): then replicas
+ * may run side by side.
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';

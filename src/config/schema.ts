@@ -43,7 +43,7 @@ const apiKey = z.union([
 export const CONFIG_VERSION = 2;
 
 /** Where an OpenTelemetry collector listens for OTLP/HTTP traces by default. */
-export const DEFAULT_TRACES_ENDPOINT = 'http://localhost:4318/v1/traces';
+const DEFAULT_TRACES_ENDPOINT = 'http://localhost:4318/v1/traces';
 
 /** A name usable as the `<server>` in `<server>__<tool>` tool names. */
 const mcpServerName = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'letters, digits and dashes, at most 32');
