@@ -13,7 +13,7 @@ import { configSchema, type HeraldConfig } from '../src/config/index.ts';
 import { type ApiServer, createApiServer } from '../src/gateway/platforms/api-server/index.ts';
 import { type Logger, silentLogger } from '../src/logger.ts';
 import { createModelClient } from '../src/model/index.ts';
-import { Pulse } from '../src/observability/index.ts';
+import { Pulse, type Tracing } from '../src/observability/index.ts';
 import {
   openDatabase,
   SqliteApprovalRuleStore,
@@ -60,6 +60,8 @@ export interface TestServerOptions {
   home?: string;
   /** Stores to serve from instead of SQLite in the temp home (a shared PostgreSQL store); the caller closes them. */
   stores?: Stores;
+  /** Traced as serve traces: requests, agent runs, model and tool calls. The caller shuts it down. */
+  tracing?: Tracing;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -94,11 +96,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const db = openDatabase(join(home, 'herald.db'));
   // Watched as serve watches it, so every API test also runs through the Pulse's decorators.
   const pulse = new Pulse({ config, version: '0.0.0-test', storeOpen: () => db.isOpen });
-  const model = pulse.observeModel(createModelClient(config.model, { logger, retryBaseMs: 1 }));
+  const { tracing } = options;
+  const observed = pulse.observeModel(createModelClient(config.model, { logger, retryBaseMs: 1 }));
+  const model = tracing ? tracing.observeModel(observed) : observed;
   const tools = createToolRegistry(config, { mcpTools: options.mcpTools });
   const approvalRules = new SqliteApprovalRuleStore(db);
-  const realAgent = new Agent({ model, tools, config, logger, approvalRules });
-  const agent = pulse.observeAgent(options.agent ? options.agent(realAgent) : realAgent);
+  const agentTools = tracing ? tracing.observeTools(tools) : tools;
+  const realAgent = new Agent({ model, tools: agentTools, config, logger, approvalRules });
+  const traced = tracing ? tracing.observeAgent(realAgent) : realAgent;
+  const agent = pulse.observeAgent(options.agent ? options.agent(traced) : traced);
   const server = createApiServer({
     config,
     agent,
@@ -110,6 +116,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logger,
     version: '0.0.0-test',
     pulse,
+    tracing,
   });
   try {
     await server.start();

@@ -15,6 +15,7 @@ import { after, afterEach, beforeEach, describe, type TestContext, test } from '
 import OpenAI from 'openai';
 import { CONFIG_VERSION } from '../src/config/index.ts';
 import { unusedLoopbackPort } from './support/loopback-server.ts';
+import { OtlpCollector } from './support/otlp-collector.ts';
 import { type ScriptedTurn, ScriptedUpstream } from './support/scripted-upstream.ts';
 
 const herald = new URL('../bin/herald.js', import.meta.url).pathname;
@@ -349,5 +350,82 @@ describe('herald serve startup banner', () => {
       banner.at(-1) ?? '',
       /^ {2}Model: none\. No upstream model is configured\. Run `herald setup`/,
     );
+  });
+});
+
+describe('herald serve with tracing', () => {
+  /** Reports every OpenTelemetry module the process resolves, on stderr. */
+  function moduleReporter(home: string): string {
+    const path = join(home, 'report-otel-modules.mjs');
+    writeFileSync(
+      path,
+      `import { registerHooks } from 'node:module';
+registerHooks({
+  resolve(specifier, context, next) {
+    const resolved = next(specifier, context);
+    if (resolved.url.includes('/@opentelemetry/')) process.stderr.write('otel-module ' + resolved.url + '\\n');
+    return resolved;
+  },
+});
+`,
+    );
+    return `--import=${path}`;
+  }
+
+  async function serveOneCompletion(extraEnv: Record<string, string>): Promise<HeraldProcess> {
+    const home = tempHome();
+    const serve = new HeraldProcess(['serve'], {
+      ...env(home),
+      NODE_OPTIONS: moduleReporter(home),
+      ...extraEnv,
+    });
+    const client = new OpenAI({ baseURL: await serve.listening(), apiKey: 'none', maxRetries: 0 });
+    upstream.enqueue({ text: 'the answer' });
+    await client.chat.completions.create({ model: 'herald', messages: [{ role: 'user', content: 'hi' }] });
+    return serve;
+  }
+
+  test('off (the default): the OpenTelemetry SDK is not loaded and nothing is exported', async () => {
+    const collector = await OtlpCollector.start();
+    try {
+      const serve = await serveOneCompletion({
+        OTEL_EXPORTER_OTLP_ENDPOINT: new URL(collector.endpoint).origin,
+      });
+      assert.equal((await serve.stopWith('SIGTERM')).code, 0, serve.stderr);
+      // Only the API, a no-op facade without the SDK, which prom-client loads anyway.
+      assert.match(serve.stderr, /otel-module \S+@opentelemetry\/api\//);
+      assert.doesNotMatch(serve.stderr, /otel-module \S+@opentelemetry\/(?!api\/)/);
+      assert.equal(collector.exports.length, 0);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  test('on: the last requests reach the collector (from the OTEL_* variables) by the time serve exited', async () => {
+    const collector = await OtlpCollector.start();
+    try {
+      const serve = await serveOneCompletion({
+        HERALD_TRACING: 'true',
+        OTEL_EXPORTER_OTLP_ENDPOINT: new URL(collector.endpoint).origin,
+        OTEL_SERVICE_NAME: 'herald-exit-test',
+      });
+      assert.equal((await serve.stopWith('SIGTERM')).code, 0, serve.stderr);
+      assert.match(serve.stderr, /otel-module \S+sdk-trace-node/);
+      const request = collector.span('POST /v1/chat/completions');
+      assert.equal(request.serviceName, 'herald-exit-test');
+      assert.equal(collector.span('invoke_agent herald').parentSpanId, request.spanId);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  test('on with the collector unreachable: exits promptly after SIGTERM', async (t) => {
+    const serve = await serveOneCompletion({
+      HERALD_TRACING: 'true',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${await unusedLoopbackPort()}/v1/traces`,
+    });
+    const { code, ms } = await serve.stopWith('SIGTERM');
+    assert.equal(code, 0, serve.stderr);
+    report(t, 'tracing on, collector unreachable', ms);
   });
 });

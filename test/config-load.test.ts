@@ -96,6 +96,29 @@ describe('loadConfig precedence', () => {
     assert.equal(withFile.config.model.base_url, 'http://localhost:11434/v1');
   });
 
+  test('tracing: HERALD_TRACING switches it on; the OTEL_* variables fill what config.yaml leaves unset', () => {
+    const otel = {
+      HERALD_TRACING: '1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_SERVICE_NAME: 'herald-eu',
+    };
+    const bare = loadConfig({ home: home({ yaml: '' }), env: otel });
+    assert.equal(bare.config.tracing.enabled, true);
+    assert.equal(bare.config.tracing.endpoint, 'http://collector:4318/v1/traces');
+    assert.equal(bare.config.tracing.service_name, 'herald-eu');
+    const traces = loadConfig({
+      home: home({ yaml: '' }),
+      env: { ...otel, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel.example/traces' },
+    });
+    assert.equal(traces.config.tracing.endpoint, 'https://otel.example/traces');
+    const withFile = loadConfig({
+      home: home({ yaml: 'tracing:\n  endpoint: http://jaeger:4318/v1/traces\n' }),
+      env: otel,
+    });
+    assert.equal(withFile.config.tracing.endpoint, 'http://jaeger:4318/v1/traces');
+    assert.equal(loadConfig({ home: home({ yaml: '' }), env: {} }).config.tracing.enabled, false);
+  });
+
   test('fallback variables never override Herald variables or config.yaml', () => {
     const dir = home({ yaml: 'model:\n  api_key: sk-file\n' });
     const { config } = loadConfig({

@@ -7,7 +7,7 @@ import { Agent, type ApprovalRuleStore } from '../agent/index.ts';
 import { type HeraldConfig, heraldPaths } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { createModelClient } from '../model/index.ts';
-import type { Pulse } from '../observability/index.ts';
+import type { Pulse, Tracing } from '../observability/index.ts';
 import { createToolRegistry, McpClients, setUpToolIsolation, type ToolRegistry } from '../tools/index.ts';
 import { packageVersion } from './package-version.ts';
 
@@ -41,19 +41,21 @@ export function buildToolRegistry(
 
 /**
  * The agent; with a `pulse`, its upstream calls are reported there (serve's status and metrics); with
- * `approvalRules`, `always` answers to approval requests are kept.
+ * `tracing`, its upstream and tool calls record spans; with `approvalRules`, `always` answers to
+ * approval requests are kept.
  */
 export function buildAgent(
   config: HeraldConfig,
   logger: Logger,
   tools: ToolRegistry,
-  options: { approvalRules?: ApprovalRuleStore; pulse?: Pulse } = {},
+  options: { approvalRules?: ApprovalRuleStore; pulse?: Pulse; tracing?: Tracing | undefined } = {},
 ): Agent {
-  const { pulse, approvalRules } = options;
-  const model = createModelClient(config.model, { logger });
+  const { pulse, tracing, approvalRules } = options;
+  const created = createModelClient(config.model, { logger });
+  const model = pulse ? pulse.observeModel(created) : created;
   return new Agent({
-    model: pulse ? pulse.observeModel(model) : model,
-    tools,
+    model: tracing ? tracing.observeModel(model) : model,
+    tools: tracing ? tracing.observeTools(tools) : tools,
     config,
     logger,
     ...(approvalRules ? { approvalRules } : {}),

@@ -6,9 +6,11 @@
  * a key, port in use) must stop startup, whereas a chat platform failing to connect is retried by the
  * gateway in the background. Once the API listens, one startup banner on stderr says where everything
  * is (startup-banner.ts). A Pulse watches the model client, the agent and the platforms for `/metrics`,
- * `/status` and `/health/ready`. MCP servers connect in the background too and are stopped (their
- * child processes ended) on the way out. Only one serve runs per HERALD_HOME (home-lock.ts), unless the
- * stores live in a shared PostgreSQL database (`store.url`): then replicas may run side by side.
+ * `/status` and `/health/ready`; with `tracing.enabled`, OpenTelemetry spans of requests, agent runs,
+ * model and tool calls are exported too (flushed on the way out). MCP servers connect in the background
+ * too and are stopped (their child processes ended) on the way out. Only one serve runs per HERALD_HOME
+ * (home-lock.ts), unless the stores live in a shared PostgreSQL database (`store.url`): then replicas
+ * may run side by side.
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
@@ -21,7 +23,7 @@ import {
 import { createApiServer } from '../gateway/platforms/api-server/index.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { DEFAULT_BASE_URL, displayUrl, isModelConfigured } from '../model/index.ts';
-import { Pulse } from '../observability/index.ts';
+import { Pulse, startTracing } from '../observability/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
 import { openConfiguredStores } from './configured-stores.ts';
 import { HomeLock } from './home-lock.ts';
@@ -66,11 +68,11 @@ async function runGateway(
   const stores = await openConfiguredStores(config, logger);
   const version = packageVersion();
   const pulse = new Pulse({ config, version, storeOpen: stores.isOpen });
+  const tracing = await startTracing(config, { logger, version });
   const responseStore = stores.responses;
   const { tools, mcp } = buildToolRegistry(config, logger);
-  const agent = pulse.observeAgent(
-    buildAgent(config, logger, tools, { pulse, approvalRules: stores.approvalRules }),
-  );
+  const built = buildAgent(config, logger, tools, { pulse, tracing, approvalRules: stores.approvalRules });
+  const agent = pulse.observeAgent(tracing ? tracing.observeAgent(built) : built);
 
   const apiServer = config.api_server.enabled
     ? createApiServer({
@@ -84,6 +86,7 @@ async function runGateway(
         logger,
         version,
         pulse,
+        tracing,
       })
     : undefined;
   const platforms: PlatformAdapter[] = (await createChatPlatforms(config, logger)).map((platform) =>
@@ -105,6 +108,7 @@ async function runGateway(
   } catch (error) {
     await mcp.stop();
     await stores.close();
+    await tracing?.shutdown();
     throw error;
   }
   if (apiServer) lock?.recordPort(Number(new URL(apiServer.url).port));
@@ -136,6 +140,8 @@ async function runGateway(
   // MCP stdio servers are child processes: none may outlive serve.
   await mcp.stop();
   await stores.close();
+  // Last, so the spans of the final requests are in its flush.
+  await tracing?.shutdown();
 }
 
 /**

@@ -23,6 +23,8 @@ export const sectionDocs: Readonly<Record<string, string>> = {
   store:
     'Where state lives (docs/scaling.md): SQLite in HERALD_HOME by default, or one PostgreSQL database shared by several replicas.',
   logging: 'Structured logs (pino) on stderr (docs/observability.md).',
+  tracing:
+    'OpenTelemetry traces over OTLP/HTTP (docs/observability.md#traces): a span per request, agent run, model call and tool call; never message text.',
 };
 
 export const keyDocs: Readonly<Record<string, string>> = {
@@ -204,6 +206,12 @@ export const keyDocs: Readonly<Record<string, string>> = {
   'logging.level': 'fatal, error, warn, info, debug, trace or silent.',
   'logging.format':
     'auto (coloured human-readable lines when stderr is a terminal, JSON lines otherwise), pretty or json.',
+  'tracing.enabled': 'Export traces; off: the OpenTelemetry SDK is not even loaded.',
+  'tracing.endpoint': "The collector's OTLP/HTTP traces URL (JSON encoding).",
+  'tracing.service_name': 'service.name of every span.',
+  'tracing.headers': "HTTP headers sent with every export, e.g. a vendor's API key (a secret).",
+  'tracing.sample_ratio':
+    "Share of new traces recorded, 0 to 1; a caller's traceparent decides for its own trace.",
 };
 
 /** Example YAML values (as text) for keys without a default, shown commented in config.yaml. */

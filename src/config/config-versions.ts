@@ -56,6 +56,7 @@ export const configVersions: readonly ConfigVersionEntry[] = [
       'api_server.web_chat',
       'logging.format',
       'store',
+      'tracing',
       'mcp_servers',
       'approvals',
       'platforms.telegram.admins',

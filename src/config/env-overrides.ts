@@ -12,6 +12,8 @@ export interface EnvBinding {
   /** Dotted config key the variable sets. */
   key: string;
   kind: EnvValueKind;
+  /** Turns the variable's text into the key's value when they differ in form. */
+  derive?: (raw: string) => string;
 }
 
 /** Herald's own variables: they beat config.yaml. */
@@ -53,6 +55,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MATTERMOST_TOKEN', key: 'platforms.mattermost.token', kind: 'string' },
   { env: 'HERALD_LOG_LEVEL', key: 'logging.level', kind: 'string' },
   { env: 'HERALD_LOG_FORMAT', key: 'logging.format', kind: 'string' },
+  { env: 'HERALD_TRACING', key: 'tracing.enabled', kind: 'boolean' },
 ];
 
 /**
@@ -64,6 +67,16 @@ export const fallbackEnvBindings: readonly EnvBinding[] = [
   { env: 'OPENAI_BASE_URL', key: 'model.base_url', kind: 'string' },
   { env: 'OPENAI_API_KEY', key: 'model.api_key', kind: 'string' },
   { env: 'OPENROUTER_API_KEY', key: 'model.api_key', kind: 'string' },
+  // OpenTelemetry's standard variables, so a deployment that sets them for every service needs no more.
+  { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', key: 'tracing.endpoint', kind: 'string' },
+  {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    key: 'tracing.endpoint',
+    kind: 'string',
+    // The OTLP spec: this one is the collector's base URL, under which traces go to `v1/traces`.
+    derive: (raw) => `${raw.replace(/\/+$/, '')}/v1/traces`,
+  },
+  { env: 'OTEL_SERVICE_NAME', key: 'tracing.service_name', kind: 'string' },
 ];
 
 /** Where OPENROUTER_API_KEY / OPENAI_API_KEY point when no base URL is set anywhere. */
@@ -104,7 +117,8 @@ export function fallbackEnvOverrides(
     const raw = env[binding.env]?.trim();
     if (!raw || taken.has(binding.key) || isSet(binding.key)) continue;
     taken.add(binding.key);
-    overrides.push({ key: binding.key, value: convertEnvValue(raw, binding.kind), env: binding.env });
+    const value = convertEnvValue(binding.derive ? binding.derive(raw) : raw, binding.kind);
+    overrides.push({ key: binding.key, value, env: binding.env });
     const impliedBaseUrl = fallbackBaseUrls[binding.env];
     if (impliedBaseUrl && !taken.has('model.base_url') && !isSet('model.base_url')) {
       taken.add('model.base_url');

@@ -42,6 +42,9 @@ const apiKey = z.union([
  */
 export const CONFIG_VERSION = 2;
 
+/** Where an OpenTelemetry collector listens for OTLP/HTTP traces by default. */
+const DEFAULT_TRACES_ENDPOINT = 'http://localhost:4318/v1/traces';
+
 /** A name usable as the `<server>` in `<server>__<tool>` tool names. */
 const mcpServerName = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'letters, digits and dashes, at most 32');
 
@@ -510,6 +513,27 @@ export const configSchema = z
       })
       .strict()
       .default({ pool_size: 10, lease_s: 30 }),
+    /** OpenTelemetry traces over OTLP/HTTP (docs/observability.md#traces); off by default. */
+    tracing: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** The collector's OTLP/HTTP traces URL (JSON encoding). */
+        endpoint: z.url({ protocol: /^https?$/ }).default(DEFAULT_TRACES_ENDPOINT),
+        /** `service.name` of every span. */
+        service_name: z.string().trim().min(1).default('herald'),
+        /** Sent with every export (a vendor's API key); a secret. */
+        headers: z.record(z.string(), z.string()).default({}),
+        /** Share of new traces recorded (0–1); a caller's `traceparent` decides for its own trace. */
+        sample_ratio: z.number().min(0).max(1).default(1),
+      })
+      .strict()
+      .default({
+        enabled: false,
+        endpoint: DEFAULT_TRACES_ENDPOINT,
+        service_name: 'herald',
+        headers: {},
+        sample_ratio: 1,
+      }),
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -550,6 +574,8 @@ export const secretKeys = [
   'mcp_servers.*.env',
   'mcp_servers.*.headers',
   'mcp_servers.*.bearer_token',
+  /** Collector credentials (`Authorization`, a vendor's API key header). */
+  'tracing.headers',
 ] as const;
 
 /** Whether a dotted key is one of `secretKeys` (`*` matching any one name). */

@@ -57,7 +57,8 @@ export function observeAgent(agent: AgentRunner, observer: RunObserver): AgentRu
   };
 }
 
-function runEnd(event: AgentEndEvent, signal: AbortSignal): RunEnd {
+/** How the run that `event` ended went; a run cancelled through `signal` counts as aborted, not failed. */
+export function runEnd(event: AgentEndEvent, signal: AbortSignal): RunEnd {
   const tokens = { promptTokens: event.usage.promptTokens, completionTokens: event.usage.completionTokens };
   if (event.type === 'done') return { outcome: 'done', ...tokens };
   if (signal.aborted || event.error instanceof RunAbortedError) return { outcome: 'aborted', ...tokens };

@@ -11,7 +11,7 @@ import type { AgentRunner } from '../../../agent/index.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/index.ts';
-import type { Pulse } from '../../../observability/index.ts';
+import type { Pulse, Tracing } from '../../../observability/index.ts';
 import type {
   IdempotencyStore,
   ResponseStore,
@@ -50,6 +50,8 @@ export interface ApiServerOptions {
   version: string;
   /** Watches the server (request metrics, the run queue) and answers `/metrics`, `/status`, `/health/ready`. */
   pulse: Pulse;
+  /** A span per HTTP request (`tracing.enabled`); the agent's own spans come with the agent. */
+  tracing?: Tracing | undefined;
 }
 
 export class ApiServer implements PlatformAdapter {
@@ -79,6 +81,7 @@ export class ApiServer implements PlatformAdapter {
       logger: options.logger,
       version: options.version,
       pulse: options.pulse,
+      tracing: options.tracing,
       profiles: new ProfileResolver(config, options.tools),
       limiter: this.#limiter,
       queue: new ConversationQueue({ lock: options.shared?.turnLock }),

@@ -1,9 +1,10 @@
 /**
  * Builds the API server's Fastify instance: JSON-only bodies with size and nesting limits, request and
  * header timeouts, request ids, CORS, the wrong-key throttle and auth / loopback guard, idempotency, one
- * log line per request, one error mapper, and every route set (health/models/capabilities, chat
- * completions, the Responses API, the agent over MCP at `/mcp`, the web chat's files at `/`). It does
- * not listen; `ApiServer` owns the lifecycle. Tests may use it with `app.inject` or `listen({ port: 0 })`.
+ * log line (and, with tracing, one span) per request, one error mapper, and every route set
+ * (health/models/capabilities, chat completions, the Responses API, the agent over MCP at `/mcp`, the
+ * web chat's files at `/`). It does not listen; `ApiServer` owns the lifecycle. Tests may use it with
+ * `app.inject` or `listen({ port: 0 })`.
  */
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
@@ -25,6 +26,7 @@ import { installJsonBodyParser, jsonLimitsOf } from './json-body-parser.ts';
 import { registerMcpRoute } from './mcp-route.ts';
 import { registerPulseRoutes } from './pulse-routes.ts';
 import { installRequestLog, noteErrorCode } from './request-log.ts';
+import { installRequestTracing } from './request-tracing.ts';
 import {
   createResponseTurns,
   registerResponsesRoutes,
@@ -119,6 +121,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (closing) throw shuttingDown();
   });
   installRequestLog(app, deps.logger, deps.pulse);
+  if (deps.tracing) installRequestTracing(app, deps.tracing);
 
   void app.register(cors, {
     origin: corsOrigin(apiConfig),

@@ -31,6 +31,11 @@ export function noteErrorCode(request: FastifyRequest, code: string | null): voi
   if (code) errorCodeByRequest.set(request, code);
 }
 
+/** The error code `noteErrorCode` recorded for the request, if any. */
+export function answeredErrorCode(request: FastifyRequest): string | undefined {
+  return errorCodeByRequest.get(request);
+}
+
 export function installRequestLog(app: FastifyInstance, logger: Logger, pulse: Pulse): void {
   app.addHook('onRequest', async (request, reply) => {
     const started = process.hrtime.bigint();
@@ -38,7 +43,7 @@ export function installRequestLog(app: FastifyInstance, logger: Logger, pulse: P
     response.once('close', () => {
       const usage = usageByRequest.get(request);
       const utilityRule = utilityRuleByRequest.get(request);
-      const errorCode = errorCodeByRequest.get(request);
+      const errorCode = answeredErrorCode(request);
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const route = request.routeOptions.url ?? 'unmatched';
       const { keyName } = callerOf(request);

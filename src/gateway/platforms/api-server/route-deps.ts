@@ -6,7 +6,7 @@
 import type { AgentRunner } from '../../../agent/types.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import type { Pulse } from '../../../observability/index.ts';
+import type { Pulse, Tracing } from '../../../observability/index.ts';
 import type { ActiveRuns } from './active-runs.ts';
 import type { ConversationQueue } from './conversation-queue.ts';
 import type { ProfileResolver } from './profiles.ts';
@@ -24,6 +24,8 @@ export interface ApiRouteDeps {
   version: string;
   /** Metrics, status and readiness (`/metrics`, `/status.json`, `/health/ready`). */
   pulse: Pulse;
+  /** OpenTelemetry spans per request (`tracing.enabled`); absent when tracing is off. */
+  tracing?: Tracing | undefined;
 }
 
 /**
