@@ -30,7 +30,8 @@ function traceTool(tool: AnyTool, tracer: Tracer): AnyTool {
         span.setAttribute(HERALD.argumentsBytes, Buffer.byteLength(JSON.stringify(args) ?? ''));
         try {
           const output = await tool.execute(args, ctx);
-          span.setAttributes({ [HERALD.outcome]: 'ok', [HERALD.outputBytes]: Buffer.byteLength(output) });
+          const text = typeof output === 'string' ? output : output.text;
+          span.setAttributes({ [HERALD.outcome]: 'ok', [HERALD.outputBytes]: Buffer.byteLength(text) });
           return output;
         } catch (error) {
           recordFailure(span, error, ctx.signal);
