@@ -15,7 +15,7 @@ import type { Pulse } from '../../../observability/index.ts';
 import type {
   IdempotencyStore,
   ResponseStore,
-  SqliteRunStore,
+  RunStore,
   TranscriptStore,
   TurnLock,
 } from '../../../store/index.ts';
@@ -43,7 +43,7 @@ export interface ApiServerOptions {
   responseStore: ResponseStore;
   transcripts: TranscriptStore;
   /** Runs API state; without it `/v1/runs` is not served. */
-  runStore?: SqliteRunStore;
+  runStore?: RunStore;
   /** With a store shared by replicas: turns serialise through its lock, Idempotency-Key results live in it. */
   shared?: { turnLock: TurnLock; idempotency: IdempotencyStore } | undefined;
   logger: Logger;

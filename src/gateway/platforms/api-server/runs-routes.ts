@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { newId, type SqliteRunStore, type StoredRun } from '../../../store/index.ts';
+import { newId, type RunStore, type StoredRun } from '../../../store/index.ts';
 import { callerOf } from './api-caller.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { LiveRun, type RunEnd } from './live-run.ts';
@@ -18,7 +18,7 @@ import type { ResponsesRouteDeps, SharedResponseTurns, TurnResult } from './resp
 import { API_PREFIXES } from './route-deps.ts';
 import { openSse } from './sse-reply.ts';
 
-export type RunsRouteDeps = ResponsesRouteDeps & { runStore: SqliteRunStore };
+export type RunsRouteDeps = ResponsesRouteDeps & { runStore: RunStore };
 
 /** Conversations whose `session` approvals are remembered; the oldest is forgotten past this. */
 const MAX_APPROVAL_SESSIONS = 1_000;
