@@ -96,7 +96,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const pulse = new Pulse({ config, version: '0.0.0-test', storeOpen: () => db.isOpen });
   const model = pulse.observeModel(createModelClient(config.model, { logger, retryBaseMs: 1 }));
   const tools = createToolRegistry(config, { mcpTools: options.mcpTools });
-  const approvalRules = new SqliteApprovalRuleStore(db);
+  const approvalRules = options.stores?.approvalRules ?? new SqliteApprovalRuleStore(db);
   const realAgent = new Agent({ model, tools, config, logger, approvalRules });
   const agent = pulse.observeAgent(options.agent ? options.agent(realAgent) : realAgent);
   const server = createApiServer({
@@ -105,7 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     tools,
     responseStore: options.stores?.responses ?? new SqliteResponseStore(db),
     transcripts: options.stores?.transcripts ?? new SqliteTranscriptStore(db),
-    runStore: new SqliteRunStore(db),
+    runStore: options.stores?.runs ?? new SqliteRunStore(db),
     shared: options.stores?.shared,
     logger,
     version: '0.0.0-test',
