@@ -34,6 +34,12 @@ export { SqlitePairingStore, type SqlitePairingStoreOptions } from './sqlite-pai
 export { SqliteResponseStore, type SqliteResponseStoreOptions } from './sqlite-response-store.ts';
 export { SqliteRunStore } from './sqlite-run-store.ts';
 export { SqliteSessionStore } from './sqlite-session-store.ts';
+export {
+  type CopyCounts,
+  type CopyReport,
+  copySqliteToPostgres,
+  StoreCopyConflictError,
+} from './sqlite-to-postgres-copy.ts';
 export * from './sqlite-transcript-store.ts';
 export type * from './types.ts';
 export { finalRunStatuses, LOCAL_OWNER } from './types.ts';
