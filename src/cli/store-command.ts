@@ -57,7 +57,13 @@ export async function copyStore(
   // Both schemas brought up to date first, without retention: a copy must not prune what it moves.
   const base = { ...storeOptionsOf(config, logger), retention: undefined, poolSize: 2 };
   await (await openStores({ ...base, sqliteFile: from, url: undefined })).close();
-  await (await openConfiguredStores({ ...config, store: { ...config.store, url: to } }, logger)).close();
+  const migrated = await openStores({ ...base, url: to }).catch((error: unknown) => {
+    throw new CliError(
+      'store_unavailable',
+      `Could not open the store at ${target}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  });
+  await migrated.close();
 
   const db = openDatabase(from);
   const pool = openPostgresPool(to, { max: 2 });
