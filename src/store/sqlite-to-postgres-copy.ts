@@ -151,19 +151,11 @@ const conversations: Kind = {
       'SELECT through_seq, context FROM conversation_compactions WHERE conversation_id = ?',
       id,
     );
-    return {
-      row: one(db, 'SELECT id, owner, name, metadata, created_at FROM conversations WHERE id = ?', id),
-      items: items.map(({ item_id, item }) => ({ item_id, item })),
-      compaction: compaction
-        ? {
-            through: reach(
-              items.map((i) => Number(i['seq'])),
-              Number(compaction['through_seq']),
-            ),
-            context: compaction['context'],
-          }
-        : null,
-    };
+    return conversationValue(
+      one(db, 'SELECT id, owner, name, metadata, created_at FROM conversations WHERE id = ?', id),
+      items,
+      compaction,
+    );
   },
   target: async (pg, id, source) => {
     const { owner, name } = source['row'] as Row;
@@ -185,19 +177,7 @@ const conversations: Kind = {
       'SELECT through_seq, context FROM conversation_compactions WHERE conversation_id = $1',
       [row['id']],
     );
-    return {
-      row,
-      items: items.map(({ item_id, item }) => ({ item_id, item })),
-      compaction: compaction
-        ? {
-            through: reach(
-              items.map((i) => Number(i['seq'])),
-              Number(compaction['through_seq']),
-            ),
-            context: compaction['context'],
-          }
-        : null,
-    };
+    return conversationValue(row, items, compaction);
   },
   remove: async (pg, id, source) => {
     const { owner, name } = source['row'] as Row;
@@ -229,6 +209,23 @@ const conversations: Kind = {
     }
   },
 };
+
+/** A conversation as compared and written: its row, its items in order, its compaction's reach. */
+function conversationValue(row: Row | undefined, items: Row[], compaction: Row | undefined): Row {
+  return {
+    row,
+    items: items.map(({ item_id, item }) => ({ item_id, item })),
+    compaction: compaction
+      ? {
+          through: reach(
+            items.map((i) => Number(i['seq'])),
+            Number(compaction['through_seq']),
+          ),
+          context: compaction['context'],
+        }
+      : null,
+  };
+}
 
 const sessions: Kind = {
   name: 'sessions',
