@@ -459,6 +459,7 @@ export function storeContract(backend: StoreBackend): void {
           request: first.request,
           fresh: false,
         });
+        now += 1;
         const other = await store.request('discord', 'u1');
         assert.notEqual(other.request.code, first.request.code);
         assert.deepEqual(
