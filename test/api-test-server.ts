@@ -100,7 +100,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const observed = pulse.observeModel(createModelClient(config.model, { logger, retryBaseMs: 1 }));
   const model = tracing ? tracing.observeModel(observed) : observed;
   const tools = createToolRegistry(config, { mcpTools: options.mcpTools });
-  const approvalRules = new SqliteApprovalRuleStore(db);
+  const approvalRules = options.stores?.approvalRules ?? new SqliteApprovalRuleStore(db);
   const agentTools = tracing ? tracing.observeTools(tools) : tools;
   const realAgent = new Agent({ model, tools: agentTools, config, logger, approvalRules });
   const traced = tracing ? tracing.observeAgent(realAgent) : realAgent;
@@ -111,7 +111,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     tools,
     responseStore: options.stores?.responses ?? new SqliteResponseStore(db),
     transcripts: options.stores?.transcripts ?? new SqliteTranscriptStore(db),
-    runStore: new SqliteRunStore(db),
+    runStore: options.stores?.runs ?? new SqliteRunStore(db),
     shared: options.stores?.shared,
     logger,
     version: '0.0.0-test',

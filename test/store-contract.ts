@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { LOCAL_OWNER, type ResponseItem, type StoredResponse } from '../src/store/index.ts';
+import { LOCAL_OWNER, type ResponseItem, type StoredResponse, type StoredRun } from '../src/store/index.ts';
 import type { ResponseStoreOptions, StoreBackend } from './support/store-backends.ts';
 
 const msg = (id: string, role: string, text: string): ResponseItem => ({
@@ -38,6 +38,21 @@ const transcriptState = (sessionId: string, hash: string, text: string) => ({
   visibleHash: hash,
   messages: [{ role: 'user' as const, content: text }],
 });
+
+function run(id: string, over: Partial<StoredRun> = {}): StoredRun {
+  return {
+    id,
+    owner: 'key:alice',
+    status: 'queued',
+    createdAt: 1_700_000_000,
+    model: 'herald',
+    responseId: `resp_of_${id}`,
+    usage: null,
+    outputText: null,
+    error: null,
+    ...over,
+  };
+}
 
 export function storeContract(backend: StoreBackend): void {
   describe(`store contract on ${backend.name}`, { skip: backend.skip }, () => {
@@ -360,6 +375,126 @@ export function storeContract(backend: StoreBackend): void {
         );
         assert.equal((await store.getSession(id, 'scope-a', 'h1'))?.messages[0]?.content, 'first');
         assert.equal(await store.getSession(other, 'scope-a'), undefined);
+      });
+    });
+
+    describe('RunStore', () => {
+      it("creates, updates and reads runs; keeps each run's events in order after a given seq", async () => {
+        const store = await (await backend.fresh()).runs();
+        const usage = { promptTokens: 3, completionTokens: 2, totalTokens: 5, estimated: false };
+        await store.create(run('run_a'));
+        await store.create(run('run_b', { owner: 'key:bob' }));
+        const first = await store.appendEvent('run_a', 'run.started', { run_id: 'run_a' });
+        await store.appendEvent('run_b', 'run.started', { run_id: 'run_b' });
+        const delta = await store.appendEvent('run_a', 'message.delta', { delta: 'hi' });
+        assert.ok(delta.seq > first.seq);
+        await store.update('run_a', {
+          status: 'completed',
+          usage,
+          outputText: 'hi',
+        });
+        await store.update('run_a', {});
+        const stored = await store.get('run_a');
+        assert.deepEqual(stored, {
+          ...run('run_a'),
+          status: 'completed',
+          usage,
+          outputText: 'hi',
+        });
+        assert.equal((await store.get('run_b'))?.owner, 'key:bob');
+        assert.equal(await store.get('run_missing'), undefined);
+        assert.deepEqual(
+          (await store.events('run_a', 0)).map((e) => [e.type, e.data]),
+          [
+            ['run.started', { run_id: 'run_a' }],
+            ['message.delta', { delta: 'hi' }],
+          ],
+        );
+        assert.deepEqual(await store.events('run_a', first.seq), [delta]);
+      });
+
+      it("marks a previous process's unfinished runs interrupted, with a final event, and leaves ended runs alone", async () => {
+        const previous = await backend.fresh();
+        const before = await previous.runs();
+        await before.create(run('run_live', { status: 'running' }));
+        await before.create(run('run_waiting', { status: 'waiting_for_approval' }));
+        await before.create(run('run_done', { status: 'completed' }));
+        await previous.close();
+        const store = await (await previous.connect()).runs();
+        assert.equal(await store.markInterrupted(), 2);
+        assert.equal((await store.get('run_live'))?.status, 'interrupted');
+        assert.equal((await store.get('run_waiting'))?.status, 'interrupted');
+        assert.equal((await store.get('run_done'))?.status, 'completed');
+        assert.deepEqual(
+          (await store.events('run_live', 0)).map((e) => [e.type, e.data]),
+          [['run.interrupted', { run_id: 'run_live', status: 'interrupted' }]],
+        );
+        assert.equal(await store.markInterrupted(), 0);
+      });
+    });
+
+    describe('ApprovalRuleStore', () => {
+      it('keeps `always` answers across connections; adding twice is harmless', async () => {
+        const first = await backend.fresh();
+        const rules = await first.approvalRules();
+        assert.equal(await rules.has('terminal:recursive-delete:rm'), false);
+        await rules.add('terminal:recursive-delete:rm');
+        await rules.add('terminal:recursive-delete:rm');
+        assert.equal(await rules.has('terminal:recursive-delete:rm'), true);
+        assert.equal(await rules.has('terminal:other'), false);
+        const second = await first.connect();
+        assert.equal(await (await second.approvalRules()).has('terminal:recursive-delete:rm'), true);
+      });
+    });
+
+    describe('PairingStore', () => {
+      it('mints one code per person, pairs on approve, stays silent after deny, forgets expired codes', async () => {
+        let now = 1_700_000_000_000;
+        const connection = await backend.fresh();
+        const store = await connection.pairing({ ttlMs: 60_000, now: () => now });
+        const first = await store.request('telegram', 'u1', 'ann');
+        assert.equal(first.fresh, true);
+        assert.match(first.request.code, /^[A-HJKMNP-Z2-9]{6}$/);
+        assert.deepEqual(await store.request('telegram', 'u1', 'ann'), {
+          request: first.request,
+          fresh: false,
+        });
+        now += 1;
+        const other = await store.request('discord', 'u1');
+        assert.notEqual(other.request.code, first.request.code);
+        assert.deepEqual(
+          (await store.pending()).map((r) => r.code),
+          [first.request.code, other.request.code],
+        );
+
+        assert.equal(await store.isPaired('telegram', 'u1'), false);
+        const approved = await store.approve(first.request.code.toLowerCase());
+        assert.equal(approved?.userName, 'ann');
+        assert.equal(await store.isPaired('telegram', 'u1'), true);
+        assert.equal(await store.approve(first.request.code), undefined, 'a code pairs once');
+
+        assert.equal((await store.deny(other.request.code))?.status, 'denied');
+        assert.deepEqual(await store.pending(), []);
+        assert.equal((await store.request('discord', 'u1')).fresh, false, 'denied: no new code');
+        assert.equal(await store.approve(other.request.code), undefined);
+
+        now += 61_000;
+        const again = await store.request('discord', 'u1');
+        assert.equal(again.fresh, true, 'the denied code expired');
+        assert.equal(await store.approve('NOPE22'), undefined);
+        const reopened = await (await connection.connect()).pairing({ now: () => now });
+        assert.equal(await reopened.isPaired('telegram', 'u1'), true);
+      });
+
+      it('gives two connections racing for the same person one code', async () => {
+        const one = await backend.fresh();
+        const two = await one.connect();
+        const [a, b] = [await one.pairing(), await two.pairing()];
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).request('slack', 'racer')),
+        );
+        assert.equal(new Set(results.map((r) => r.request.code)).size, 1);
+        assert.equal(results.filter((r) => r.fresh).length, 1);
       });
     });
 

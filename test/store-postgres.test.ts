@@ -1,7 +1,8 @@
 /**
  * What only the shared PostgreSQL store does (the shared behaviour is in store-contract.ts): schema
  * migrations applied once when replicas start together, the cross-replica turn lock, Idempotency-Key
- * claims between replicas, and recovery that respects live replicas' leases.
+ * claims between replicas, recovery that respects live replicas' leases, and commands from one replica
+ * to the replica running a response or run (LISTEN/NOTIFY, with the command rows as the fallback).
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -10,7 +11,9 @@ import {
   openPostgresPool,
   PostgresIdempotencyStore,
   type PostgresPool,
+  PostgresReplicaControl,
   PostgresResponseStore,
+  PostgresRunStore,
   PostgresTurnLock,
   ReplicaLease,
 } from '../src/store/index.ts';
@@ -152,5 +155,83 @@ describe('PostgreSQL store', { skip: postgresSkipReason() }, () => {
     await x.lease.renew();
     await storeX.put(running('resp_x2'));
     assert.equal(await storeY.markInterrupted(), 0);
+  });
+
+  it("recovers only the runs of replicas whose lease expired and tells where a live one's run executes", async () => {
+    const url = await freshDatabaseUrl();
+    const [x, y] = [await replica(url), await replica(url)];
+    const runsX = await PostgresRunStore.open(x.pool, x.lease.instanceId);
+    const runsY = await PostgresRunStore.open(y.pool, y.lease.instanceId);
+    const run = (id: string) => ({
+      id,
+      owner: LOCAL_OWNER,
+      status: 'running' as const,
+      createdAt: 1_700_000_000,
+      model: 'herald',
+      responseId: `resp_${id}`,
+      usage: null,
+      outputText: null,
+      error: null,
+    });
+    await runsX.create(run('run_x'));
+    await runsY.create(run('run_y'));
+    assert.equal(await runsY.runningReplica('run_x'), x.lease.instanceId);
+    assert.equal(await runsY.markInterrupted(), 0, 'both replicas are alive');
+    await pool(url).query(
+      "UPDATE herald_replicas SET lease_expires_at = now() - interval '1 second' WHERE instance_id = $1",
+      [x.lease.instanceId],
+    );
+    assert.equal(await runsY.runningReplica('run_x'), undefined, 'its replica is gone');
+    assert.equal(await runsY.markInterrupted(), 1);
+    assert.equal((await runsY.get('run_x'))?.status, 'interrupted');
+    assert.equal((await runsY.get('run_y'))?.status, 'running');
+  });
+
+  it('hands a command to the replica running the target and returns its answer; none when nobody runs it', async () => {
+    const url = await freshDatabaseUrl();
+    const [x, y] = [await replica(url), await replica(url)];
+    let runsOn: string | undefined = x.lease.instanceId;
+    const control = async (r: typeof x) => {
+      const opened = await PostgresReplicaControl.open(r.pool, url, {
+        instanceId: r.lease.instanceId,
+        locate: async () => runsOn,
+        timeoutMs: 2_000,
+      });
+      closers.push(() => opened.close());
+      return opened;
+    };
+    const [onX, onY] = [await control(x), await control(y)];
+    const seen: unknown[] = [];
+    onX.serve('run', async (command) => {
+      seen.push(command);
+      return { ok: true, echo: command.payload['text'] };
+    });
+    assert.deepEqual(await onY.send({ kind: 'run', id: 'run_1' }, 'steer', { text: 'left' }), {
+      answer: { ok: true, echo: 'left' },
+    });
+    assert.deepEqual(seen, [
+      { target: { kind: 'run', id: 'run_1' }, action: 'steer', payload: { text: 'left' } },
+    ]);
+    assert.deepEqual(
+      await onY.send({ kind: 'response', id: 'resp_1' }, 'cancel'),
+      { answer: null },
+      'no handler',
+    );
+    runsOn = y.lease.instanceId;
+    assert.equal(await onY.send({ kind: 'run', id: 'run_1' }, 'stop'), undefined, 'runs here: not remote');
+    runsOn = undefined;
+    assert.equal(await onY.send({ kind: 'run', id: 'run_1' }, 'stop'), undefined);
+
+    // A notification lost (the listener was down): the row waits, and the next drain answers it.
+    runsOn = x.lease.instanceId;
+    onX.serve('run', async () => 'late');
+    await pool(url).query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'herald-control'`,
+    );
+    const answered = onY.send({ kind: 'run', id: 'run_2' }, 'stop');
+    await onX.drain();
+    assert.deepEqual(await answered, { answer: 'late' });
+    const { rows } = await pool(url).query('SELECT count(*)::int AS n FROM replica_commands');
+    assert.deepEqual(rows, [{ n: 0 }], 'answered commands are removed');
   });
 });

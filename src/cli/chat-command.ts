@@ -14,7 +14,12 @@ import {
   MODEL_NOT_CONFIGURED_MESSAGE,
   ModelError,
 } from '../model/index.ts';
-import { type Database, openDatabase, SqliteApprovalRuleStore } from '../store/index.ts';
+import {
+  openDatabase,
+  openPostgresPool,
+  PostgresApprovalRuleStore,
+  SqliteApprovalRuleStore,
+} from '../store/index.ts';
 import { chatOnce, readStdin } from './chat-once.ts';
 import { chatRepl } from './chat-repl.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
@@ -34,7 +39,7 @@ export async function runChat(
     undefined,
     config.logging.format,
   );
-  const rules = lazyApprovalRules(heraldPaths(config.home).database);
+  const rules = lazyApprovalRules(config);
   const { tools, mcp } = buildToolRegistry(config, logger, { interactive: true });
   try {
     // The person at the terminal expects the MCP tools from the first question on; each server's
@@ -43,27 +48,34 @@ export async function runChat(
     await converse(buildAgent(config, logger, tools, { approvalRules: rules }), config, options);
   } finally {
     await mcp.stop();
-    rules.close();
+    await rules.close();
   }
 }
 /**
- * The `always` answers in herald.db, opened only when a call first needs approval: most chats never
- * touch the database, which may be held by a serving Herald or not exist yet.
+ * The `always` answers in the configured store (herald.db, or the shared database of `store.url`),
+ * opened only when a call first needs approval: most chats never touch the store, which may be held by
+ * a serving Herald or not exist yet.
  */
-function lazyApprovalRules(file: string): ApprovalRuleStore & { close(): void } {
-  let db: Database | undefined;
-  let store: SqliteApprovalRuleStore | undefined;
-  const open = () => {
-    if (!store) {
-      db = openDatabase(file);
-      store = new SqliteApprovalRuleStore(db);
-    }
-    return store;
+function lazyApprovalRules(config: HeraldConfig): ApprovalRuleStore & { close(): Promise<void> } {
+  let opened: Promise<{ store: ApprovalRuleStore; close: () => Promise<void> }> | undefined;
+  const open = async () => {
+    opened ??= (async () => {
+      const url = config.store.url;
+      if (url) {
+        const pool = openPostgresPool(url, { max: 1 });
+        return { store: await PostgresApprovalRuleStore.open(pool), close: () => pool.end() };
+      }
+      const db = openDatabase(heraldPaths(config.home).database);
+      return { store: new SqliteApprovalRuleStore(db), close: async () => db.close() };
+    })();
+    return opened;
   };
   return {
-    has: (pattern) => open().has(pattern),
-    add: (pattern) => open().add(pattern),
-    close: () => db?.close(),
+    has: async (pattern) => (await open()).store.has(pattern),
+    add: async (pattern) => (await open()).store.add(pattern),
+    close: async () => {
+      await (await opened?.catch(() => undefined))?.close();
+    },
   };
 }
 

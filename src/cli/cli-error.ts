@@ -1,6 +1,7 @@
 /**
  * A failure the CLI itself detects (a cancelled prompt, failed doctor checks, an empty prompt, a
- * HERALD_HOME another serve holds, a setup flag that cannot work, a shared store that cannot be opened).
+ * HERALD_HOME another serve holds, a setup flag that cannot work, a shared store that cannot be opened,
+ * a store copy that would overwrite other data).
  * Like every Herald error it carries a stable `code`; its message is the one line the user sees.
  */
 export type CliErrorCode =
@@ -13,6 +14,7 @@ export type CliErrorCode =
   | 'invalid_option'
   | 'pairing_code_unknown'
   | 'setup_invalid'
+  | 'store_conflict'
   | 'store_unavailable';
 
 export class CliError extends Error {

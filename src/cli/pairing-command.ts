@@ -1,11 +1,18 @@
 /**
  * `herald pairing list | approve <code> | deny <code>`: the operator's side of `dm_policy: pairing`.
- * Works on herald.db directly, so it runs beside a serving Herald (SQLite WAL) and the gateway admits a
- * paired person from their next message. An unknown or expired code is a CLI error.
+ * Works on the store directly (herald.db, or the shared database of `store.url`), so it runs beside a
+ * serving Herald and the gateway admits a paired person from their next message. An unknown or expired
+ * code is a CLI error.
  */
 import type { Writable } from 'node:stream';
 import { type HeraldConfig, heraldPaths } from '../config/index.ts';
-import { openDatabase, SqlitePairingStore } from '../store/index.ts';
+import {
+  openDatabase,
+  openPostgresPool,
+  type PairingStore,
+  PostgresPairingStore,
+  SqlitePairingStore,
+} from '../store/index.ts';
 import { CliError } from './cli-error.ts';
 
 export interface PairingCommandOptions {
@@ -17,9 +24,8 @@ export interface PairingCommandOptions {
 }
 
 export async function runPairing(config: HeraldConfig, options: PairingCommandOptions): Promise<void> {
-  const db = openDatabase(heraldPaths(config.home).database);
+  const { store, close } = await openPairingStore(config, options.now ? { now: options.now } : {});
   try {
-    const store = new SqlitePairingStore(db, options.now ? { now: options.now } : {});
     const { output } = options;
     if (options.action === 'list') {
       const pending = await store.pending();
@@ -42,6 +48,23 @@ export async function runPairing(config: HeraldConfig, options: PairingCommandOp
         : `Denied ${request.code}; ${request.platform} user ${request.userId} gets no answer until it expires.\n`,
     );
   } finally {
-    db.close();
+    await close();
   }
+}
+
+async function openPairingStore(
+  config: HeraldConfig,
+  options: { now?: () => number },
+): Promise<{ store: PairingStore; close: () => Promise<void> }> {
+  if (config.store.url) {
+    const pool = openPostgresPool(config.store.url, { max: 1 });
+    try {
+      return { store: await PostgresPairingStore.open(pool, options), close: () => pool.end() };
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+  const db = openDatabase(heraldPaths(config.home).database);
+  return { store: new SqlitePairingStore(db, options), close: async () => db.close() };
 }

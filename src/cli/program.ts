@@ -165,9 +165,10 @@ export function buildProgram(): Command {
     .description('refuse a code (its sender gets no answer until it expires)')
     .action(pairingAction('deny'));
 
-  program
+  const store = program
     .command('store')
-    .description('the store: SQLite in HERALD_HOME or the shared PostgreSQL of store.url (docs/scaling.md)')
+    .description('the store: SQLite in HERALD_HOME or the shared PostgreSQL of store.url (docs/scaling.md)');
+  store
     .command('migrate')
     .description("apply the store's schema migrations and exit")
     .action(async (_options, command: Command) => {
@@ -176,6 +177,19 @@ export function buildProgram(): Command {
       const { migrateStore } = await import('./store-command.ts');
       const logger = createLogger(globalOptions(command).debug ? 'debug' : loaded.config.logging.level);
       await migrateStore(loaded, logger, process.stdout);
+    });
+  store
+    .command('copy')
+    .description('copy a single-node SQLite store into PostgreSQL (skips what is there already)')
+    .option('--from <sqlite:file>', 'the SQLite store to copy (default: HERALD_HOME/herald.db)')
+    .option('--to <postgres-url>', 'the PostgreSQL database to copy into (default: store.url)')
+    .option('--force', 'replace objects the target holds with different content')
+    .action(async (options: { from?: string; to?: string; force?: boolean }, command: Command) => {
+      const loaded = await load();
+      const { createLogger } = await import('../logger.ts');
+      const { copyStore } = await import('./store-command.ts');
+      const logger = createLogger(globalOptions(command).debug ? 'debug' : loaded.config.logging.level);
+      await copyStore(loaded.config, logger, options, process.stdout);
     });
 
   program

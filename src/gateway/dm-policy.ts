@@ -7,20 +7,11 @@
  */
 import type { HeraldConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
-import type { PairingRequest } from '../store/index.ts';
+import type { PairingRequest, PairingStore } from '../store/index.ts';
 import type { InboundMessage } from './types.ts';
 
 /** The part of the pairing store the gateway needs. */
-export interface PairingDirectory {
-  request(
-    platform: string,
-    userId: string,
-    userName?: string,
-  ): Promise<{ request: PairingRequest; fresh: boolean }>;
-  isPaired(platform: string, userId: string): Promise<boolean>;
-  approve(code: string): Promise<PairingRequest | undefined>;
-  deny(code: string): Promise<PairingRequest | undefined>;
-}
+export type PairingDirectory = Omit<PairingStore, 'pending'>;
 
 export type StrangerVerdict =
   | { verdict: 'admit' }

@@ -6,35 +6,40 @@
 export { type Database, openDatabase } from './database.ts';
 export { newId } from './new-id.ts';
 export {
+  CONTROL_TIMEOUT_MS,
   checkPostgres,
   IDEMPOTENCY_TTL_MS,
   openStores,
   type StoreOptions,
   type Stores,
 } from './open-stores.ts';
+export type { PairingStoreOptions } from './pairing-rows.ts';
+export { PostgresApprovalRuleStore } from './postgres-approval-rule-store.ts';
 export { openPostgresPool, type PostgresPool } from './postgres-database.ts';
 export { PostgresIdempotencyStore } from './postgres-idempotency-store.ts';
+export { PostgresPairingStore } from './postgres-pairing-store.ts';
+export {
+  PostgresReplicaControl,
+  type PostgresReplicaControlOptions,
+  ReplicaTimeoutError,
+} from './postgres-replica-control.ts';
 export { PostgresResponseStore, type PostgresResponseStoreOptions } from './postgres-response-store.ts';
+export { PostgresRunStore } from './postgres-run-store.ts';
 export { PostgresSessionStore } from './postgres-session-store.ts';
 export { PostgresTranscriptStore } from './postgres-transcript-store.ts';
 export { PostgresTurnLock } from './postgres-turn-lock.ts';
 export { ReplicaLease } from './replica-lease.ts';
 export { SqliteApprovalRuleStore } from './sqlite-approval-rule-store.ts';
-export {
-  type PairingRequest,
-  SqlitePairingStore,
-  type SqlitePairingStoreOptions,
-} from './sqlite-pairing-store.ts';
+export { SqlitePairingStore, type SqlitePairingStoreOptions } from './sqlite-pairing-store.ts';
 export { SqliteResponseStore, type SqliteResponseStoreOptions } from './sqlite-response-store.ts';
-export {
-  finalRunStatuses,
-  type RunEvent,
-  type RunStatus,
-  type RunUpdate,
-  SqliteRunStore,
-  type StoredRun,
-} from './sqlite-run-store.ts';
+export { SqliteRunStore } from './sqlite-run-store.ts';
 export { SqliteSessionStore } from './sqlite-session-store.ts';
+export {
+  type CopyCounts,
+  type CopyReport,
+  copySqliteToPostgres,
+  StoreCopyConflictError,
+} from './sqlite-to-postgres-copy.ts';
 export * from './sqlite-transcript-store.ts';
 export type * from './types.ts';
-export { LOCAL_OWNER } from './types.ts';
+export { finalRunStatuses, LOCAL_OWNER } from './types.ts';

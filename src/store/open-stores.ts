@@ -6,9 +6,13 @@
  * Callers see the same interfaces either way; which backend it is matters only here and to `shared`.
  */
 import { openDatabase } from './database.ts';
+import { PostgresApprovalRuleStore } from './postgres-approval-rule-store.ts';
 import { openPostgresPool, type PostgresPool } from './postgres-database.ts';
 import { PostgresIdempotencyStore } from './postgres-idempotency-store.ts';
+import { PostgresPairingStore } from './postgres-pairing-store.ts';
+import { PostgresReplicaControl } from './postgres-replica-control.ts';
 import { PostgresResponseStore } from './postgres-response-store.ts';
+import { PostgresRunStore } from './postgres-run-store.ts';
 import { PostgresSessionStore } from './postgres-session-store.ts';
 import { PostgresTranscriptStore } from './postgres-transcript-store.ts';
 import { PostgresTurnLock } from './postgres-turn-lock.ts';
@@ -19,10 +23,23 @@ import { SqliteResponseStore } from './sqlite-response-store.ts';
 import { SqliteRunStore } from './sqlite-run-store.ts';
 import { SqliteSessionStore } from './sqlite-session-store.ts';
 import { SqliteTranscriptStore, type TranscriptStore } from './sqlite-transcript-store.ts';
-import type { IdempotencyStore, ResponseStore, RetentionPolicy, SessionStore, TurnLock } from './types.ts';
+import type {
+  ApprovalRuleStore,
+  IdempotencyStore,
+  PairingStore,
+  ReplicaControl,
+  ResponseStore,
+  RetentionPolicy,
+  RunStore,
+  SessionStore,
+  TurnLock,
+} from './types.ts';
 
 /** How long an Idempotency-Key result is replayed. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** How long a request waits for the replica running its response or run to act (cancel, stop, …). */
+export const CONTROL_TIMEOUT_MS = 30_000;
 
 export interface StoreOptions {
   /** The SQLite file (HERALD_HOME/herald.db), used when `url` is unset. */
@@ -47,16 +64,14 @@ export interface Stores {
   responses: ResponseStore;
   sessions: SessionStore;
   transcripts: TranscriptStore;
-  /** Present when replicas share the store: what keeps them from stepping on each other. */
-  shared?: { instanceId: string; turnLock: TurnLock; idempotency: IdempotencyStore };
+  runs: RunStore;
+  approvalRules: ApprovalRuleStore;
+  pairing: PairingStore;
   /**
-   * Stores with a SQLite implementation only so far (the runs API, `always` approval answers, pairing
-   * codes): present on SQLite; on PostgreSQL the runs API is off, `always` answers last for the process
-   * and pairing needs the single-replica SQLite setup (docs/scaling.md).
+   * Present when replicas share the store: what keeps them from stepping on each other (the turn
+   * lock, shared Idempotency-Key results) and lets one act on another's running responses and runs.
    */
-  runs?: SqliteRunStore;
-  approvalRules?: SqliteApprovalRuleStore;
-  pairing?: SqlitePairingStore;
+  shared?: { instanceId: string; turnLock: TurnLock; idempotency: IdempotencyStore; control: ReplicaControl };
   isOpen(): boolean;
   close(): Promise<void>;
 }
@@ -85,6 +100,7 @@ function openSqliteStores(options: StoreOptions): Stores {
 async function openPostgresStores(url: string, options: StoreOptions): Promise<Stores> {
   const pool = openPostgresPool(url, { max: options.poolSize });
   let open = true;
+  let control: PostgresReplicaControl | undefined;
   try {
     // The lease first: the response store's recovery must already count this replica as alive.
     let sweep = async (): Promise<void> => {};
@@ -100,10 +116,22 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
     const idempotency = await PostgresIdempotencyStore.open(pool, lease.instanceId);
     const sessions = await PostgresSessionStore.open(pool);
     const transcripts = await PostgresTranscriptStore.open(pool);
+    const runs = await PostgresRunStore.open(pool, lease.instanceId);
+    const approvalRules = await PostgresApprovalRuleStore.open(pool);
+    const pairing = await PostgresPairingStore.open(pool);
+    control = await PostgresReplicaControl.open(pool, url, {
+      instanceId: lease.instanceId,
+      locate: (target) =>
+        target.kind === 'response' ? responses.runningReplica(target.id) : runs.runningReplica(target.id),
+      timeoutMs: CONTROL_TIMEOUT_MS,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    const commands = control;
     sweep = async () => {
-      const recovered = await responses.markInterrupted();
+      const recovered = (await responses.markInterrupted()) + (await runs.markInterrupted());
       if (recovered > 0) options.onRecovered?.(recovered);
       await idempotency.prune(IDEMPOTENCY_TTL_MS);
+      await commands.drain();
     };
     const turnLock = new PostgresTurnLock(url, { maxHolders: options.maxTurnHolders });
     return {
@@ -111,11 +139,15 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
       responses,
       sessions,
       transcripts,
-      shared: { instanceId: lease.instanceId, turnLock, idempotency },
+      runs,
+      approvalRules,
+      pairing,
+      shared: { instanceId: lease.instanceId, turnLock, idempotency, control },
       isOpen: () => open,
       close: async () => {
         if (!open) return;
         open = false;
+        await commands.close();
         // An unreachable database cannot take the lease back; it then simply expires.
         await lease.release().catch((error: unknown) => options.onError?.(error));
         await turnLock.close();
@@ -123,6 +155,7 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
       },
     };
   } catch (error) {
+    await control?.close();
     await pool.end();
     throw error;
   }

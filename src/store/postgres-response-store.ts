@@ -479,6 +479,18 @@ export class PostgresResponseStore implements ResponseStore {
     });
   }
 
+  /** The live replica running unfinished response `id`, if any (where a cancel must go). */
+  async runningReplica(id: string): Promise<string | undefined> {
+    return (
+      await one<{ instance_id: string }>(
+        this.#pool,
+        `SELECT instance_id FROM responses
+          WHERE id = $1 AND status IN ('in_progress', 'queued') AND instance_id IN (${liveInstancesSql})`,
+        [id],
+      )
+    )?.instance_id;
+  }
+
   async prune(policy: RetentionPolicy): Promise<number> {
     const cutoff = Math.floor(this.#now() / 1000) - policy.maxAgeDays * 86_400;
     const aged = await this.#pool.query('DELETE FROM responses WHERE created_at < $1', [cutoff]);

@@ -4,6 +4,7 @@
  * It does not know what a pattern means; the approval policy makes them.
  */
 import { type Database, migrate } from './database.ts';
+import type { ApprovalRuleStore } from './types.ts';
 
 const steps = [
   `CREATE TABLE approval_rules (
@@ -12,8 +13,7 @@ const steps = [
    );`,
 ];
 
-/** Structurally the agent's `ApprovalRuleStore`. */
-export class SqliteApprovalRuleStore {
+export class SqliteApprovalRuleStore implements ApprovalRuleStore {
   readonly #db: Database;
 
   constructor(db: Database) {

@@ -4,8 +4,15 @@
  * the gateway then treats as allow-listed; `deny` keeps them silent until the code expires. One pending
  * code per person, so repeated DMs do not mint new codes. It does not talk to anyone; the gateway does.
  */
-import { randomInt } from 'node:crypto';
 import { type Database, migrate, writeTransaction } from './database.ts';
+import {
+  DEFAULT_PAIRING_TTL_MS,
+  fromRow,
+  newPairingCode,
+  type PairingStoreOptions,
+  type RequestRow,
+} from './pairing-rows.ts';
+import type { PairingRequest, PairingStore } from './types.ts';
 
 const steps = [
   `CREATE TABLE pairing_requests (
@@ -27,45 +34,16 @@ const steps = [
    );`,
 ];
 
-/** Letters and digits that cannot be mistaken for each other (no 0/O, 1/I/L). */
-const alphabet = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
-const codeLength = 6;
+export type SqlitePairingStoreOptions = PairingStoreOptions;
 
-export interface PairingRequest {
-  code: string;
-  platform: string;
-  userId: string;
-  userName: string | null;
-  status: 'pending' | 'denied';
-  /** Unix ms. */
-  createdAt: number;
-  expiresAt: number;
-}
-
-interface RequestRow {
-  code: string;
-  platform: string;
-  user_id: string;
-  user_name: string | null;
-  status: 'pending' | 'denied';
-  created_at: number;
-  expires_at: number;
-}
-
-export interface SqlitePairingStoreOptions {
-  /** How long a code stays valid (default one hour). */
-  ttlMs?: number;
-  now?: () => number;
-}
-
-export class SqlitePairingStore {
+export class SqlitePairingStore implements PairingStore {
   readonly #db: Database;
   readonly #ttlMs: number;
   readonly #now: () => number;
 
   constructor(db: Database, options: SqlitePairingStoreOptions = {}) {
     this.#db = db;
-    this.#ttlMs = options.ttlMs ?? 60 * 60 * 1000;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_PAIRING_TTL_MS;
     this.#now = options.now ?? Date.now;
     migrate(db, 'pairing', steps);
   }
@@ -90,8 +68,9 @@ export class SqlitePairingStore {
         result = { request: fromRow(existing), fresh: false };
         return;
       }
-      let code = newCode();
-      while (this.#db.prepare('SELECT 1 FROM pairing_requests WHERE code = ?').get(code)) code = newCode();
+      let code = newPairingCode();
+      while (this.#db.prepare('SELECT 1 FROM pairing_requests WHERE code = ?').get(code))
+        code = newPairingCode();
       const row: RequestRow = {
         code,
         platform,
@@ -158,22 +137,4 @@ export class SqlitePairingStore {
       .get(code.trim().toUpperCase(), this.#now()) as RequestRow | undefined;
     return row ? fromRow(row) : undefined;
   }
-}
-
-function newCode(): string {
-  let code = '';
-  for (let i = 0; i < codeLength; i++) code += alphabet[randomInt(alphabet.length)];
-  return code;
-}
-
-function fromRow(row: RequestRow): PairingRequest {
-  return {
-    code: row.code,
-    platform: row.platform,
-    userId: row.user_id,
-    userName: row.user_name,
-    status: row.status,
-    createdAt: Number(row.created_at),
-    expiresAt: Number(row.expires_at),
-  };
 }

@@ -5,59 +5,9 @@
  * gets exactly what it missed. At start, runs a previous process left unfinished are marked
  * `interrupted` with a final `run.interrupted` event. It does not run anything or decide event shapes.
  */
-import type { Usage } from '../model/types.ts';
 import { type Database, migrate, writeTransaction } from './database.ts';
-
-export type RunStatus =
-  | 'queued'
-  | 'running'
-  | 'waiting_for_approval'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'interrupted';
-
-/** Statuses a run never leaves. */
-export const finalRunStatuses: ReadonlySet<RunStatus> = new Set([
-  'completed',
-  'failed',
-  'cancelled',
-  'interrupted',
-]);
-
-export interface StoredRun {
-  id: string;
-  owner: string;
-  status: RunStatus;
-  /** Unix seconds. */
-  createdAt: number;
-  /** The profile id the run used. */
-  model: string;
-  /** The stored Response the run produced (chain further turns on it with `previous_response_id`). */
-  responseId: string;
-  usage: Usage | null;
-  outputText: string | null;
-  error: { code: string; message: string } | null;
-}
-
-export interface RunEvent {
-  /** Increasing across all runs: the SSE `id`. */
-  seq: number;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-interface RunRow {
-  id: string;
-  owner: string;
-  status: RunStatus;
-  created_at: number;
-  model: string;
-  response_id: string;
-  usage: string | null;
-  output_text: string | null;
-  error: string | null;
-}
+import { fromRow, json, type RunRow, toEvent, unfinishedRunStatusesSql, updateColumns } from './run-rows.ts';
+import type { RunEvent, RunStore, RunUpdate, StoredRun } from './types.ts';
 
 const steps = [
   `CREATE TABLE runs (
@@ -81,9 +31,7 @@ const steps = [
    CREATE INDEX run_events_by_run ON run_events (run_id, seq);`,
 ];
 
-export type RunUpdate = Partial<Pick<StoredRun, 'status' | 'usage' | 'outputText' | 'error'>>;
-
-export class SqliteRunStore {
+export class SqliteRunStore implements RunStore {
   readonly #db: Database;
 
   constructor(db: Database) {
@@ -110,11 +58,7 @@ export class SqliteRunStore {
   }
 
   async update(id: string, update: RunUpdate): Promise<void> {
-    const columns: [string, string | null][] = [];
-    if (update.status !== undefined) columns.push(['status', update.status]);
-    if (update.usage !== undefined) columns.push(['usage', json(update.usage)]);
-    if (update.outputText !== undefined) columns.push(['output_text', update.outputText]);
-    if (update.error !== undefined) columns.push(['error', json(update.error)]);
+    const columns = updateColumns(update);
     if (columns.length === 0) return;
     this.#db
       .prepare(`UPDATE runs SET ${columns.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ?`)
@@ -133,24 +77,19 @@ export class SqliteRunStore {
     return { seq: Number(result.lastInsertRowid), type, data };
   }
 
-  /** The run's events after `after` (a seq; 0 for all), in order. */
   async events(runId: string, after: number): Promise<RunEvent[]> {
     const rows = this.#db
       .prepare('SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq')
       .all(runId, after) as { seq: number; type: string; data: string }[];
-    return rows.map((row) => ({
-      seq: Number(row.seq),
-      type: row.type,
-      data: JSON.parse(row.data) as Record<string, unknown>,
-    }));
+    return rows.map(toEvent);
   }
 
-  /** Marks runs a previous process left unfinished as interrupted; returns how many. Call once at start. */
+  /** Marks every unfinished run as interrupted (one serve per HERALD_HOME: they are a previous process's). Call once at start. */
   async markInterrupted(): Promise<number> {
     let count = 0;
     writeTransaction(this.#db, () => {
       const rows = this.#db
-        .prepare("SELECT id FROM runs WHERE status IN ('queued', 'running', 'waiting_for_approval')")
+        .prepare(`SELECT id FROM runs WHERE status IN ${unfinishedRunStatusesSql}`)
         .all() as { id: string }[];
       const insert = this.#db.prepare('INSERT INTO run_events (run_id, type, data) VALUES (?, ?, ?)');
       for (const { id } of rows) {
@@ -161,22 +100,4 @@ export class SqliteRunStore {
     });
     return count;
   }
-}
-
-function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
-function fromRow(row: RunRow): StoredRun {
-  return {
-    id: row.id,
-    owner: row.owner,
-    status: row.status,
-    createdAt: Number(row.created_at),
-    model: row.model,
-    responseId: row.response_id,
-    usage: row.usage ? (JSON.parse(row.usage) as Usage) : null,
-    outputText: row.output_text,
-    error: row.error ? (JSON.parse(row.error) as StoredRun['error']) : null,
-  };
 }

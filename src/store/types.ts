@@ -2,7 +2,7 @@
  * Store contracts. The SQLite implementations sit beside this file; the interfaces are async so a
  * PostgreSQL implementation can serve several gateway replicas later without changing callers.
  */
-import type { ChatMessage } from '../model/types.ts';
+import type { ChatMessage, Usage } from '../model/types.ts';
 
 /** History of one chat-platform conversation (key: platform + chat + thread [+ user in groups]). */
 export interface SessionStore {
@@ -217,4 +217,129 @@ export interface IdempotencyStore {
   complete(key: string, result: IdempotentResult): Promise<void>;
   /** Gives a claimed key up (the request failed): the next attempt runs afresh. */
   release(key: string): Promise<void>;
+}
+
+export type RunStatus =
+  | 'queued'
+  | 'running'
+  | 'waiting_for_approval'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'interrupted';
+
+/** Statuses a run never leaves. */
+export const finalRunStatuses: ReadonlySet<RunStatus> = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+  'interrupted',
+]);
+
+export interface StoredRun {
+  id: string;
+  owner: string;
+  status: RunStatus;
+  /** Unix seconds. */
+  createdAt: number;
+  /** The profile id the run used. */
+  model: string;
+  /** The stored Response the run produced (chain further turns on it with `previous_response_id`). */
+  responseId: string;
+  usage: Usage | null;
+  outputText: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface RunEvent {
+  /** Increasing across all runs: the SSE `id`. */
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export type RunUpdate = Partial<Pick<StoredRun, 'status' | 'usage' | 'outputText' | 'error'>>;
+
+/**
+ * The runs API's state (`/v1/runs`): runs with their status and result, and each run's typed events
+ * in order. Unfinished runs of a process (or replica) that is gone are marked `interrupted`.
+ */
+export interface RunStore {
+  create(run: StoredRun): Promise<void>;
+  update(id: string, update: RunUpdate): Promise<void>;
+  get(id: string): Promise<StoredRun | undefined>;
+  appendEvent(runId: string, type: string, data: Record<string, unknown>): Promise<RunEvent>;
+  /** The run's events after `after` (a seq; 0 for all), in order. */
+  events(runId: string, after: number): Promise<RunEvent[]>;
+  /**
+   * Marks unfinished runs whose process is gone as `interrupted`, each with a final `run.interrupted`
+   * event; returns how many.
+   */
+  markInterrupted(): Promise<number>;
+}
+
+/** `always` answers to approval requests (patterns like `terminal:recursive-delete:rm`). */
+export interface ApprovalRuleStore {
+  has(pattern: string): Promise<boolean>;
+  add(pattern: string): Promise<void>;
+}
+
+export interface PairingRequest {
+  code: string;
+  platform: string;
+  userId: string;
+  userName: string | null;
+  status: 'pending' | 'denied';
+  /** Unix ms. */
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Pairing codes of strangers (`dm_policy: pairing`) and the people paired with them. */
+export interface PairingStore {
+  /**
+   * The person's code: `fresh` when minted now (send it), not fresh when one is still pending or was
+   * denied (stay silent).
+   */
+  request(
+    platform: string,
+    userId: string,
+    userName?: string,
+  ): Promise<{ request: PairingRequest; fresh: boolean }>;
+  isPaired(platform: string, userId: string): Promise<boolean>;
+  /** Pending (unexpired) requests, oldest first. */
+  pending(): Promise<PairingRequest[]>;
+  /** Pairs the person behind a pending code; undefined for an unknown, expired or denied code. */
+  approve(code: string): Promise<PairingRequest | undefined>;
+  /** Refuses a pending code: its person gets no answer until it expires. */
+  deny(code: string): Promise<PairingRequest | undefined>;
+}
+
+/** What a request on one replica may ask of the replica running a response or a run. */
+export type ControlTarget = { kind: 'response' | 'run'; id: string };
+
+/** A command for a running target, as its replica receives it. */
+export interface ControlCommand {
+  target: ControlTarget;
+  action: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Cross-replica control of running responses and runs (cancel, delete, stop, approval answers,
+ * steering): `send` hands a command to the live replica that runs the target and resolves with that
+ * replica's answer; the handler `serve`d for a kind answers commands addressed to this replica.
+ */
+export interface ReplicaControl {
+  /**
+   * The answer of the replica running `target`, or undefined when no other live replica runs it (it
+   * ended, was never running, or its replica is gone). Rejects when that replica does not answer in time.
+   */
+  send(
+    target: ControlTarget,
+    action: string,
+    payload?: Record<string, unknown>,
+  ): Promise<{ answer: unknown } | undefined>;
+  /** Answers commands for targets of `kind` addressed to this replica (JSON in, JSON out). */
+  serve(kind: ControlTarget['kind'], handler: (command: ControlCommand) => Promise<unknown>): void;
 }

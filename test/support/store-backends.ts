@@ -8,16 +8,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type ApprovalRuleStore,
   openDatabase,
   openPostgresPool,
+  type PairingStore,
+  type PairingStoreOptions,
+  PostgresApprovalRuleStore,
+  PostgresPairingStore,
   PostgresResponseStore,
+  PostgresRunStore,
   PostgresSessionStore,
   PostgresTranscriptStore,
   ReplicaLease,
   type ResponseStore,
   type RetentionPolicy,
+  type RunStore,
   type SessionStore,
+  SqliteApprovalRuleStore,
+  SqlitePairingStore,
   SqliteResponseStore,
+  SqliteRunStore,
   SqliteSessionStore,
   SqliteTranscriptStore,
   type TranscriptStore,
@@ -35,6 +45,9 @@ export interface BackendConnection {
   responses(options?: ResponseStoreOptions): Promise<ResponseStore>;
   sessions(): Promise<SessionStore>;
   transcripts(options?: { now?: () => number }): Promise<TranscriptStore>;
+  runs(): Promise<RunStore>;
+  approvalRules(): Promise<ApprovalRuleStore>;
+  pairing(options?: PairingStoreOptions): Promise<PairingStore>;
   /** A second, independent connection to the same database. */
   connect(): Promise<BackendConnection>;
   close(): Promise<void>;
@@ -60,6 +73,9 @@ export function sqliteBackend(): StoreBackend {
       responses: async (options) => new SqliteResponseStore(db, options),
       sessions: async () => new SqliteSessionStore(db),
       transcripts: async (options) => new SqliteTranscriptStore(db, options),
+      runs: async () => new SqliteRunStore(db),
+      approvalRules: async () => new SqliteApprovalRuleStore(db),
+      pairing: async (options) => new SqlitePairingStore(db, options),
       connect: async () => connect(file),
       close: async () => {
         if (db.isOpen) db.close();
@@ -89,6 +105,9 @@ export function postgresBackend(): StoreBackend {
       responses: (options) => PostgresResponseStore.open(pool, { instanceId: lease.instanceId, ...options }),
       sessions: () => PostgresSessionStore.open(pool),
       transcripts: (options) => PostgresTranscriptStore.open(pool, options),
+      runs: () => PostgresRunStore.open(pool, lease.instanceId),
+      approvalRules: () => PostgresApprovalRuleStore.open(pool),
+      pairing: (options) => PostgresPairingStore.open(pool, options),
       connect: () => connect(url),
       close: async () => {
         if (closed) return;

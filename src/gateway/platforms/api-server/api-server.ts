@@ -14,8 +14,9 @@ import { isModelConfigured, MODEL_NOT_CONFIGURED_MESSAGE } from '../../../model/
 import type { Pulse, Tracing } from '../../../observability/index.ts';
 import type {
   IdempotencyStore,
+  ReplicaControl,
   ResponseStore,
-  SqliteRunStore,
+  RunStore,
   TranscriptStore,
   TurnLock,
 } from '../../../store/index.ts';
@@ -43,9 +44,12 @@ export interface ApiServerOptions {
   responseStore: ResponseStore;
   transcripts: TranscriptStore;
   /** Runs API state; without it `/v1/runs` is not served. */
-  runStore?: SqliteRunStore;
-  /** With a store shared by replicas: turns serialise through its lock, Idempotency-Key results live in it. */
-  shared?: { turnLock: TurnLock; idempotency: IdempotencyStore } | undefined;
+  runStore?: RunStore;
+  /**
+   * With a store shared by replicas: turns serialise through its lock, Idempotency-Key results live in
+   * it, and cancel/stop/answers reach runs on other replicas through its control channel.
+   */
+  shared?: { turnLock: TurnLock; idempotency: IdempotencyStore; control?: ReplicaControl } | undefined;
   logger: Logger;
   version: string;
   /** Watches the server (request metrics, the run queue) and answers `/metrics`, `/status`, `/health/ready`. */
@@ -89,6 +93,7 @@ export class ApiServer implements PlatformAdapter {
       responseStore: options.responseStore,
       transcripts: options.transcripts,
       runStore: options.runStore,
+      control: options.shared?.control,
     };
     const responseTurns = createResponseTurns(deps);
     this.#turns = responseTurns;

@@ -11,12 +11,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import { ModelError } from '../../../model/errors.ts';
-import type {
-  IdempotencyStore,
-  ResponseStore,
-  SqliteRunStore,
-  TranscriptStore,
-} from '../../../store/index.ts';
+import type { IdempotencyStore, ResponseStore, RunStore, TranscriptStore } from '../../../store/index.ts';
 import { registerChatCompletionsRoutes } from './chat-completions.ts';
 import { answerClientError } from './client-error.ts';
 import { ApiError, shuttingDown, toApiError } from './errors.ts';
@@ -45,7 +40,7 @@ export interface AppDeps extends ApiRouteDeps {
   /** Shared with the WebSocket upgrade, so one wrong-key throttle counts both. */
   access?: AccessCheck;
   /** Where runs and their events are kept; without it the runs API is not served. */
-  runStore?: SqliteRunStore;
+  runStore?: RunStore;
   /** Idempotency-Key results in a store shared by replicas; in memory when absent. */
   idempotency?: IdempotencyStore | undefined;
 }

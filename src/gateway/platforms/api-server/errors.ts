@@ -4,6 +4,7 @@
  * `ApiError`s (or lets typed errors from the agent/model bubble up); nothing else formats errors.
  */
 import { ModelError, RunAbortedError } from '../../../model/errors.ts';
+import { ReplicaTimeoutError } from '../../../store/index.ts';
 
 export type ApiErrorType =
   | 'invalid_request_error'
@@ -109,6 +110,10 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(499, error.message, { type: 'invalid_request_error', code: 'cancelled' });
   }
   if (isStorageFull(error)) return storageFull();
+  // Another replica runs the response or run and did not act on a cancel, stop or answer in time.
+  if (error instanceof ReplicaTimeoutError) {
+    return new ApiError(504, error.message, { type: 'server_error', code: 'replica_timeout' });
+  }
   return new ApiError(500, 'The server had an error while processing your request.', {
     type: 'server_error',
     code: 'internal_error',

@@ -9,9 +9,9 @@
 import type { AgentEvent, ApprovalAsker, ApprovalDecision, ApprovalRequest } from '../../../agent/index.ts';
 import type { Logger } from '../../../logger.ts';
 import { RunAbortedError, type Usage } from '../../../model/index.ts';
-import type { RunEvent, RunStatus, SqliteRunStore, StoredRun } from '../../../store/index.ts';
+import type { RunEvent, RunStatus, RunStore, StoredRun } from '../../../store/index.ts';
 
-type RunStore = Pick<SqliteRunStore, 'appendEvent' | 'update'>;
+type RunWrites = Pick<RunStore, 'appendEvent' | 'update'>;
 
 /** The run's end as the Responses pipeline reported it. */
 export interface RunEnd {
@@ -30,7 +30,7 @@ export class LiveRun {
   readonly owner: string;
   /** Aborted by `stop()`: the run's transport signal, so a queued run stops waiting too. */
   readonly #stop = new AbortController();
-  readonly #store: RunStore;
+  readonly #store: RunWrites;
   readonly #logger: Logger;
   readonly #subscribers = new Set<(event: RunEvent) => void>();
   readonly #pending = new Map<string, PendingApproval>();
@@ -44,7 +44,7 @@ export class LiveRun {
 
   constructor(
     run: Pick<StoredRun, 'id' | 'owner'>,
-    options: { store: RunStore; approvalSession: Set<string>; logger: Logger },
+    options: { store: RunWrites; approvalSession: Set<string>; logger: Logger },
   ) {
     this.id = run.id;
     this.owner = run.owner;

@@ -164,6 +164,15 @@ export function registerResponsesRoutes(
     return stored;
   };
 
+  const cancelled = async (live: RunningResponse) => {
+    live.cancel.abort(new RunAbortedError('The response was cancelled.'));
+    return (await live.finished).body;
+  };
+  const stopDeleted = (live: RunningResponse) => {
+    live.control.deleted = true;
+    live.cancel.abort(new RunAbortedError('The response was deleted.'));
+  };
+
   for (const prefix of API_PREFIXES) {
     app.post(`${prefix}/responses`, async (request, reply) => {
       const turn = await prepareTurn(request.body, deps, store, callerOf(request));
@@ -179,10 +188,9 @@ export function registerResponsesRoutes(
       const live = liveOf(request);
       const stored = await storedOf(request);
       if (!live && !stored) throw notFound(id);
-      if (live) {
-        live.control.deleted = true;
-        live.cancel.abort(new RunAbortedError('The response was deleted.'));
-      }
+      if (live) stopDeleted(live);
+      // Running on another replica: it stops the run and stores nothing more of it.
+      else if (stored && isUnfinished(stored)) await deps.control?.send({ kind: 'response', id }, 'delete');
       if (stored) await store.delete(id);
       return { id, object: 'response', deleted: true };
     });
@@ -197,11 +205,13 @@ export function registerResponsesRoutes(
 
     app.post<{ Params: { id: string } }>(`${prefix}/responses/:id/cancel`, async (request) => {
       const live = liveOf(request);
-      if (live) {
-        live.cancel.abort(new RunAbortedError('The response was cancelled.'));
-        return (await live.finished).body;
-      }
+      if (live) return cancelled(live);
       const stored = await ownStored(request);
+      if (isUnfinished(stored)) {
+        const remote = await deps.control?.send({ kind: 'response', id: stored.id }, 'cancel');
+        const body = (remote?.answer as { body?: unknown } | null | undefined)?.body;
+        if (body) return body;
+      }
       throw new ApiError(
         409,
         `Cannot cancel response '${stored.id}': its status is '${stored.status}'. Only a running response can be cancelled.`,
@@ -210,8 +220,26 @@ export function registerResponsesRoutes(
     });
   }
 
+  // Cancels and deletes sent by other replicas for the responses running here.
+  deps.control?.serve('response', async ({ target, action }) => {
+    const live = running.get(target.id);
+    if (!live) return null;
+    if (action === 'cancel') return { body: await cancelled(live) };
+    if (action !== 'delete') return null;
+    stopDeleted(live);
+    await live.finished.catch(() => undefined);
+    // A checkpoint written just before the delete arrived must not outlive it.
+    await store.delete(target.id);
+    return { deleted: true };
+  });
+
   registerConversationsRoutes(app, deps);
   registerResponsesCompactRoute(app, deps);
+}
+
+/** A stored response some replica may still be running. */
+function isUnfinished(stored: StoredResponse): boolean {
+  return stored.status === 'in_progress' || stored.status === 'queued';
 }
 
 /** Validates the body and resolves everything that can fail with a 4xx before any work starts. */

@@ -7,6 +7,7 @@ import type { AgentRunner } from '../../../agent/types.ts';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
 import type { Pulse, Tracing } from '../../../observability/index.ts';
+import type { ReplicaControl } from '../../../store/index.ts';
 import type { ActiveRuns } from './active-runs.ts';
 import type { ConversationQueue } from './conversation-queue.ts';
 import type { ProfileResolver } from './profiles.ts';
@@ -26,6 +27,8 @@ export interface ApiRouteDeps {
   pulse: Pulse;
   /** OpenTelemetry spans per request (`tracing.enabled`); absent when tracing is off. */
   tracing?: Tracing | undefined;
+  /** With a store shared by replicas: reaches responses and runs executing on another replica. */
+  control?: ReplicaControl | undefined;
 }
 
 /**

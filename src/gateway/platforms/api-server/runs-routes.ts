@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { newId, type SqliteRunStore, type StoredRun } from '../../../store/index.ts';
+import { finalRunStatuses, newId, type RunStore, type StoredRun } from '../../../store/index.ts';
 import { callerOf } from './api-caller.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { LiveRun, type RunEnd } from './live-run.ts';
@@ -18,7 +18,10 @@ import type { ResponsesRouteDeps, SharedResponseTurns, TurnResult } from './resp
 import { API_PREFIXES } from './route-deps.ts';
 import { openSse } from './sse-reply.ts';
 
-export type RunsRouteDeps = ResponsesRouteDeps & { runStore: SqliteRunStore };
+export type RunsRouteDeps = ResponsesRouteDeps & { runStore: RunStore };
+
+/** How often a run executing on another replica is checked for new events while its stream is followed. */
+const FOLLOW_POLL_MS = 200;
 
 /** Conversations whose `session` approvals are remembered; the oldest is forgotten past this. */
 const MAX_APPROVAL_SESSIONS = 1_000;
@@ -72,11 +75,28 @@ export function registerRunsRoutes(
     if (run?.owner !== callerOf(request).owner) throw notFound(request.params.id);
     return run;
   };
-  const ownLive = async (request: IdRequest): Promise<LiveRun> => {
-    const run = await ownRun(request);
-    const running = live.get(run.id);
-    if (!running) throw notActive(run);
-    return running;
+  /**
+   * Hands an action on a run that is not live here to the replica running it (a shared store); its
+   * answer, or 409 when no replica runs it.
+   */
+  const remote = async (run: StoredRun, action: string, payload?: Record<string, unknown>) => {
+    const sent =
+      deps.control && !finalRunStatuses.has(run.status)
+        ? await deps.control.send({ kind: 'run', id: run.id }, action, payload)
+        : undefined;
+    if (sent?.answer == null) throw notActive((await runStore.get(run.id)) ?? run);
+    return sent.answer as Record<string, unknown>;
+  };
+  const stopped = async (run: LiveRun): Promise<void> => {
+    const ended = new Promise<void>((resolve) => {
+      const unsubscribe = run.subscribe((event) => {
+        if (!isEnding(event.type)) return;
+        unsubscribe();
+        resolve();
+      });
+    });
+    run.stop();
+    await ended;
   };
   const sessionFor = (key: string): Set<string> => {
     let session = approvalSessions.get(key);
@@ -153,18 +173,57 @@ export function registerRunsRoutes(
     };
   };
 
+  // Actions sent by other replicas for the runs executing here.
+  deps.control?.serve('run', async ({ target, action, payload }) => {
+    const run = live.get(target.id);
+    if (!run) return null;
+    const described = async () => {
+      const stored = await runStore.get(run.id);
+      return stored ? { body: body(stored) } : null;
+    };
+    switch (action) {
+      case 'approval': {
+        const answer = parseOrThrow(approvalSchema, payload);
+        return { answered: run.answer(answer.request_id, answer.decision) };
+      }
+      case 'steer':
+        run.steer(parseOrThrow(steerSchema, payload).text);
+        return { status: run.status };
+      case 'stop':
+        await stopped(run);
+        return described();
+      case 'describe':
+        return described();
+      default:
+        return null;
+    }
+  });
+
   for (const prefix of API_PREFIXES) {
     app.post(`${prefix}/runs`, async (request, reply) => {
       const run = await start(request);
       return reply.code(202).send(body(run));
     });
 
-    app.get<{ Params: { id: string } }>(`${prefix}/runs/:id`, async (request) => body(await ownRun(request)));
+    app.get<{ Params: { id: string } }>(`${prefix}/runs/:id`, async (request) => {
+      const run = await ownRun(request);
+      // Its pending approvals live with the replica running it.
+      if (run.status === 'waiting_for_approval' && !live.has(run.id) && deps.control) {
+        const described = await deps.control.send({ kind: 'run', id: run.id }, 'describe');
+        const remoteBody = (described?.answer as { body?: unknown } | null | undefined)?.body;
+        if (remoteBody) return remoteBody;
+      }
+      return body(run);
+    });
 
     app.post<{ Params: { id: string } }>(`${prefix}/runs/:id/approval`, async (request) => {
       const answer = parseOrThrow(approvalSchema, request.body);
-      const run = await ownLive(request);
-      if (!run.answer(answer.request_id, answer.decision)) {
+      const run = await ownRun(request);
+      const local = live.get(run.id);
+      const answered = local
+        ? local.answer(answer.request_id, answer.decision)
+        : (await remote(run, 'approval', answer))['answered'] === true;
+      if (!answered) {
         throw new ApiError(
           409,
           `Approval request '${answer.request_id}' is not waiting for an answer (already answered, timed out, or unknown).`,
@@ -189,24 +248,25 @@ export function registerRunsRoutes(
     });
 
     app.post<{ Params: { id: string } }>(`${prefix}/runs/:id/stop`, async (request) => {
-      const run = await ownLive(request);
-      const ended = new Promise<void>((resolve) => {
-        const unsubscribe = run.subscribe((event) => {
-          if (!isEnding(event.type)) return;
-          unsubscribe();
-          resolve();
-        });
-      });
-      run.stop();
-      await ended;
+      const run = await ownRun(request);
+      const local = live.get(run.id);
+      if (!local) return (await remote(run, 'stop'))['body'];
+      await stopped(local);
       return body(await ownRun(request));
     });
 
     app.post<{ Params: { id: string } }>(`${prefix}/runs/:id/steer`, async (request) => {
       const { text } = parseOrThrow(steerSchema, request.body);
-      const run = await ownLive(request);
-      run.steer(text);
-      return { object: 'run.steer', run_id: run.id, status: run.status };
+      const run = await ownRun(request);
+      const local = live.get(run.id);
+      if (!local)
+        return {
+          object: 'run.steer',
+          run_id: run.id,
+          status: (await remote(run, 'steer', { text }))['status'],
+        };
+      local.steer(text);
+      return { object: 'run.steer', run_id: run.id, status: local.status };
     });
 
     app.get<{ Params: { id: string }; Querystring: { after?: string } }>(
@@ -244,8 +304,15 @@ export function registerRunsRoutes(
           replaying = false;
           for (const event of buffered) send(event);
           await tail;
-          // A run that is not live here has already recorded its last event.
           if (running && !ended && live.has(run.id)) await finished;
+          // Running on another replica (a shared store): follow its stored events until the ending one.
+          else if (!running && deps.control && !finalRunStatuses.has(run.status)) {
+            while (!ended && !sse.disconnected.aborted) {
+              await sleep(FOLLOW_POLL_MS, sse.disconnected);
+              for (const event of await runStore.events(run.id, last)) send(event);
+              await tail;
+            }
+          }
           await tail;
         } finally {
           unsubscribe?.();
@@ -255,6 +322,18 @@ export function registerRunsRoutes(
       },
     );
   }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 function isEnding(type: string): boolean {
