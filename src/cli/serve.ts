@@ -65,7 +65,7 @@ async function runGateway(
 ): Promise<void> {
   const stores = await openConfiguredStores(config, logger);
   const version = packageVersion();
-  const pulse = new Pulse({ config, version, storeOpen: stores.isOpen });
+  const pulse = new Pulse({ config, version, storeOpen: stores.isOpen, sharedStore: stores.shared });
   const responseStore = stores.responses;
   const { tools, mcp } = buildToolRegistry(config, logger);
   const agent = pulse.observeAgent(
@@ -96,6 +96,7 @@ async function runGateway(
     platforms,
     logger,
     pairing: stores.pairing,
+    leases: stores.shared?.platformLeases,
   });
   pulse.watchPlatforms(() => gateway.platformStates());
   pulse.watchQueue('chat', () => gateway.queuedMessages);

@@ -14,6 +14,7 @@ export {
 } from './open-stores.ts';
 export { openPostgresPool, type PostgresPool } from './postgres-database.ts';
 export { PostgresIdempotencyStore } from './postgres-idempotency-store.ts';
+export { PostgresPlatformLeases } from './postgres-platform-leases.ts';
 export { PostgresResponseStore, type PostgresResponseStoreOptions } from './postgres-response-store.ts';
 export { PostgresSessionStore } from './postgres-session-store.ts';
 export { PostgresTranscriptStore } from './postgres-transcript-store.ts';

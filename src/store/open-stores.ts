@@ -8,6 +8,7 @@
 import { openDatabase } from './database.ts';
 import { openPostgresPool, type PostgresPool } from './postgres-database.ts';
 import { PostgresIdempotencyStore } from './postgres-idempotency-store.ts';
+import { PostgresPlatformLeases } from './postgres-platform-leases.ts';
 import { PostgresResponseStore } from './postgres-response-store.ts';
 import { PostgresSessionStore } from './postgres-session-store.ts';
 import { PostgresTranscriptStore } from './postgres-transcript-store.ts';
@@ -19,7 +20,14 @@ import { SqliteResponseStore } from './sqlite-response-store.ts';
 import { SqliteRunStore } from './sqlite-run-store.ts';
 import { SqliteSessionStore } from './sqlite-session-store.ts';
 import { SqliteTranscriptStore, type TranscriptStore } from './sqlite-transcript-store.ts';
-import type { IdempotencyStore, ResponseStore, RetentionPolicy, SessionStore, TurnLock } from './types.ts';
+import type {
+  IdempotencyStore,
+  PlatformLeases,
+  ResponseStore,
+  RetentionPolicy,
+  SessionStore,
+  TurnLock,
+} from './types.ts';
 
 /** How long an Idempotency-Key result is replayed. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -48,7 +56,15 @@ export interface Stores {
   sessions: SessionStore;
   transcripts: TranscriptStore;
   /** Present when replicas share the store: what keeps them from stepping on each other. */
-  shared?: { instanceId: string; turnLock: TurnLock; idempotency: IdempotencyStore };
+  shared?: {
+    instanceId: string;
+    turnLock: TurnLock;
+    idempotency: IdempotencyStore;
+    /** Which replica connects each chat platform (leases of `leaseMs`). */
+    platformLeases: PlatformLeases;
+    /** Queries this replica sent to the database so far (`herald_store_queries_total`). */
+    queries: () => number;
+  };
   /**
    * Stores with a SQLite implementation only so far (the runs API, `always` approval answers, pairing
    * codes): present on SQLite; on PostgreSQL the runs API is off, `always` answers last for the process
@@ -83,7 +99,11 @@ function openSqliteStores(options: StoreOptions): Stores {
 }
 
 async function openPostgresStores(url: string, options: StoreOptions): Promise<Stores> {
-  const pool = openPostgresPool(url, { max: options.poolSize });
+  let queries = 0;
+  const onQuery = (): void => {
+    queries++;
+  };
+  const pool = openPostgresPool(url, { max: options.poolSize, onQuery });
   let open = true;
   try {
     // The lease first: the response store's recovery must already count this replica as alive.
@@ -100,18 +120,28 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
     const idempotency = await PostgresIdempotencyStore.open(pool, lease.instanceId);
     const sessions = await PostgresSessionStore.open(pool);
     const transcripts = await PostgresTranscriptStore.open(pool);
+    const platformLeases = await PostgresPlatformLeases.open(pool, {
+      holder: lease.instanceId,
+      leaseMs: options.leaseMs,
+    });
     sweep = async () => {
       const recovered = await responses.markInterrupted();
       if (recovered > 0) options.onRecovered?.(recovered);
       await idempotency.prune(IDEMPOTENCY_TTL_MS);
     };
-    const turnLock = new PostgresTurnLock(url, { maxHolders: options.maxTurnHolders });
+    const turnLock = new PostgresTurnLock(url, { maxHolders: options.maxTurnHolders, onQuery });
     return {
       backend: 'postgres',
       responses,
       sessions,
       transcripts,
-      shared: { instanceId: lease.instanceId, turnLock, idempotency },
+      shared: {
+        instanceId: lease.instanceId,
+        turnLock,
+        idempotency,
+        platformLeases,
+        queries: () => queries,
+      },
       isOpen: () => open,
       close: async () => {
         if (!open) return;
