@@ -8,7 +8,8 @@
  * is (startup-banner.ts). A Pulse watches the model client, the agent and the platforms for `/metrics`,
  * `/status` and `/health/ready`. MCP servers connect in the background too and are stopped (their
  * child processes ended) on the way out. Only one serve runs per HERALD_HOME (home-lock.ts), unless the
- * stores live in a shared PostgreSQL database (`store.url`): then replicas may run side by side.
+ * stores live in a shared PostgreSQL database (`store.url`): then replicas may run side by side, each
+ * chat platform connected by one of them at a time (the gateway's leader leases).
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
