@@ -18,17 +18,18 @@ import {
   root,
   runLevel,
   scale,
+  scaledLevels,
   startChild,
   startHerald,
   stopChildren,
   streamOnce,
 } from './support/streamed-load.ts';
 
-const levels = [
+const levels = scaledLevels([
   { concurrency: 1, requests: 200 },
   { concurrency: 10, requests: 600 },
   { concurrency: 100, requests: 1500 },
-].map((level) => ({ ...level, requests: Math.max(level.concurrency, Math.round(level.requests * scale)) }));
+]);
 const openStreams = Math.round(Number(process.env.BENCH_OPEN_STREAMS ?? 1000) * scale);
 
 function rssBytes(pid: number): number {

@@ -22,16 +22,16 @@ import {
   type LevelResult,
   root,
   runLevel,
-  scale,
+  scaledLevels,
   startChild,
   startHerald,
   stopChildren,
 } from './support/streamed-load.ts';
 
-const levels = [
+const levels = scaledLevels([
   { concurrency: 10, requests: 600 },
   { concurrency: 100, requests: 1500 },
-].map((level) => ({ ...level, requests: Math.max(level.concurrency, Math.round(level.requests * scale)) }));
+]);
 const REPLICAS = 3;
 const baseConfig = `config_version: ${CONFIG_VERSION}\napi_server:\n  max_concurrent_runs: 200\nlogging:\n  level: warn\n`;
 

@@ -19,7 +19,7 @@ import type { StatusReport } from '../src/observability/index.ts';
 import { FakeTelegramApi } from './support/fake-telegram-api.ts';
 import { freshDatabaseUrl, postgresSkipReason } from './support/postgres.ts';
 import { RoundRobinProxy } from './support/round-robin-proxy.ts';
-import { echoResponder, type RecordedRequest, ScriptedUpstream } from './support/scripted-upstream.ts';
+import { echoResponder, ScriptedUpstream, userTexts } from './support/scripted-upstream.ts';
 
 const herald = new URL('../bin/herald.js', import.meta.url).pathname;
 const LEASE_S = 3;
@@ -98,13 +98,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
-}
-
-/** The user texts the upstream saw in one request, oldest first. */
-function userTexts(request: RecordedRequest): string[] {
-  return (request.body.messages as Array<{ role: string; content: unknown }>)
-    .filter((m) => m.role === 'user')
-    .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
 }
 
 describe('herald serve replicas on one PostgreSQL database', { skip: postgresSkipReason() }, () => {

@@ -55,7 +55,7 @@ describe('the shared store from the command line', { skip: postgresSkipReason() 
 
     assert.match(
       (await doctorStoreLine(env)) ?? '',
-      /schema idempotency v1, replicas v1, responses v1, sessions v1, transcripts v1$/,
+      /schema idempotency v1, platform_leases v1, replicas v1, responses v1, sessions v1, transcripts v1$/,
     );
   });
 

@@ -18,6 +18,16 @@ export const root = new URL('../..', import.meta.url).pathname;
 export const scale = Number(process.env.BENCH_SCALE ?? 1);
 const children: ChildProcess[] = [];
 
+/** Load levels with their request counts scaled by BENCH_SCALE (never fewer than the concurrency). */
+export function scaledLevels(
+  levels: { concurrency: number; requests: number }[],
+): { concurrency: number; requests: number }[] {
+  return levels.map((level) => ({
+    ...level,
+    requests: Math.max(level.concurrency, Math.round(level.requests * scale)),
+  }));
+}
+
 export interface Sample {
   ttftMs: number;
   totalMs: number;

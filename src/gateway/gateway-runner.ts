@@ -159,7 +159,7 @@ export class GatewayRunner {
         name: adapter.name,
         state: 'standby',
         failures: 0,
-        leader,
+        ...(leader ? { leader } : {}),
         ...(error ? { lastError: error instanceof Error ? error.message : String(error) } : {}),
       });
     };

@@ -16,7 +16,7 @@ export interface PlatformLeaderOptions {
   onElected: () => void;
   /** This replica lost the lease: disconnect. Awaited before the next claim. */
   onDeposed: () => Promise<void>;
-  /** Another replica holds the lease (its instance id), or a claim failed while standing by. */
+  /** Another replica holds the lease (its instance id; '' when unknown), or a claim failed while standing by. */
   onStandby: (leader: string, error?: unknown) => void;
   logger: Logger;
 }
