@@ -2,7 +2,8 @@
  * Opens every store Herald serves from, on the backend the config names: SQLite in HERALD_HOME
  * (`herald.db`) by default, or the shared PostgreSQL database of `store.url`. With PostgreSQL it also
  * registers this replica's lease, sweeps up the runs of replicas whose lease expired, and provides
- * what only a shared store needs: the cross-replica turn lock and shared Idempotency-Key results.
+ * what only a shared store needs: the cross-replica turn lock, shared Idempotency-Key results, the chat
+ * platforms' leader leases, and a count of the queries sent (`herald_store_queries_total`).
  * Callers see the same interfaces either way; which backend it is matters only here and to `shared`.
  */
 import { openDatabase } from './database.ts';
