@@ -9,174 +9,28 @@
  * Every process listens on 127.0.0.1 only. Run: `npm run bench` (takes about two minutes).
  * Not a test: nothing here asserts; figures go to stdout and bench/results/api-overhead.json.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { unusedLoopbackPort } from '../test/support/loopback-server.ts';
+import {
+  fmt,
+  type LevelResult,
+  root,
+  runLevel,
+  scale,
+  scaledLevels,
+  startChild,
+  startHerald,
+  stopChildren,
+  streamOnce,
+} from './support/streamed-load.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-/** BENCH_SCALE shrinks request counts for a quick smoke run (e.g. 0.1); figures come from scale 1. */
-const scale = Number(process.env.BENCH_SCALE ?? 1);
-const levels = [
+const levels = scaledLevels([
   { concurrency: 1, requests: 200 },
   { concurrency: 10, requests: 600 },
   { concurrency: 100, requests: 1500 },
-].map((level) => ({ ...level, requests: Math.max(level.concurrency, Math.round(level.requests * scale)) }));
+]);
 const openStreams = Math.round(Number(process.env.BENCH_OPEN_STREAMS ?? 1000) * scale);
-const children: ChildProcess[] = [];
-
-interface Sample {
-  ttftMs: number;
-  totalMs: number;
-}
-
-/** Starts a child that prints `{"url": …}` on its first stdout line. */
-async function startChild(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const line = buffered.split('\n')[0];
-      if (buffered.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  return { child, url };
-}
-
-async function startHerald(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const home = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-  writeFileSync(
-    join(home, 'config.yaml'),
-    `api_server:\n  max_concurrent_runs: ${openStreams * 2}\nlogging:\n  level: warn\n`,
-  );
-  const port = await unusedLoopbackPort();
-  const child = spawn(process.execPath, ['bin/herald.js', 'serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      HERALD_HOME: home,
-      HERALD_BASE_URL: `${upstreamUrl}/v1`,
-      HERALD_API_KEY: 'bench',
-      HERALD_MODEL: 'bench-model',
-      API_SERVER_PORT: String(port),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  child.once('exit', () => rmSync(home, { recursive: true, force: true }));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.ok) return { child, url };
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  throw new Error('Herald did not become healthy');
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
-
-/** One streamed chat completion; resolves with time to the first content delta and to the end. */
-function streamOnce(
-  baseUrl: string,
-  prompt: string,
-  signal?: AbortSignal,
-  onFirst?: () => void,
-): Promise<Sample> {
-  const body = JSON.stringify({
-    model: 'bench-model',
-    stream: true,
-    messages: [{ role: 'user', content: prompt }],
-  });
-  const url = new URL('/v1/chat/completions', baseUrl);
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        signal,
-        headers: {
-          'content-type': 'application/json',
-          authorization: 'Bearer bench',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`HTTP ${res.statusCode}`));
-          return;
-        }
-        let ttft = -1;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (ttft < 0 && /"content":"[^"]/.test(chunk)) {
-            ttft = performance.now() - start;
-            onFirst?.();
-          }
-        });
-        res.on('end', () => resolve({ ttftMs: ttft, totalMs: performance.now() - start }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function runLevel(baseUrl: string, concurrency: number, requests: number) {
-  const samples: Sample[] = [];
-  let next = 0;
-  let errors = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
-        next++;
-        try {
-          samples.push(await streamOnce(baseUrl, 'Say something short.'));
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    concurrency,
-    requests,
-    errors,
-    rps: samples.length / seconds,
-    ttft: percentiles(samples.map((s) => s.ttftMs)),
-    total: percentiles(samples.map((s) => s.totalMs)),
-  };
-}
-
-function percentiles(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-  return { p50: at(50), p99: at(99) };
-}
 
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -210,19 +64,20 @@ async function rssPerOpenStream(baseUrl: string, pid: number, count: number) {
   };
 }
 
-const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
-
 async function main() {
   const upstream = await startChild(['bench/support/upstream-process.ts']);
   const proxy = await startChild(['bench/support/passthrough-proxy.ts', upstream.url]);
-  const herald = await startHerald(upstream.url);
+  const herald = await startHerald(
+    upstream.url,
+    `api_server:\n  max_concurrent_runs: ${openStreams * 2}\nlogging:\n  level: warn\n`,
+  );
   const targets = { direct: upstream.url, proxy: proxy.url, herald: herald.url };
 
   for (const url of Object.values(targets)) await runLevel(url, 10, 100); // warm-up: JIT, sockets, SQLite
 
   const results: Record<string, unknown>[] = [];
   for (const { concurrency, requests } of levels) {
-    const row: Record<string, Awaited<ReturnType<typeof runLevel>>> = {};
+    const row: Record<string, LevelResult> = {};
     for (const [name, url] of Object.entries(targets)) {
       // Open this level's connections first: a burst of new connections waits in the kernel's accept
       // queue (Node accepts one per event-loop turn while the loop is busy), which would put connection
@@ -267,10 +122,5 @@ async function main() {
 try {
   await main();
 } finally {
-  // Stop Herald and the proxy before the upstream they call, so nothing reports a cut upstream.
-  for (const child of children.toReversed()) {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await Promise.race([once(child, 'exit'), sleep(15_000)]);
-  }
-  agent.destroy();
+  await stopChildren();
 }

@@ -15,14 +15,7 @@ import pg from 'pg';
 import { openStores, type Stores } from '../src/store/index.ts';
 import { startTestServer, type TestServer } from './api-test-server.ts';
 import { freshDatabaseUrl, postgresSkipReason } from './support/postgres.ts';
-import { echoResponder, type RecordedRequest, ScriptedUpstream } from './support/scripted-upstream.ts';
-
-/** The user texts the upstream saw in one request, oldest first. */
-function userTexts(request: RecordedRequest): string[] {
-  return (request.body.messages as Array<{ role: string; content: unknown }>)
-    .filter((m) => m.role === 'user')
-    .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
-}
+import { echoResponder, ScriptedUpstream, userTexts } from './support/scripted-upstream.ts';
 
 describe('two replicas sharing one PostgreSQL store', { skip: postgresSkipReason() }, () => {
   let url: string;

@@ -111,6 +111,7 @@ describe('Pulse watching the gateway', () => {
         state: 'retrying',
         failures: 1,
         last_error: 'request to https://api.telegram.org/bot[redacted]/getMe failed',
+        leader: null,
       },
     ]);
     await until(() => pulse.status().platforms[0]?.state === 'connected', 'the retry to connect');

@@ -55,7 +55,7 @@ describe('the shared store from the command line', { skip: postgresSkipReason() 
 
     assert.match(
       (await doctorStoreLine(env)) ?? '',
-      /schema approval_rules v1, idempotency v1, pairing v1, replica_commands v1, replicas v1, responses v1, runs v1, sessions v1, transcripts v1$/,
+      /schema approval_rules v1, idempotency v1, pairing v1, platform_leases v1, replica_commands v1, replicas v1, responses v1, runs v1, sessions v1, transcripts v1$/,
     );
   });
 

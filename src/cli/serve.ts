@@ -10,7 +10,8 @@
  * model and tool calls are exported too (flushed on the way out). MCP servers connect in the background
  * too and are stopped (their child processes ended) on the way out. Only one serve runs per HERALD_HOME
  * (home-lock.ts), unless the stores live in a shared PostgreSQL database (`store.url`): then replicas
- * may run side by side.
+ * may run side by side, each chat platform connected by one of them at a time (the gateway's leader
+ * leases).
  */
 import type { HeraldConfig, LoadedConfig } from '../config/index.ts';
 import { heraldPaths } from '../config/index.ts';
@@ -67,7 +68,7 @@ async function runGateway(
 ): Promise<void> {
   const stores = await openConfiguredStores(config, logger);
   const version = packageVersion();
-  const pulse = new Pulse({ config, version, storeOpen: stores.isOpen });
+  const pulse = new Pulse({ config, version, storeOpen: stores.isOpen, sharedStore: stores.shared });
   const tracing = await startTracing(config, { logger, version });
   const responseStore = stores.responses;
   const { tools, mcp } = buildToolRegistry(config, logger);
@@ -99,6 +100,7 @@ async function runGateway(
     platforms,
     logger,
     pairing: stores.pairing,
+    leases: stores.shared?.platformLeases,
   });
   pulse.watchPlatforms(() => gateway.platformStates());
   pulse.watchQueue('chat', () => gateway.queuedMessages);

@@ -189,7 +189,7 @@ export const keyDocs: Readonly<Record<string, string>> = {
     'postgres://user:password@host:5432/db — keep every store there (env HERALD_DATABASE_URL); unset: SQLite in HERALD_HOME.',
   'store.pool_size': 'PostgreSQL connections per replica for store queries (turn locks take their own).',
   'store.lease_s':
-    'Seconds a replica counts as alive after its last heartbeat; then its running responses are marked interrupted.',
+    'Seconds a replica counts as alive after its last heartbeat; then its running responses are marked interrupted and another replica takes over its chat platforms.',
   'platforms.matrix.enabled': 'Start Matrix (default: when a homeserver and credentials are set).',
   'platforms.matrix.homeserver': 'Homeserver client-server API URL.',
   'platforms.matrix.access_token': "The bot account's access token.",

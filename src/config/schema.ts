@@ -508,7 +508,10 @@ export const configSchema = z
           .optional(),
         /** Connections each replica keeps to PostgreSQL for store queries (turn locks have their own). */
         pool_size: positiveInt.default(10),
-        /** Seconds a replica's lease lasts without renewal before its running responses count as interrupted. */
+        /**
+         * Seconds a replica's lease (and its chat platforms' leader leases) lasts without renewal before its
+         * running responses count as interrupted and another replica takes its platforms over.
+         */
         lease_s: positiveInt.min(3).default(30),
       })
       .strict()

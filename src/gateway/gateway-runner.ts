@@ -7,7 +7,9 @@
  * history from the SessionStore (the latest summary and the messages after it) and appends each turn's
  * transcript after the run, with the agent's summary when it compacted older turns. An adapter that
  * fails to start is retried with exponential backoff while the others serve; `platformStates()` says
- * which are connected or retrying (for `/status`). On stop it takes no new messages,
+ * which are connected or retrying (for `/status`). With a store shared by replicas (`leases`), each chat
+ * platform is connected by one replica at a time, the holder of its leader lease (PlatformLeader);
+ * the others stand by and take over when the lease expires or is released. On stop it takes no new messages,
  * drops queued ones, gives running replies `gateway.shutdown_grace_s` to finish and aborts the rest
  * before stopping the adapters. It knows nothing of how a platform talks to its servers, nor of the
  * model or tools.
@@ -19,12 +21,13 @@ import type { HeraldConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { ModelError, RunAbortedError } from '../model/errors.ts';
 import type { ChatMessage } from '../model/types.ts';
-import type { SessionStore } from '../store/index.ts';
+import type { PlatformLeases, SessionStore } from '../store/index.ts';
 import { AccessControl } from './access-control.ts';
 import { ChatApprovals } from './chat-approvals.ts';
 import { conversationKey } from './conversation-key.ts';
 import { DmPolicy, type PairingDirectory } from './dm-policy.ts';
 import { type GatewayCommand, helpText, parseGatewayCommand } from './gateway-command.ts';
+import { PlatformLeader } from './platform-leader.ts';
 import {
   type Clock,
   resolveStreamingSettings,
@@ -48,16 +51,20 @@ export interface GatewayRunnerOptions {
   startRetry?: { initialDelayMs: number; maxDelayMs: number };
   /** Paired strangers (`dm_policy: pairing`); without it pairing acts as the allow-list. */
   pairing?: PairingDirectory;
+  /** Leader leases of a store shared by replicas: chat platforms then connect on one replica at a time. */
+  leases?: PlatformLeases;
 }
 
 /** Where an adapter is in its lifecycle, for `/status`: connecting, connected, or retrying after a failure. */
 export interface PlatformState {
   name: string;
-  state: 'connecting' | 'connected' | 'retrying' | 'stopped';
+  state: 'connecting' | 'connected' | 'retrying' | 'standby' | 'stopped';
   /** Failed start attempts so far. */
   failures: number;
   /** The last start failure's message, while retrying. */
   lastError?: string;
+  /** While standing by: the instance id of the replica that connects this platform. */
+  leader?: string;
 }
 
 interface PendingMessage {
@@ -82,7 +89,8 @@ export class GatewayRunner {
   readonly #access: AccessControl;
   readonly #settings = new Map<string, StreamingSettings>();
   readonly #conversations = new Map<string, Conversation>();
-  readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #retryTimers = new Map<PlatformAdapter, ReturnType<typeof setTimeout>>();
+  readonly #leaders = new Map<PlatformAdapter, PlatformLeader>();
   readonly #started = new Set<PlatformAdapter>();
   /** Adapters whose start() has not settled yet; stop() must reach them too (it aborts their start). */
   readonly #starting = new Set<PlatformAdapter>();
@@ -119,6 +127,8 @@ export class GatewayRunner {
         adapter.name,
         resolveStreamingSettings(options.config, adapter.name, adapter.limits),
       );
+      if (options.leases && !adapter.everyReplica)
+        this.#leaders.set(adapter, this.#leaderOf(adapter, options.leases));
       const dmPolicy = (platforms as Record<string, { dm_policy?: string }>)[adapter.name]?.dm_policy;
       if ((allowedUsers[adapter.name] ?? []).length === 0 && (dmPolicy ?? 'allowlist') === 'allowlist') {
         this.#logger.warn(
@@ -137,7 +147,50 @@ export class GatewayRunner {
       adapter.onMessage((message) => this.#receive(adapter, message));
       this.#approvals.attach(adapter);
     }
-    await Promise.all(this.#options.platforms.map((adapter) => this.#startAdapter(adapter, 0)));
+    await Promise.all(
+      this.#options.platforms.map(
+        (adapter) => this.#leaders.get(adapter)?.start() ?? this.#startAdapter(adapter, 0),
+      ),
+    );
+  }
+
+  /** Connects `adapter` while this replica holds its lease, disconnects it when the lease is lost. */
+  #leaderOf(adapter: PlatformAdapter, leases: PlatformLeases): PlatformLeader {
+    const standby = (leader: string, error?: unknown): void => {
+      this.#states.set(adapter.name, {
+        name: adapter.name,
+        state: 'standby',
+        failures: 0,
+        ...(leader ? { leader } : {}),
+        ...(error ? { lastError: error instanceof Error ? error.message : String(error) } : {}),
+      });
+    };
+    return new PlatformLeader({
+      leases,
+      platform: adapter.name,
+      onElected: () => {
+        if (!this.#stopping) void this.#startAdapter(adapter, 0);
+      },
+      onDeposed: () => this.#disconnect(adapter),
+      onStandby: standby,
+      logger: this.#logger,
+    });
+  }
+
+  /** Whether `adapter` should be connected now: not shutting down, and its lease (if any) is this replica's. */
+  #wanted(adapter: PlatformAdapter): boolean {
+    return !this.#stopping && (this.#leaders.get(adapter)?.leading ?? true);
+  }
+
+  /** Stops one adapter (started, starting or waiting to retry) while the others run on. */
+  async #disconnect(adapter: PlatformAdapter): Promise<void> {
+    clearTimeout(this.#retryTimers.get(adapter));
+    this.#retryTimers.delete(adapter);
+    const active = this.#started.delete(adapter) || this.#starting.has(adapter);
+    if (!active) return;
+    await adapter.stop().catch((error: unknown) => {
+      this.#logger.error({ event: 'gateway_platform_stop_failed', platform: adapter.name, err: error });
+    });
   }
 
   /** Each adapter's state, in the order they were given. */
@@ -161,7 +214,7 @@ export class GatewayRunner {
     try {
       await adapter.start();
       this.#starting.delete(adapter);
-      if (this.#stopping) {
+      if (!this.#wanted(adapter)) {
         await adapter.stop();
         return;
       }
@@ -173,7 +226,7 @@ export class GatewayRunner {
       );
     } catch (error) {
       this.#starting.delete(adapter);
-      if (this.#stopping) return;
+      if (!this.#wanted(adapter)) return;
       this.#states.set(adapter.name, {
         name: adapter.name,
         state: 'retrying',
@@ -196,11 +249,11 @@ export class GatewayRunner {
         'platform failed to start; retrying',
       );
       const timer = setTimeout(() => {
-        this.#retryTimers.delete(timer);
+        this.#retryTimers.delete(adapter);
         void this.#startAdapter(adapter, attempt + 1);
       }, delayMs);
       timer.unref();
-      this.#retryTimers.add(timer);
+      this.#retryTimers.set(adapter, timer);
     }
   }
 
@@ -211,7 +264,10 @@ export class GatewayRunner {
    */
   async stop(): Promise<void> {
     this.#stopping = true;
-    for (const timer of this.#retryTimers) clearTimeout(timer);
+    // No claim may connect a platform from here on; the leases are given up once the platforms are off.
+    const leaders = [...this.#leaders.values()];
+    await Promise.all(leaders.map((leader) => leader.stop()));
+    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
     this.#retryTimers.clear();
     this.#dropQueued();
     const graceMs = this.#options.config.gateway.shutdown_grace_s * 1000;
@@ -226,16 +282,9 @@ export class GatewayRunner {
       }
       await this.idle();
     }
-    const adapters = [...this.#started, ...this.#starting];
-    this.#started.clear();
     this.#states.clear();
-    await Promise.all(
-      adapters.map((adapter) =>
-        adapter.stop().catch((error: unknown) => {
-          this.#logger.error({ event: 'gateway_platform_stop_failed', platform: adapter.name, err: error });
-        }),
-      ),
-    );
+    await Promise.all([...this.#started, ...this.#starting].map((adapter) => this.#disconnect(adapter)));
+    await Promise.all(leaders.map((leader) => leader.release()));
   }
 
   /** Shutdown: messages waiting behind a running reply never start. */

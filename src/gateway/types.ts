@@ -106,6 +106,13 @@ export interface ChatPlatform extends PlatformAdapter {
    * the bot a backscatter source and confirm the address exists). Unset: false.
    */
   readonly silentRefusals?: boolean;
+  /**
+   * true: every replica of a shared store may connect it at once (Telegram webhooks: Telegram posts
+   * each update once, through the load balancer, to one of them). Unset: one replica at a time, the
+   * holder of the platform's leader lease, connects it (a second long-polling connection would steal
+   * or duplicate updates).
+   */
+  readonly everyReplica?: boolean;
   /** A native stream for this target when the platform offers one and config allows it. */
   openNativeStream?(target: ReplyTarget): NativeStream | undefined;
   /**

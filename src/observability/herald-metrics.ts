@@ -157,6 +157,22 @@ export class HeraldMetrics {
     this.#platformRateLimited.inc({ platform });
   }
 
+  /**
+   * Counts the queries this replica sent to a shared PostgreSQL store (read at scrape time from the
+   * store's own counter): database round trips per request, for capacity planning and the replicas bench.
+   */
+  watchStoreQueries(read: () => number): void {
+    new Counter({
+      name: 'herald_store_queries_total',
+      help: 'Queries sent to the shared PostgreSQL store (store.url) by this replica, turn locks included.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** The Prometheus text exposition of Herald's metrics and the process metrics. */
   render(): Promise<string> {
     return Registry.merge([this.registry, processMetrics()]).metrics();

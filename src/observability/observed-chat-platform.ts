@@ -31,6 +31,7 @@ export function observeChatPlatform(platform: ChatPlatform, observer: PlatformOb
   return {
     name: platform.name,
     limits: platform.limits,
+    ...(platform.everyReplica ? { everyReplica: true } : {}),
     start: () => platform.start(),
     stop: () => platform.stop(),
     onMessage: (handler) => platform.onMessage(handler),

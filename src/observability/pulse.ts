@@ -35,6 +35,8 @@ export interface PulseOptions {
   version: string;
   /** Whether the store can be used (the SQLite handle is open). */
   storeOpen: () => boolean;
+  /** A store shared by replicas: this replica's instance id and its query count for `/metrics`. */
+  sharedStore?: { instanceId: string; queries: () => number } | undefined;
   /** Wall clock in ms; tests pass their own. */
   now?: () => number;
 }
@@ -67,7 +69,16 @@ export interface StatusReport {
   started_at: string;
   uptime_s: number;
   model: { configured: boolean; id: string | null; base_url: string | null; upstream: UpstreamHealthReport };
-  platforms: { name: string; state: PlatformState['state']; failures: number; last_error: string | null }[];
+  platforms: {
+    name: string;
+    state: PlatformState['state'];
+    failures: number;
+    last_error: string | null;
+    /** While `standby`: the instance id of the replica connecting the platform. */
+    leader: string | null;
+  }[];
+  /** This replica's instance id in a store shared by replicas; null on SQLite. */
+  instance_id: string | null;
   runs: { in_flight: Record<string, number>; queued: Record<string, number> };
   /** Counted from midnight UTC. */
   today: { date: string; requests: number; runs: number; prompt_tokens: number; completion_tokens: number };
@@ -91,6 +102,7 @@ export class Pulse implements RunObserver, PlatformObserver {
   readonly #config: HeraldConfig;
   readonly #version: string;
   readonly #storeOpen: () => boolean;
+  readonly #instanceId: string | undefined;
   readonly #now: () => number;
   readonly #startedAt: number;
   readonly #inFlight = new Map<string, number>();
@@ -103,6 +115,7 @@ export class Pulse implements RunObserver, PlatformObserver {
     this.#config = options.config;
     this.#version = options.version;
     this.#storeOpen = options.storeOpen;
+    this.#instanceId = options.sharedStore?.instanceId;
     this.#now = options.now ?? Date.now;
     this.#startedAt = this.#now();
     this.#today = this.#tally();
@@ -110,6 +123,7 @@ export class Pulse implements RunObserver, PlatformObserver {
       inFlight: () => Object.fromEntries(this.#inFlight),
       queued: () => this.#queued(),
     });
+    if (options.sharedStore) this.metrics.watchStoreQueries(options.sharedStore.queries);
   }
 
   /** The model client, reporting each upstream call's latency and error code. */
@@ -222,7 +236,9 @@ export class Pulse implements RunObserver, PlatformObserver {
         state: p.state,
         failures: p.failures,
         last_error: p.lastError === undefined ? null : redact(p.lastError, secrets),
+        leader: p.leader ?? null,
       })),
+      instance_id: this.#instanceId ?? null,
       runs: { in_flight: Object.fromEntries(this.#inFlight), queued: this.#queued() },
       today: {
         date: today.date,

@@ -18,6 +18,7 @@ export { PostgresApprovalRuleStore } from './postgres-approval-rule-store.ts';
 export { openPostgresPool, type PostgresPool } from './postgres-database.ts';
 export { PostgresIdempotencyStore } from './postgres-idempotency-store.ts';
 export { PostgresPairingStore } from './postgres-pairing-store.ts';
+export { PostgresPlatformLeases } from './postgres-platform-leases.ts';
 export {
   PostgresReplicaControl,
   type PostgresReplicaControlOptions,

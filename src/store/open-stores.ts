@@ -2,7 +2,8 @@
  * Opens every store Herald serves from, on the backend the config names: SQLite in HERALD_HOME
  * (`herald.db`) by default, or the shared PostgreSQL database of `store.url`. With PostgreSQL it also
  * registers this replica's lease, sweeps up the runs of replicas whose lease expired, and provides
- * what only a shared store needs: the cross-replica turn lock and shared Idempotency-Key results.
+ * what only a shared store needs: the cross-replica turn lock, shared Idempotency-Key results, the chat
+ * platforms' leader leases, and a count of the queries sent (`herald_store_queries_total`).
  * Callers see the same interfaces either way; which backend it is matters only here and to `shared`.
  */
 import { openDatabase } from './database.ts';
@@ -10,6 +11,7 @@ import { PostgresApprovalRuleStore } from './postgres-approval-rule-store.ts';
 import { openPostgresPool, type PostgresPool } from './postgres-database.ts';
 import { PostgresIdempotencyStore } from './postgres-idempotency-store.ts';
 import { PostgresPairingStore } from './postgres-pairing-store.ts';
+import { PostgresPlatformLeases } from './postgres-platform-leases.ts';
 import { PostgresReplicaControl } from './postgres-replica-control.ts';
 import { PostgresResponseStore } from './postgres-response-store.ts';
 import { PostgresRunStore } from './postgres-run-store.ts';
@@ -27,6 +29,7 @@ import type {
   ApprovalRuleStore,
   IdempotencyStore,
   PairingStore,
+  PlatformLeases,
   ReplicaControl,
   ResponseStore,
   RetentionPolicy,
@@ -69,9 +72,19 @@ export interface Stores {
   pairing: PairingStore;
   /**
    * Present when replicas share the store: what keeps them from stepping on each other (the turn
-   * lock, shared Idempotency-Key results) and lets one act on another's running responses and runs.
+   * lock, shared Idempotency-Key results, the chat platforms' leader leases) and lets one act on
+   * another's running responses and runs.
    */
-  shared?: { instanceId: string; turnLock: TurnLock; idempotency: IdempotencyStore; control: ReplicaControl };
+  shared?: {
+    instanceId: string;
+    turnLock: TurnLock;
+    idempotency: IdempotencyStore;
+    control: ReplicaControl;
+    /** Which replica connects each chat platform (leases of `leaseMs`). */
+    platformLeases: PlatformLeases;
+    /** Queries this replica sent to the database so far (`herald_store_queries_total`). */
+    queries: () => number;
+  };
   isOpen(): boolean;
   close(): Promise<void>;
 }
@@ -98,7 +111,11 @@ function openSqliteStores(options: StoreOptions): Stores {
 }
 
 async function openPostgresStores(url: string, options: StoreOptions): Promise<Stores> {
-  const pool = openPostgresPool(url, { max: options.poolSize });
+  let queries = 0;
+  const onQuery = (): void => {
+    queries++;
+  };
+  const pool = openPostgresPool(url, { max: options.poolSize, onQuery });
   let open = true;
   let control: PostgresReplicaControl | undefined;
   try {
@@ -127,13 +144,17 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
       ...(options.onError ? { onError: options.onError } : {}),
     });
     const commands = control;
+    const platformLeases = await PostgresPlatformLeases.open(pool, {
+      holder: lease.instanceId,
+      leaseMs: options.leaseMs,
+    });
     sweep = async () => {
       const recovered = (await responses.markInterrupted()) + (await runs.markInterrupted());
       if (recovered > 0) options.onRecovered?.(recovered);
       await idempotency.prune(IDEMPOTENCY_TTL_MS);
       await commands.drain();
     };
-    const turnLock = new PostgresTurnLock(url, { maxHolders: options.maxTurnHolders });
+    const turnLock = new PostgresTurnLock(url, { maxHolders: options.maxTurnHolders, onQuery });
     return {
       backend: 'postgres',
       responses,
@@ -142,7 +163,14 @@ async function openPostgresStores(url: string, options: StoreOptions): Promise<S
       runs,
       approvalRules,
       pairing,
-      shared: { instanceId: lease.instanceId, turnLock, idempotency, control },
+      shared: {
+        instanceId: lease.instanceId,
+        turnLock,
+        idempotency,
+        control,
+        platformLeases,
+        queries: () => queries,
+      },
       isOpen: () => open,
       close: async () => {
         if (!open) return;

@@ -22,7 +22,10 @@ const types = {
 /** Keys of Herald's advisory locks: the migration lock, and turn locks (hashed keys) well apart. */
 const MIGRATION_LOCK = 0x4845_5241; // "HERA"
 
-export function openPostgresPool(url: string, options: { max: number; timeoutMs?: number }): PostgresPool {
+export function openPostgresPool(
+  url: string,
+  options: { max: number; timeoutMs?: number; onQuery?: () => void },
+): PostgresPool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
@@ -35,6 +38,18 @@ export function openPostgresPool(url: string, options: { max: number; timeoutMs?
   // An idle connection dropped by the server (restart, failover) must not crash the process; the pool
   // replaces it and the next query reports a real failure where it happens.
   pool.on('error', () => {});
+  const { onQuery } = options;
+  if (onQuery) {
+    // Every query, pooled or inside a transaction, goes through its client's `query`: counting there
+    // counts round trips (pg offers no query event).
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        onQuery();
+        return query(...args);
+      }) as typeof client.query;
+    });
+  }
   return pool;
 }
 

@@ -12,8 +12,11 @@ export class PostgresTurnLock implements TurnLock {
   readonly #pool: PostgresPool;
 
   /** `maxHolders`: turns that may hold or wait for a lock at once in this replica (its run limit). */
-  constructor(url: string, options: { maxHolders: number }) {
-    this.#pool = openPostgresPool(url, { max: options.maxHolders });
+  constructor(url: string, options: { maxHolders: number; onQuery?: () => void }) {
+    this.#pool = openPostgresPool(url, {
+      max: options.maxHolders,
+      ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+    });
   }
 
   async hold<T>(key: string, work: () => Promise<T>): Promise<T> {

@@ -343,3 +343,20 @@ export interface ReplicaControl {
   /** Answers commands for targets of `kind` addressed to this replica (JSON in, JSON out). */
   serve(kind: ControlTarget['kind'], handler: (command: ControlCommand) => Promise<unknown>): void;
 }
+
+/**
+ * Leader leases of the chat platforms when replicas share a store: a long-polling bot (Telegram
+ * getUpdates, a Discord gateway session, Slack Socket Mode, a WhatsApp device) must be connected by one
+ * replica at a time. A lease lasts `leaseMs` from its last claim; its holder renews it by claiming again,
+ * and any replica may take it once it expired or was released.
+ */
+export interface PlatformLeases {
+  /** This replica's instance id: what `claim` answers when this replica holds the lease. */
+  readonly holder: string;
+  /** How long a claim holds the lease; claim again well within it to keep it. */
+  readonly leaseMs: number;
+  /** Takes or renews `platform`'s lease when it is free, expired or ours; returns its holder afterwards. */
+  claim(platform: string): Promise<string>;
+  /** Gives `platform`'s lease up if this replica holds it, so another may take it at once. */
+  release(platform: string): Promise<void>;
+}

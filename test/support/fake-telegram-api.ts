@@ -5,7 +5,9 @@
  * sendMessageDraft, setMyCommands, and button presses (`pressButton`, answered by answerCallbackQuery). It records every call in order, keeps the bot's messages as a user would see them, and
  * behaves like Telegram where Herald depends on it: "message is not modified", "message is too long",
  * "can't parse entities" on unbalanced HTML, and failures injected with `failNext` (429 with
- * retry_after, "message to edit not found", ...). It is not a full Bot API.
+ * retry_after, "message to edit not found", ...). Several bots may share it through API roots with a
+ * path prefix (`apiRoot + '/r1'`): `polls` records which prefix asked for updates when (replicas taking
+ * turns at long polling). It is not a full Bot API.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +17,8 @@ export interface TelegramCall {
   method: string;
   params: Record<string, unknown>;
   at: number;
+  /** The API root's path prefix the client used (`r1` for `apiRoot + '/r1'`), if any. */
+  via?: string;
 }
 
 export interface FakeBotMessage {
@@ -109,6 +113,8 @@ export class FakeTelegramApi {
     allows_users_to_create_topics: false,
   };
   readonly calls: TelegramCall[] = [];
+  /** getUpdates calls (kept apart from `calls`, which long polling would flood). */
+  readonly polls: Array<{ via: string | undefined; at: number }> = [];
   readonly #server: Server;
   readonly #updates: Array<{ update_id: number } & Record<string, unknown>> = [];
   readonly #waiters = new Set<Waiter>();
@@ -270,17 +276,19 @@ export class FakeTelegramApi {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.url?.split('?')[0] ?? '');
+    const match = /^(?:\/([\w-]+))?\/bot([^/]+)\/(\w+)$/.exec(req.url?.split('?')[0] ?? '');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (!match || match[1] !== this.token) {
+    if (!match || match[2] !== this.token) {
       this.#reply(res, { ok: false, error_code: 404, description: 'Not Found' });
       return;
     }
-    const method = match[2]!;
+    const via = match[1];
+    const method = match[3]!;
     const body = Buffer.concat(chunks).toString('utf8');
     const params = body ? (JSON.parse(body) as Record<string, unknown>) : {};
-    if (method !== 'getUpdates') this.calls.push({ method, params, at: Date.now() });
+    if (method === 'getUpdates') this.polls.push({ via, at: Date.now() });
+    else this.calls.push({ method, params, at: Date.now(), ...(via ? { via } : {}) });
     const failure = this.#failures.get(method)?.shift();
     if (failure) {
       this.#reply(res, { ok: false, ...failure });

@@ -506,6 +506,13 @@ function toolCallFragments(calls: NormalizedCall[], interleave: boolean): Record
   return out;
 }
 
+/** The user texts the upstream saw in one request, oldest first. */
+export function userTexts(request: RecordedRequest): string[] {
+  return (request.body.messages as Array<{ role: string; content: unknown }>)
+    .filter((m) => m.role === 'user')
+    .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
+}
+
 /** The by-hand responder: echoes the last user message. */
 export function echoResponder(
   options: { delayMs?: number; tokensPerSecond?: number } = {},

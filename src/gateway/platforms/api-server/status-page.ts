@@ -35,7 +35,7 @@ function render(s) {
   $('model').textContent = s.model.configured ? s.model.id + (s.model.base_url ? ' at ' + s.model.base_url : '') : 'not configured (run herald setup)';
   $('upstream').textContent = up.state + (up.latency_ms == null ? '' : ', ' + up.latency_ms + ' ms to first token') + (up.last_error_code ? ', last error ' + up.last_error_code + ' at ' + up.last_error_at : '');
   $('upstream').className = up.state;
-  fill('platforms', s.platforms.map((p) => [p.name, p.state, p.failures, p.last_error]));
+  fill('platforms', s.platforms.map((p) => [p.name, p.state + (p.leader ? ' (leader: ' + p.leader + ')' : ''), p.failures, p.last_error]));
   const platforms = new Set([...Object.keys(s.runs.in_flight), ...Object.keys(s.runs.queued)]);
   fill('runs', [...platforms].map((p) => [p, s.runs.in_flight[p] || 0, s.runs.queued[p] || 0]));
   $('today').textContent = s.today.requests + ' requests, ' + s.today.runs + ' runs, ' + s.today.prompt_tokens + ' prompt + ' + s.today.completion_tokens + ' completion tokens (' + s.today.date + ', UTC)';

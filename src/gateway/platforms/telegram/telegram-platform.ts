@@ -59,6 +59,8 @@ export class TelegramPlatform implements ChatPlatform {
   readonly limits = telegramLimits;
   readonly #bot: Bot;
   readonly #options: TelegramPlatformOptions;
+  /** Webhook mode: each replica serves the updates Telegram posts to it; polling needs one poller. */
+  readonly everyReplica: boolean;
   readonly #logger: Logger;
   #handler: ((message: InboundMessage) => void) | undefined;
   #approvalHandler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
@@ -70,6 +72,7 @@ export class TelegramPlatform implements ChatPlatform {
 
   constructor(options: TelegramPlatformOptions) {
     this.#options = options;
+    this.everyReplica = options.webhook !== undefined;
     this.#logger = options.logger.child({ platform: 'telegram' });
     this.#bot = new Bot(options.token, {
       client: options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/+$/, '') } : {},
