@@ -28,17 +28,10 @@ export function observeChatPlatform(platform: ChatPlatform, observer: PlatformOb
     cancel: () => stream.cancel(),
   });
   const openNativeStream = platform.openNativeStream?.bind(platform);
-  return {
-    name: platform.name,
-    limits: platform.limits,
-    ...(platform.everyReplica ? { everyReplica: true } : {}),
-    start: () => platform.start(),
-    stop: () => platform.stop(),
-    onMessage: (handler) => platform.onMessage(handler),
+  const counting: Partial<ChatPlatform> = {
     send: (target, text, options) => counted('send', () => platform.send(target, text, options)),
     edit: (target, message, text) => counted('edit', () => platform.edit(target, message, text)),
     delete: (target, message) => counted('delete', () => platform.delete(target, message)),
-    sendTyping: (target) => platform.sendTyping(target),
     ...(openNativeStream
       ? {
           openNativeStream: (target) => {
@@ -48,4 +41,13 @@ export function observeChatPlatform(platform: ChatPlatform, observer: PlatformOb
         }
       : {}),
   };
+  // Everything else passes through untouched — the optional capabilities too (approval prompts,
+  // silent refusals, every-replica mode, …), whatever a platform adds later.
+  return new Proxy(platform, {
+    get(target, property) {
+      if (Object.hasOwn(counting, property)) return counting[property as keyof ChatPlatform];
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
