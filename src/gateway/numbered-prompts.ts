@@ -1,0 +1,78 @@
+/**
+ * The open approval prompts of a platform that answers them by numbered replies instead of buttons
+ * (WhatsApp, Matrix, Mattermost, DingTalk): it adds the choices under a prompt's text, remembers which
+ * request each prompt message stands for, and offers a reply that reads as a choice to the gateway —
+ * for the prompt the reply quotes, else for each open prompt in its chat, oldest first, until the
+ * gateway accepts one (the first the sender may answer). A reply the gateway accepted is consumed;
+ * any other message (a number nobody may answer with included) is the platform's to deliver as usual.
+ * It does not send or edit messages, nor decide who may answer.
+ */
+import { numberedChoices, type PromptKind, parseNumberedReply } from './numbered-reply.ts';
+import type { ApprovalAnswer, ApprovalAnswerResult } from './types.ts';
+
+interface OpenPrompt {
+  requestId: string;
+  chatId: string;
+  kind: PromptKind;
+}
+
+/** A message that may answer a prompt. */
+export interface PromptReply {
+  chatId: string;
+  userId: string;
+  text: string;
+  /** The message it quotes or replies to, when the platform says. */
+  quotedId?: string | undefined;
+}
+
+/** Open prompts kept; unanswered pairing offers stay open until answered, so the table is bounded. */
+const MAX_OPEN_PROMPTS = 200;
+
+export class NumberedPrompts {
+  readonly #prompts = new Map<string, OpenPrompt>();
+  #handler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
+
+  /** The gateway's answer handler (`ChatPlatform.onApprovalAnswer`). */
+  onAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#handler = handler;
+  }
+
+  /** The prompt text with its numbered choices under it. */
+  text(text: string, kind: PromptKind): string {
+    return `${text}\n\n${numberedChoices(kind)}`;
+  }
+
+  /** Records a prompt the platform sent as message `messageId` in `chatId`. */
+  open(messageId: string, prompt: OpenPrompt): void {
+    this.#prompts.set(messageId, prompt);
+    if (this.#prompts.size > MAX_OPEN_PROMPTS) this.#prompts.delete(this.#prompts.keys().next().value!);
+  }
+
+  close(messageId: string): void {
+    this.#prompts.delete(messageId);
+  }
+
+  /**
+   * The answers `reply` could be, in the order to offer them: to the prompt it quotes, else to each
+   * open prompt in its chat, oldest first. Empty (decided synchronously, so ordinary messages keep
+   * their order) when it is no answer at all.
+   */
+  answersIn(reply: PromptReply): ApprovalAnswer[] {
+    if (this.#prompts.size === 0) return [];
+    const quoted = reply.quotedId ? this.#prompts.get(reply.quotedId) : undefined;
+    const candidates = quoted ? [quoted] : [...this.#prompts.values()];
+    return candidates.flatMap((prompt) => {
+      if (prompt.chatId !== reply.chatId) return [];
+      const decision = parseNumberedReply(reply.text, prompt.kind);
+      return decision ? [{ requestId: prompt.requestId, decision, userId: reply.userId }] : [];
+    });
+  }
+
+  /** Offers the answers in turn until the gateway accepts one; false when it accepted none. */
+  async offer(answers: readonly ApprovalAnswer[]): Promise<boolean> {
+    for (const answer of answers) {
+      if ((await this.#handler?.(answer))?.accepted) return true;
+    }
+    return false;
+  }
+}
