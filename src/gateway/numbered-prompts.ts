@@ -48,8 +48,11 @@ export class NumberedPrompts {
     if (this.#prompts.size > MAX_OPEN_PROMPTS) this.#prompts.delete(this.#prompts.keys().next().value!);
   }
 
-  close(messageId: string): void {
+  /** Forgets a settled prompt; returns the chat it was sent in. */
+  close(messageId: string): string | undefined {
+    const chatId = this.#prompts.get(messageId)?.chatId;
     this.#prompts.delete(messageId);
+    return chatId;
   }
 
   /**
@@ -57,7 +60,7 @@ export class NumberedPrompts {
    * open prompt in its chat, oldest first. Empty (decided synchronously, so ordinary messages keep
    * their order) when it is no answer at all.
    */
-  answersIn(reply: PromptReply): ApprovalAnswer[] {
+  #answersIn(reply: PromptReply): ApprovalAnswer[] {
     if (this.#prompts.size === 0) return [];
     const quoted = reply.quotedId ? this.#prompts.get(reply.quotedId) : undefined;
     const candidates = quoted ? [quoted] : [...this.#prompts.values()];
@@ -68,8 +71,24 @@ export class NumberedPrompts {
     });
   }
 
+  /**
+   * Delivers `reply` as an ordinary message unless it is an answer the gateway accepts — at once when
+   * it cannot be one, so ordinary messages keep their order. A number nobody may answer with (someone
+   * else's prompt) is delivered after all.
+   */
+  route(reply: PromptReply, deliver: () => void, onError: (error: unknown) => void): void {
+    const answers = this.#answersIn(reply);
+    if (answers.length === 0) {
+      deliver();
+      return;
+    }
+    void this.#offer(answers)
+      .then((accepted) => accepted || deliver())
+      .catch(onError);
+  }
+
   /** Offers the answers in turn until the gateway accepts one; false when it accepted none. */
-  async offer(answers: readonly ApprovalAnswer[]): Promise<boolean> {
+  async #offer(answers: readonly ApprovalAnswer[]): Promise<boolean> {
     for (const answer of answers) {
       if ((await this.#handler?.(answer))?.accepted) return true;
     }

@@ -9,7 +9,7 @@
  * sends is recorded before sending, so its own messages coming back are never taken for the owner's.
  * Link previews are off: Baileys would fetch every URL the agent writes from this host. WhatsApp has
  * no buttons for a linked device, so approval prompts end in numbered choices: a reply in the prompt's
- * chat that is one of the numbers (whatsapp-numbered-reply.ts) is offered to the gateway as the answer
+ * chat that is one of the numbers (numbered-prompts.ts) is offered to the gateway as the answer
  * to the quoted prompt, else to the oldest open one the sender may answer, and is not passed on as a
  * message once accepted. It does not split, pace or retry replies (the StreamConsumer does), nor decide
  * who may talk to the agent or answer a prompt.
@@ -339,16 +339,10 @@ export class WhatsAppPlatform implements ChatPlatform {
     };
     for (const message of messages) {
       const reply = toPromptReply(message, context);
-      const answers = reply ? this.#prompts.answersIn(reply) : [];
-      if (answers.length === 0) {
-        this.#deliver(message, context);
-        continue;
-      }
-      // A number nobody may answer with (someone else's prompt) is an ordinary message after all.
-      void this.#prompts
-        .offer(answers)
-        .then((accepted) => accepted || this.#deliver(message, context))
-        .catch((error: unknown) =>
+      const deliver = () => this.#deliver(message, context);
+      if (!reply) deliver();
+      else
+        this.#prompts.route(reply, deliver, (error) =>
           this.#logger.error({ event: 'whatsapp.approval_answer_failed', err: error }),
         );
     }
