@@ -396,6 +396,8 @@ export const configSchema = z
             user_id: z.string().optional(),
             password: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             /** Join rooms when an allowed user invites the bot (invites from others are declined). */
             auto_join: z.boolean().default(true),
             streaming: streamingOverrides,
@@ -410,6 +412,8 @@ export const configSchema = z
             /** Bot account or personal access token. */
             token: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             streaming: streamingOverrides,
           })
           .strict()
@@ -456,6 +460,8 @@ export const configSchema = z
             client_id: z.string().optional(),
             client_secret: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             /** AI card template id: replies stream into an AI card; unset = one Markdown message at the end. */
             card_template_id: z.string().optional(),
             /** The template's streaming Markdown variable. */
