@@ -97,8 +97,7 @@ export class DingTalkPlatform implements ChatPlatform {
     if (kind === 'pairing') {
       throw new Error('dingtalk: a robot cannot message an admin first; use herald pairing approve');
     }
-    // Markdown joins single lines: every line of the prompt is its own paragraph.
-    const sent = await this.send(target, this.#prompts.text(text, kind).replaceAll('\n', '\n\n'));
+    const sent = await this.send(target, this.#prompts.text(text, kind));
     this.#prompts.open(sent.id, { requestId, chatId: target.chatId, kind });
     return sent;
   }
