@@ -12,7 +12,6 @@ import {
   type DoorCheck,
   type DoorSettings,
   doorConfig,
-  matrixPasswordLogin,
   type ServerDoor,
   serverDoorLabels,
 } from './setup-doors.ts';
@@ -31,7 +30,7 @@ export async function askServerDoor(
     answers = { ...answers, ...(await questions[door](prompter, config, answers)) };
     const checks = await prompter.spin(
       `Checking with ${serverDoorLabels[door]}`,
-      () => checkAnswers(config, door, answers),
+      () => checkDoor(config, door, answers),
       (results) => results.map((result) => checkLine(door, result)).join('\n'),
     );
     if (!checks.some((result) => result.check.status === 'rejected')) return answers;
@@ -41,20 +40,6 @@ export async function askServerDoor(
     });
     if (!again) return undefined;
   }
-}
-
-/** The Matrix password login first (its token replaces the password), then the door's checks. */
-async function checkAnswers(config: HeraldConfig, door: ServerDoor, answers: DoorSettings) {
-  const password = answers['platforms.matrix.password'];
-  if (door === 'matrix' && typeof password === 'string') {
-    const matrix = doorConfig(config, 'matrix', answers);
-    const login = await matrixPasswordLogin(matrix.homeserver ?? '', matrix.user_id ?? '', password);
-    if (login.status !== 'valid') return [{ what: 'password login', check: login }];
-    delete answers['platforms.matrix.password'];
-    answers['platforms.matrix.access_token'] = login.accessToken!;
-    answers['platforms.matrix.user_id'] = login.identity;
-  }
-  return checkDoor(config, door, answers);
 }
 
 function checkLine(door: ServerDoor, { what, check }: DoorCheck): string {

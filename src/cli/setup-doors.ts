@@ -53,13 +53,30 @@ export function doorConfig<D extends ServerDoor>(
   return section as HeraldConfig['platforms'][D];
 }
 
-/** Checks what the door would run with: the same calls `herald doctor` makes. */
+/**
+ * Checks what the door would run with: the same calls `herald doctor` makes. A Matrix password in
+ * `settings` is first traded for an access token, which replaces it there (with the user id).
+ */
 export async function checkDoor(
   config: HeraldConfig,
   door: ServerDoor,
   settings: DoorSettings,
   timeoutMs = 5000,
 ): Promise<DoorCheck[]> {
+  const password = settings['platforms.matrix.password'];
+  if (door === 'matrix' && typeof password === 'string') {
+    const matrix = doorConfig(config, 'matrix', settings);
+    const login = await matrixPasswordLogin(
+      matrix.homeserver ?? '',
+      matrix.user_id ?? '',
+      password,
+      timeoutMs,
+    );
+    if (login.status !== 'valid') return [{ what: 'password login', check: login }];
+    delete settings['platforms.matrix.password'];
+    settings['platforms.matrix.access_token'] = login.accessToken!;
+    settings['platforms.matrix.user_id'] = login.identity;
+  }
   switch (door) {
     case 'matrix': {
       const matrix = doorConfig(config, door, settings);
@@ -101,7 +118,7 @@ export async function checkDoor(
  * setup saves instead of the password (the adapter would otherwise log in, as a new device, at every
  * start).
  */
-export async function matrixPasswordLogin(
+async function matrixPasswordLogin(
   homeserver: string,
   userId: string,
   password: string,
