@@ -68,12 +68,12 @@ const questions: Record<ServerDoor, Questions> = {
   async matrix(prompter, config, previous) {
     const current = doorConfig(config, 'matrix', previous);
     const settings: DoorSettings = {
-      'platforms.matrix.homeserver': await prompter.text({
-        message: 'Matrix homeserver URL (e.g. https://matrix.example.org)',
-        initialValue: current.homeserver ?? '',
-        validate: (value) =>
-          URL.canParse(value) ? undefined : 'Enter a URL such as https://matrix.example.org',
-      }),
+      'platforms.matrix.homeserver': await askUrl(
+        prompter,
+        'Matrix homeserver URL',
+        current.homeserver,
+        'https://matrix.example.org',
+      ),
     };
     const login = await prompter.select<'token' | 'password'>({
       message: 'How does the bot account sign in?',
@@ -84,11 +84,7 @@ const questions: Record<ServerDoor, Questions> = {
       initialValue: current.access_token || !current.password ? 'token' : 'password',
     });
     if (login === 'token') {
-      const hasToken = Boolean(current.access_token);
-      const token = await prompter.password({
-        message: `Matrix access token${hasToken ? ' (empty keeps the current one)' : ''}`,
-        validate: (value) => (value || hasToken ? undefined : 'Enter the access token'),
-      });
+      const token = await askSecret(prompter, 'Matrix access token', current.access_token);
       if (token) settings['platforms.matrix.access_token'] = token;
     } else {
       settings['platforms.matrix.user_id'] = await prompter.text({
@@ -113,18 +109,14 @@ const questions: Record<ServerDoor, Questions> = {
   async mattermost(prompter, config, previous) {
     const current = doorConfig(config, 'mattermost', previous);
     const settings: DoorSettings = {
-      'platforms.mattermost.url': await prompter.text({
-        message: 'Mattermost server URL (e.g. https://chat.example.org)',
-        initialValue: current.url ?? '',
-        validate: (value) =>
-          URL.canParse(value) ? undefined : 'Enter a URL such as https://chat.example.org',
-      }),
+      'platforms.mattermost.url': await askUrl(
+        prompter,
+        'Mattermost server URL',
+        current.url,
+        'https://chat.example.org',
+      ),
     };
-    const hasToken = Boolean(current.token);
-    const token = await prompter.password({
-      message: `Mattermost bot token${hasToken ? ' (empty keeps the current one)' : ''}`,
-      validate: (value) => (value || hasToken ? undefined : 'Enter the bot token'),
-    });
+    const token = await askSecret(prompter, 'Mattermost bot token', current.token);
     if (token) settings['platforms.mattermost.token'] = token;
     settings['platforms.mattermost.allowed_users'] = await askUsers(
       prompter,
@@ -173,11 +165,7 @@ const questions: Record<ServerDoor, Questions> = {
           now.user ?? (server === 'smtp' ? String(settings['platforms.email.imap.user']) : address),
       });
       if (server === 'imap') {
-        const hasPassword = Boolean(now.password);
-        const password = await prompter.password({
-          message: `${label} password${hasPassword ? ' (empty keeps the current one)' : ''}`,
-          validate: (value) => (value || hasPassword ? undefined : 'Enter the password'),
-        });
+        const password = await askSecret(prompter, `${label} password`, now.password);
         if (password) settings[key('password')] = password;
       } else {
         // Most providers use one password for both; a different one is typed here.
@@ -207,11 +195,7 @@ const questions: Record<ServerDoor, Questions> = {
         validate: (value) => (value ? undefined : 'Enter the Client ID'),
       }),
     };
-    const hasSecret = Boolean(current.client_secret);
-    const secret = await prompter.password({
-      message: `DingTalk app Client Secret${hasSecret ? ' (empty keeps the current one)' : ''}`,
-      validate: (value) => (value || hasSecret ? undefined : 'Enter the Client Secret'),
-    });
+    const secret = await askSecret(prompter, 'DingTalk app Client Secret', current.client_secret);
     if (secret) settings['platforms.dingtalk.client_secret'] = secret;
     settings['platforms.dingtalk.allowed_users'] = await askUsers(
       prompter,
@@ -221,6 +205,31 @@ const questions: Record<ServerDoor, Questions> = {
     return settings;
   },
 };
+
+async function askUrl(
+  prompter: SetupPrompter,
+  label: string,
+  current: string | undefined,
+  example: string,
+): Promise<string> {
+  return prompter.text({
+    message: `${label} (e.g. ${example})`,
+    initialValue: current ?? '',
+    validate: (value) => (URL.canParse(value) ? undefined : `Enter a URL such as ${example}`),
+  });
+}
+
+/** A secret; empty keeps the current one when there is one. */
+async function askSecret(
+  prompter: SetupPrompter,
+  label: string,
+  current: string | undefined,
+): Promise<string> {
+  return prompter.password({
+    message: `${label}${current ? ' (empty keeps the current one)' : ''}`,
+    validate: (value) => (value || current ? undefined : `Enter the ${label}`),
+  });
+}
 
 async function askUsers(
   prompter: SetupPrompter,
