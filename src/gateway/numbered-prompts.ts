@@ -8,12 +8,14 @@
  * It does not send or edit messages, nor decide who may answer.
  */
 import { numberedChoices, type PromptKind, parseNumberedReply } from './numbered-reply.ts';
-import type { ApprovalAnswer, ApprovalAnswerResult } from './types.ts';
+import type { ApprovalAnswer, ApprovalAnswerResult, SentMessage } from './types.ts';
 
 interface OpenPrompt {
   requestId: string;
   chatId: string;
   kind: PromptKind;
+  /** The prompt message, once sent. */
+  messageId?: string;
 }
 
 /** A message that may answer a prompt. */
@@ -29,7 +31,8 @@ export interface PromptReply {
 const MAX_OPEN_PROMPTS = 200;
 
 export class NumberedPrompts {
-  readonly #prompts = new Map<string, OpenPrompt>();
+  /** Insertion-ordered: oldest first. One request may have several (a pairing offer to each admin). */
+  readonly #prompts = new Set<OpenPrompt>();
   #handler: ((answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>) | undefined;
 
   /** The gateway's answer handler (`ChatPlatform.onApprovalAnswer`). */
@@ -37,22 +40,36 @@ export class NumberedPrompts {
     this.#handler = handler;
   }
 
-  /** The prompt text with its numbered choices under it. */
-  text(text: string, kind: PromptKind): string {
-    return `${text}\n\n${numberedChoices(kind)}`;
-  }
-
-  /** Records a prompt the platform sent as message `messageId` in `chatId`. */
-  open(messageId: string, prompt: OpenPrompt): void {
-    this.#prompts.set(messageId, prompt);
-    if (this.#prompts.size > MAX_OPEN_PROMPTS) this.#prompts.delete(this.#prompts.keys().next().value!);
+  /**
+   * Sends `text` with the numbered choices under it through `send`. The prompt is open from before the
+   * send, so an answer that arrives before the platform confirmed the message is not lost.
+   */
+  async send(
+    prompt: { requestId: string; chatId: string; kind: PromptKind },
+    text: string,
+    send: (body: string) => Promise<SentMessage>,
+  ): Promise<SentMessage> {
+    const open: OpenPrompt = { ...prompt };
+    this.#prompts.add(open);
+    if (this.#prompts.size > MAX_OPEN_PROMPTS) this.#prompts.delete(this.#prompts.values().next().value!);
+    try {
+      const sent = await send(`${text}\n\n${numberedChoices(prompt.kind)}`);
+      open.messageId = sent.id;
+      return sent;
+    } catch (error) {
+      this.#prompts.delete(open);
+      throw error;
+    }
   }
 
   /** Forgets a settled prompt; returns the chat it was sent in. */
   close(messageId: string): string | undefined {
-    const chatId = this.#prompts.get(messageId)?.chatId;
-    this.#prompts.delete(messageId);
-    return chatId;
+    for (const prompt of this.#prompts) {
+      if (prompt.messageId !== messageId) continue;
+      this.#prompts.delete(prompt);
+      return prompt.chatId;
+    }
+    return undefined;
   }
 
   /**
@@ -62,7 +79,9 @@ export class NumberedPrompts {
    */
   #answersIn(reply: PromptReply): ApprovalAnswer[] {
     if (this.#prompts.size === 0) return [];
-    const quoted = reply.quotedId ? this.#prompts.get(reply.quotedId) : undefined;
+    const quoted = reply.quotedId
+      ? [...this.#prompts.values()].find((prompt) => prompt.messageId === reply.quotedId)
+      : undefined;
     const candidates = quoted ? [quoted] : [...this.#prompts.values()];
     return candidates.flatMap((prompt) => {
       if (prompt.chatId !== reply.chatId) return [];

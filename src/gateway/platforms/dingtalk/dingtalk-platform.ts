@@ -97,9 +97,9 @@ export class DingTalkPlatform implements ChatPlatform {
     if (kind === 'pairing') {
       throw new Error('dingtalk: a robot cannot message an admin first; use herald pairing approve');
     }
-    const sent = await this.send(target, this.#prompts.text(text, kind));
-    this.#prompts.open(sent.id, { requestId, chatId: target.chatId, kind });
-    return sent;
+    return this.#prompts.send({ requestId, chatId: target.chatId, kind }, text, (body) =>
+      this.send(target, body),
+    );
   }
 
   /** Sends the outcome (the settled text's last paragraph): a sent prompt cannot be edited. */

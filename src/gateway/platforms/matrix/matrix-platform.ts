@@ -106,9 +106,9 @@ export class MatrixPlatform implements ChatPlatform {
     kind: PromptKind,
   ): Promise<SentMessage> {
     const to = kind === 'pairing' ? { ...target, chatId: this.#directRoom(target.userId) } : target;
-    const sent = await this.send(to, this.#prompts.text(text, kind), { replyToInbound: true }, 'm.notice');
-    this.#prompts.open(sent.id, { requestId, chatId: to.chatId, kind });
-    return sent;
+    return this.#prompts.send({ requestId, chatId: to.chatId, kind }, text, (body) =>
+      this.send(to, body, { replyToInbound: true }, 'm.notice'),
+    );
   }
 
   async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {

@@ -72,9 +72,7 @@ export class MattermostPlatform implements ChatPlatform {
     kind: PromptKind,
   ): Promise<SentMessage> {
     const to = kind === 'pairing' ? { ...target, chatId: await this.#directChannel(target.userId) } : target;
-    const sent = await this.send(to, this.#prompts.text(text, kind));
-    this.#prompts.open(sent.id, { requestId, chatId: to.chatId, kind });
-    return sent;
+    return this.#prompts.send({ requestId, chatId: to.chatId, kind }, text, (body) => this.send(to, body));
   }
 
   async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {

@@ -127,9 +127,9 @@ export class WhatsAppPlatform implements ChatPlatform {
     kind: PromptKind,
   ): Promise<SentMessage> {
     const to = withJid(target);
-    const sent = await this.send(to, this.#prompts.text(text, kind), { replyToInbound: true });
-    this.#prompts.open(sent.id, { requestId, chatId: to.chatId, kind });
-    return sent;
+    return this.#prompts.send({ requestId, chatId: to.chatId, kind }, text, (body) =>
+      this.send(to, body, { replyToInbound: true }),
+    );
   }
 
   /** Shows the outcome in place of the choices; past WhatsApp's edit window, as a new message. */
