@@ -80,32 +80,33 @@ export async function checkDoor(
   switch (door) {
     case 'matrix': {
       const matrix = doorConfig(config, door, settings);
-      if (!matrix.access_token) return [];
+      if (!matrix.homeserver || !matrix.access_token) return [];
       const check = await checkMatrixToken(matrix.access_token, { apiRoot: matrix.homeserver, timeoutMs });
       return [{ what: 'access token', check }];
     }
     case 'mattermost': {
       const mattermost = doorConfig(config, door, settings);
-      const check = await checkMattermostToken(mattermost.token ?? '', {
+      if (!mattermost.url || !mattermost.token) return [];
+      const check = await checkMattermostToken(mattermost.token, {
         apiRoot: mattermost.url,
         timeoutMs,
       });
       return [{ what: 'token', check }];
     }
     case 'email': {
+      // What the doctor checks too: only servers that are set.
       const email = doorConfig(config, door, settings);
-      return [
-        { what: 'IMAP login', check: await checkImapLogin(email) },
-        { what: 'SMTP login', check: await checkSmtpLogin(email.smtp) },
-      ];
+      const checks: DoorCheck[] = [];
+      if (email.imap.host && email.imap.user)
+        checks.push({ what: 'IMAP login', check: await checkImapLogin(email) });
+      if (email.smtp.host) checks.push({ what: 'SMTP login', check: await checkSmtpLogin(email.smtp) });
+      return checks;
     }
-    case 'dingtalk':
-      return [
-        {
-          what: 'app credentials',
-          check: await checkDingTalkCredentials(doorConfig(config, door, settings)),
-        },
-      ];
+    case 'dingtalk': {
+      const dingtalk = doorConfig(config, door, settings);
+      if (!dingtalk.client_id || !dingtalk.client_secret) return [];
+      return [{ what: 'app credentials', check: await checkDingTalkCredentials(dingtalk) }];
+    }
     default: {
       const unknown: never = door;
       throw new Error(`Unknown door ${String(unknown)}`);

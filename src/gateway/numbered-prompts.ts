@@ -1,11 +1,12 @@
 /**
  * The open approval prompts of a platform that answers them by numbered replies instead of buttons
- * (WhatsApp, Matrix, Mattermost, DingTalk): it adds the choices under a prompt's text, remembers which
- * request each prompt message stands for, and offers a reply that reads as a choice to the gateway —
+ * (WhatsApp, Matrix, Mattermost, DingTalk): it sends a prompt through the platform's own send with the
+ * choices under its text, remembers which request each prompt stands for (from before the send, so a
+ * quick answer is not lost), and offers a reply that reads as a choice to the gateway —
  * for the prompt the reply quotes, else for each open prompt in its chat, oldest first, until the
  * gateway accepts one (the first the sender may answer). A reply the gateway accepted is consumed;
  * any other message (a number nobody may answer with included) is the platform's to deliver as usual.
- * It does not send or edit messages, nor decide who may answer.
+ * It does not format or edit messages, nor decide who may answer.
  */
 import { numberedChoices, type PromptKind, parseNumberedReply } from './numbered-reply.ts';
 import type { ApprovalAnswer, ApprovalAnswerResult, SentMessage } from './types.ts';
