@@ -1,8 +1,8 @@
 /**
  * The `herald setup` wizard's entries for Matrix, Mattermost, DingTalk and email, driven through the
  * scripted prompter against the local fakes (Matrix homeserver, Mattermost API, DingTalk API) and real
- * mail servers on loopback (Dovecot, smtp-server): a refused credential is asked again, a Matrix
- * password is traded for an access token, secrets land in .env and the rest in config.yaml.
+ * mail servers on loopback (Dovecot, smtp-server): a refused credential is asked again (a Matrix
+ * password login included), secrets land in .env and the rest in config.yaml.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,7 +68,12 @@ describe('setup wizard: Matrix, Mattermost, DingTalk and email', () => {
         [/Matrix homeserver URL/, matrix.baseUrl],
         [/How does the bot account sign in/, 'password'],
         [/Bot user id/, matrix.botUserId],
-        [/Bot password/, matrix.password],
+        [/Bot password/, 'wrong-password'],
+        [/Matrix user ids allowed/, '@alice:fake.test'],
+        [/Matrix refused\. Enter the details again/, true],
+        [/Matrix homeserver URL/, matrix.baseUrl],
+        [/How does the bot account sign in/, 'token'],
+        [/Matrix access token/, matrix.accessToken],
         [/Matrix user ids allowed/, '@alice:fake.test, @bob:fake.test'],
         [/Mattermost server URL/, mattermost.url],
         [/Mattermost bot token/, mattermost.token],
@@ -83,6 +88,7 @@ describe('setup wizard: Matrix, Mattermost, DingTalk and email', () => {
       ],
     );
     assert.match(shown, /Matrix rejected the access token: Invalid access token passed\. \(HTTP 401\)/);
+    assert.match(shown, /Matrix rejected the password login: Invalid username or password \(HTTP 403\)/);
     assert.match(shown, /Matrix access token accepted: @herald:fake\.test/);
     assert.match(shown, /Mattermost token accepted: @herald/);
     assert.match(shown, /DingTalk rejected the app credentials/);
@@ -92,7 +98,7 @@ describe('setup wizard: Matrix, Mattermost, DingTalk and email', () => {
     assert.equal(config.platforms.matrix.homeserver, matrix.baseUrl);
     assert.equal(config.platforms.matrix.access_token, matrix.accessToken);
     assert.equal(config.platforms.matrix.user_id, matrix.botUserId);
-    assert.equal(config.platforms.matrix.password, undefined, 'the password was traded for a token');
+    assert.equal(config.platforms.matrix.password, undefined, 'a password is never saved once checked');
     assert.deepEqual(config.platforms.matrix.allowed_users, ['@alice:fake.test', '@bob:fake.test']);
     assert.equal(config.platforms.mattermost.token, mattermost.token);
     assert.deepEqual(config.platforms.mattermost.allowed_users, ['aliceuserid000000000000000']);

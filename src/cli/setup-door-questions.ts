@@ -26,8 +26,10 @@ export async function askServerDoor(
 ): Promise<DoorSettings | undefined> {
   let answers: DoorSettings = {};
   for (;;) {
-    // Merged, so a secret left empty on a second round keeps the first round's answer.
-    answers = { ...answers, ...(await questions[door](prompter, config, answers)) };
+    // Merged, so a secret left empty on a second round keeps the first round's answer; a Matrix
+    // password is not kept: it is asked whenever it is used, and a token may replace it.
+    const { 'platforms.matrix.password': _password, ...kept } = answers;
+    answers = { ...kept, ...(await questions[door](prompter, config, kept)) };
     const checks = await prompter.spin(
       `Checking with ${serverDoorLabels[door]}`,
       () => checkDoor(config, door, answers),
