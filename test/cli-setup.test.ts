@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { parseDocument } from 'yaml';
+import { startFakeMatrixHomeserver } from './support/fake-matrix-homeserver.ts';
+import { startFakeMattermostApi } from './support/fake-mattermost-api.ts';
 import { FakeTelegramApi } from './support/fake-telegram-api.ts';
 import { unusedLoopbackPort } from './support/loopback-server.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
@@ -198,7 +200,91 @@ describe('herald setup --non-interactive', () => {
     assert.doesNotMatch(readFileSync(join(home, 'config.yaml'), 'utf8'), /^ {2}base_url:/m);
   });
 
+  test('Matrix (password traded for a token) and Mattermost from flags, checked against the fakes', async (t) => {
+    const matrix = await startFakeMatrixHomeserver();
+    const mattermost = await startFakeMattermostApi();
+    t.after(() => Promise.all([matrix.close(), mattermost.close()]));
+    const home = tempHome();
+    const run = await setup(home, [
+      '--matrix-homeserver',
+      matrix.baseUrl,
+      '--matrix-user-id',
+      matrix.botUserId,
+      '--matrix-password',
+      matrix.password,
+      '--matrix-allowed-users',
+      '@alice:fake.test',
+      '--mattermost-url',
+      mattermost.url,
+      '--mattermost-token',
+      mattermost.token,
+      '--mattermost-allowed-users',
+      'aliceuserid000000000000000,bobuserid00000000000000000',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(envFileOf(home), {
+      MATRIX_ACCESS_TOKEN: matrix.accessToken,
+      MATTERMOST_TOKEN: mattermost.token,
+    });
+    const { platforms } = configOf(home) as { platforms: Record<string, Record<string, unknown>> };
+    assert.deepEqual(platforms['matrix'], {
+      homeserver: matrix.baseUrl,
+      user_id: matrix.botUserId,
+      allowed_users: ['@alice:fake.test'],
+    });
+    assert.deepEqual(platforms['mattermost'], {
+      url: mattermost.url,
+      allowed_users: ['aliceuserid000000000000000', 'bobuserid00000000000000000'],
+    });
+
+    const refused = await setup(home, ['--mattermost-token', 'wrong']);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /^herald: Mattermost rejected the token: Invalid or expired session, please login again\. \(HTTP 401\)$/m,
+    );
+    assert.equal(envFileOf(home)['MATTERMOST_TOKEN'], mattermost.token, 'nothing saved');
+  });
+
+  test('email flags: ports, TLS switches and senders to config.yaml, passwords to .env', async () => {
+    const home = tempHome();
+    const run = await setup(home, [
+      '--no-check-tokens',
+      '--email-address',
+      'bot@example.org',
+      '--email-imap-host',
+      'imap.example.org',
+      '--email-imap-port',
+      '143',
+      '--no-email-imap-tls',
+      '--email-imap-user',
+      'bot',
+      '--email-imap-password',
+      'imap-secret',
+      '--email-smtp-host',
+      'smtp.example.org',
+      '--email-smtp-password',
+      'smtp-secret',
+      '--email-allowed-senders',
+      'Ann@Example.org, @example.org',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(envFileOf(home), {
+      EMAIL_IMAP_PASSWORD: 'imap-secret',
+      EMAIL_SMTP_PASSWORD: 'smtp-secret',
+    });
+    const { platforms } = configOf(home) as { platforms: Record<string, unknown> };
+    assert.deepEqual(platforms['email'], {
+      address: 'bot@example.org',
+      imap: { host: 'imap.example.org', port: 143, user: 'bot', tls: false },
+      smtp: { host: 'smtp.example.org' },
+      allowed_senders: ['ann@example.org', '@example.org'],
+    });
+  });
+
   for (const [flags, error] of [
+    [['--email-imap-port', 'x'], /^herald: --email-imap-port x is not a port from 1 to 65535$/m],
+    [['--matrix-homeserver', 'nope'], /^herald: --matrix-homeserver nope is not a URL$/m],
     [
       ['--api-server-host', '0.0.0.0'],
       /^herald: An API on 0\.0\.0\.0 needs a key: add --api-server-key generate/m,

@@ -22,9 +22,14 @@ describe('doctor checks of email and DingTalk', () => {
     const api = await FakeDingTalkApi.start();
     try {
       const good = await run({
-        dingtalk: { client_id: api.clientId, client_secret: 'x', api_root: api.apiRoot },
+        dingtalk: { client_id: api.clientId, client_secret: api.clientSecret, api_root: api.apiRoot },
       });
       assert.deepEqual(good, [[true, `dingtalk: app credentials accepted (${api.clientId})`]]);
+      const refused = await run({
+        dingtalk: { client_id: api.clientId, client_secret: 'wrong', api_root: api.apiRoot },
+      });
+      assert.equal(refused[0]![0], false);
+      assert.match(refused[0]![1], /clientSecret.*fix: check DINGTALK_CLIENT_ID/);
       await api.close();
       const down = await run({
         dingtalk: { client_id: api.clientId, client_secret: 'x', api_root: api.apiRoot },

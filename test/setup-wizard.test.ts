@@ -211,6 +211,7 @@ describe('the interactive wizard', () => {
       [/Address/, '127.0.0.1'],
       [/^Port$/, '8700'],
       [/API key clients must send/, 'keep'],
+      [/Which chat platforms/, []],
       [/Which tools/, 'keep'],
       [/Who do tool commands run as/, 'auto'],
     ]);
@@ -218,7 +219,7 @@ describe('the interactive wizard', () => {
     prompter.assertDone();
     assert.match(
       prompter.shown.join('\n'),
-      /upgraded from version 1: asking only about what is new since \(API server, Tools\)/,
+      /upgraded from version 1: asking only about what is new since \(API server, Chat platforms, Tools\)/,
     );
 
     const text = readFileSync(join(home, 'config.yaml'), 'utf8');

@@ -4,7 +4,7 @@
  * into config.yaml with comments kept. A secret moved to .env is removed from config.yaml so one value
  * is in force. Only what `changes` names is touched; deciding and validating is the wizard's job.
  */
-import { clearUpgradeMark, type HeraldPaths } from '../config/index.ts';
+import { clearUpgradeMark, envBindings, type HeraldPaths, isSecretKey } from '../config/index.ts';
 import { editConfigFile, setConfigValue } from './config-document.ts';
 import { setEnvFileValue } from './save-model-settings.ts';
 
@@ -23,6 +23,8 @@ export interface PlatformChanges {
   allowedUsers?: string[];
 }
 
+export type DoorSetting = string | number | boolean | string[];
+
 export interface SetupChanges {
   model?: { baseUrl: string; model: string; apiKey?: string };
   apiServer?: {
@@ -35,6 +37,12 @@ export interface SetupChanges {
   telegram?: PlatformChanges;
   discord?: PlatformChanges;
   slack?: PlatformChanges;
+  /**
+   * Settings of the doors set up by server details (Matrix, Mattermost, email, DingTalk), by dotted
+   * config key (`platforms.email.imap.host`): secrets go to .env under the env var that sets the key,
+   * the rest to config.yaml.
+   */
+  doorSettings?: Record<string, DoorSetting>;
   apiTools?: ApiToolPolicy;
   /** `tools.run_as`. */
   runAs?: string;
@@ -82,6 +90,16 @@ export function saveSetup(paths: HeraldPaths, changes: SetupChanges): void {
         set(key, undefined);
         envValues.push([env, value]);
       }
+    }
+    for (const [key, value] of Object.entries(changes.doorSettings ?? {})) {
+      if (!isSecretKey(key)) {
+        set(key, value);
+        continue;
+      }
+      const binding = envBindings.find((candidate) => candidate.key === key);
+      if (!binding) throw new Error(`No env var holds the secret ${key}`);
+      set(key, undefined);
+      envValues.push([binding.env, String(value)]);
     }
     if (changes.apiTools) set('toolsets.api', toolsetFor(changes.apiTools));
     if (changes.runAs !== undefined) set('tools.run_as', changes.runAs);

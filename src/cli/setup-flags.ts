@@ -3,15 +3,18 @@
  * containers. Only what a flag names changes; the rest of config.yaml and .env is kept. Every problem
  * is a one-line CliError (`setup_invalid`, exit 1) before anything is saved: an unknown provider, a
  * missing model, an exposed API without a key, a token the platform rejects. A token whose platform
- * cannot be reached is saved with a warning. A generated API key is printed once.
+ * cannot be reached is saved with a warning. A generated API key is printed once. Matrix, Mattermost,
+ * email and DingTalk take their server details as flags too (`--matrix-homeserver`, `--email-imap-host`…)
+ * and are checked live as `herald doctor` checks them; a Matrix password is traded for a token.
  */
 import type { Writable } from 'node:stream';
-import { heraldPaths, type LoadedConfig, loadConfig } from '../config/index.ts';
+import { type HeraldConfig, heraldPaths, type LoadedConfig, loadConfig } from '../config/index.ts';
 import { isLoopbackBind } from '../gateway/platforms/api-server/index.ts';
 import { CliError } from './cli-error.ts';
 import { modelProviders } from './model-providers.ts';
 import { checkPlatformToken, type PlatformApiRoots, type TokenPlatform } from './platform-token-check.ts';
 import { type ApiToolPolicy, type PlatformChanges, type SetupChanges, saveSetup } from './save-setup.ts';
+import { checkDoor, type DoorSettings, type ServerDoor, serverDoorLabels } from './setup-doors.ts';
 import { generateApiServerKey, setupSummary } from './setup-summary.ts';
 import { isPort, splitList } from './setup-values.ts';
 
@@ -36,7 +39,30 @@ export interface SetupFlags {
   slackAppToken?: string;
   slackAllowedUsers?: string;
   whatsapp?: boolean;
-  /** --no-check-tokens skips the live token checks. */
+  matrixHomeserver?: string;
+  matrixToken?: string;
+  matrixUserId?: string;
+  matrixPassword?: string;
+  matrixAllowedUsers?: string;
+  mattermostUrl?: string;
+  mattermostToken?: string;
+  mattermostAllowedUsers?: string;
+  emailAddress?: string;
+  emailImapHost?: string;
+  emailImapPort?: string;
+  emailImapUser?: string;
+  emailImapPassword?: string;
+  emailImapTls?: boolean;
+  emailSmtpHost?: string;
+  emailSmtpPort?: string;
+  emailSmtpUser?: string;
+  emailSmtpPassword?: string;
+  emailSmtpTls?: boolean;
+  emailAllowedSenders?: string;
+  dingtalkClientId?: string;
+  dingtalkClientSecret?: string;
+  dingtalkAllowedUsers?: string;
+  /** --no-check-tokens skips the live token and login checks. */
   checkTokens?: boolean;
 }
 
@@ -48,6 +74,43 @@ export interface FlagSetupOptions {
 }
 
 const apiToolPolicies: readonly ApiToolPolicy[] = ['full', 'read-only', 'none'];
+
+type DoorFlagKind = 'text' | 'url' | 'port' | 'switch' | 'list';
+
+/** The flags of the doors set up by server details: flag, the config key it sets, and its shape. */
+const doorFlags: Record<ServerDoor, [keyof SetupFlags, string, DoorFlagKind][]> = {
+  matrix: [
+    ['matrixHomeserver', 'platforms.matrix.homeserver', 'url'],
+    ['matrixToken', 'platforms.matrix.access_token', 'text'],
+    ['matrixUserId', 'platforms.matrix.user_id', 'text'],
+    ['matrixPassword', 'platforms.matrix.password', 'text'],
+    ['matrixAllowedUsers', 'platforms.matrix.allowed_users', 'list'],
+  ],
+  mattermost: [
+    ['mattermostUrl', 'platforms.mattermost.url', 'url'],
+    ['mattermostToken', 'platforms.mattermost.token', 'text'],
+    ['mattermostAllowedUsers', 'platforms.mattermost.allowed_users', 'list'],
+  ],
+  email: [
+    ['emailAddress', 'platforms.email.address', 'text'],
+    ['emailImapHost', 'platforms.email.imap.host', 'text'],
+    ['emailImapPort', 'platforms.email.imap.port', 'port'],
+    ['emailImapUser', 'platforms.email.imap.user', 'text'],
+    ['emailImapPassword', 'platforms.email.imap.password', 'text'],
+    ['emailImapTls', 'platforms.email.imap.tls', 'switch'],
+    ['emailSmtpHost', 'platforms.email.smtp.host', 'text'],
+    ['emailSmtpPort', 'platforms.email.smtp.port', 'port'],
+    ['emailSmtpUser', 'platforms.email.smtp.user', 'text'],
+    ['emailSmtpPassword', 'platforms.email.smtp.password', 'text'],
+    ['emailSmtpTls', 'platforms.email.smtp.tls', 'switch'],
+    ['emailAllowedSenders', 'platforms.email.allowed_senders', 'list'],
+  ],
+  dingtalk: [
+    ['dingtalkClientId', 'platforms.dingtalk.client_id', 'text'],
+    ['dingtalkClientSecret', 'platforms.dingtalk.client_secret', 'text'],
+    ['dingtalkAllowedUsers', 'platforms.dingtalk.allowed_users', 'list'],
+  ],
+};
 
 export async function runSetupFromFlags(
   loaded: LoadedConfig,
@@ -92,6 +155,13 @@ export async function runSetupFromFlags(
       platformChanges.appToken = flags.slackAppToken;
     }
     if (Object.keys(platformChanges).length > 0) changes[platform] = platformChanges;
+  }
+
+  for (const door of Object.keys(doorFlags) as ServerDoor[]) {
+    const settings = doorSettingsFromFlags(door, flags);
+    if (!settings) continue;
+    if (flags.checkTokens !== false) await checkDoorFlags(loaded.config, door, settings, options.output);
+    changes.doorSettings = { ...changes.doorSettings, ...settings };
   }
 
   saveSetup(heraldPaths(config.home), changes);
@@ -158,6 +228,43 @@ async function checkToken(platform: TokenPlatform, token: string, roots: Platfor
     output.write(
       `warning: could not reach ${platform} to check the token (${check.reason}); saved unchecked\n`,
     );
+}
+
+/** The settings the door's flags name, or undefined when none was given. */
+function doorSettingsFromFlags(door: ServerDoor, flags: SetupFlags): DoorSettings | undefined {
+  const settings: DoorSettings = {};
+  for (const [flag, key, kind] of doorFlags[door]) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (kind === 'url' && !URL.canParse(String(value))) invalid(`${name} ${String(value)} is not a URL`);
+    if (kind === 'port' && !isPort(String(value)))
+      invalid(`${name} ${String(value)} is not a port from 1 to 65535`);
+    if (kind === 'switch') settings[key] = value === true;
+    else if (kind === 'port') settings[key] = Number(value);
+    else if (kind === 'list') {
+      const items = splitList(String(value));
+      settings[key] = door === 'email' ? items.map((item) => item.toLowerCase()) : items;
+    } else settings[key] = String(value);
+  }
+  return Object.keys(settings).length > 0 ? settings : undefined;
+}
+
+/** The live checks `herald doctor` runs; a refusal stops setup, an unreachable server is a warning. */
+async function checkDoorFlags(
+  config: HeraldConfig,
+  door: ServerDoor,
+  settings: DoorSettings,
+  output: Writable,
+) {
+  for (const { what, check } of await checkDoor(config, door, settings)) {
+    if (check.status === 'rejected')
+      invalid(`${serverDoorLabels[door]} rejected the ${what}: ${check.reason}`);
+    if (check.status === 'unreachable')
+      output.write(
+        `warning: could not reach ${serverDoorLabels[door]} to check the ${what} (${check.reason}); saved unchecked\n`,
+      );
+  }
 }
 
 function invalid(message: string): never {

@@ -29,6 +29,8 @@ import {
   type SetupChanges,
   saveSetup,
 } from './save-setup.ts';
+import { askServerDoor } from './setup-door-questions.ts';
+import { isServerDoor, type ServerDoor, serverDoorLabels } from './setup-doors.ts';
 import { clackPrompter, type SetupPrompter } from './setup-prompter.ts';
 import { exposedBindWarning, generateApiServerKey, setupSummary } from './setup-summary.ts';
 import { isPort, splitList } from './setup-values.ts';
@@ -71,7 +73,16 @@ const steps: readonly Step[] = [
   },
   {
     title: 'Chat platforms',
-    keys: ['platforms.telegram', 'platforms.discord', 'platforms.slack', 'platforms.whatsapp'],
+    keys: [
+      'platforms.telegram',
+      'platforms.discord',
+      'platforms.slack',
+      'platforms.whatsapp',
+      'platforms.matrix',
+      'platforms.mattermost',
+      'platforms.email',
+      'platforms.dingtalk',
+    ],
     run: askPlatforms,
   },
   { title: 'Tools', keys: ['toolsets.api', 'tools.run_as'], run: askTools },
@@ -242,13 +253,14 @@ async function askApiServer(wizard: Wizard): Promise<void> {
   wizard.changes.apiServer = { enabled: true, host, port, key };
 }
 
-type PlatformChoice = TokenPlatform | 'whatsapp';
+type PlatformChoice = TokenPlatform | 'whatsapp' | ServerDoor;
 
 const platformLabels: Record<PlatformChoice, string> = {
   telegram: 'Telegram',
   discord: 'Discord',
   slack: 'Slack',
   whatsapp: 'WhatsApp',
+  ...serverDoorLabels,
 };
 
 async function askPlatforms(wizard: Wizard): Promise<void> {
@@ -258,6 +270,10 @@ async function askPlatforms(wizard: Wizard): Promise<void> {
     discord: !!config.platforms.discord.token,
     slack: !!config.platforms.slack.bot_token,
     whatsapp: config.platforms.whatsapp.enabled === true,
+    matrix: !!config.platforms.matrix.homeserver,
+    mattermost: !!config.platforms.mattermost.url,
+    email: !!config.platforms.email.imap.host,
+    dingtalk: !!config.platforms.dingtalk.client_id,
   };
   const chosen = await prompter.multiselect<PlatformChoice>({
     message: 'Which chat platforms do you want to set up now? (the others stay as they are)',
@@ -273,6 +289,11 @@ async function askPlatforms(wizard: Wizard): Promise<void> {
       prompter.info(
         'WhatsApp links to a phone by QR code: setup offers it at the end (or run `herald whatsapp link`).',
       );
+      continue;
+    }
+    if (isServerDoor(platform)) {
+      const settings = await askServerDoor(prompter, config, platform);
+      if (settings) wizard.changes.doorSettings = { ...wizard.changes.doorSettings, ...settings };
       continue;
     }
     const changes: PlatformChanges = {};

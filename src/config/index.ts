@@ -5,8 +5,15 @@
 export { ConfigError } from './config-error.ts';
 export { type ConfigVersionEntry, configVersions, introducedIn } from './config-versions.ts';
 export { defaultConfigYaml } from './default-config-yaml.ts';
+export { envBindings } from './env-overrides.ts';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
 export { clearUpgradeMark, upgradedFrom } from './migrate-config.ts';
 export { type HeraldPaths, heraldPaths, resolveHome } from './paths.ts';
-export { CONFIG_VERSION, configSchema, type HeraldConfig, type McpServerConfig } from './schema.ts';
+export {
+  CONFIG_VERSION,
+  configSchema,
+  type HeraldConfig,
+  isSecretKey,
+  type McpServerConfig,
+} from './schema.ts';
 export { formatConfig } from './show-config.ts';

@@ -401,6 +401,8 @@ export const configSchema = z
             user_id: z.string().optional(),
             password: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             /** Join rooms when an allowed user invites the bot (invites from others are declined). */
             auto_join: z.boolean().default(true),
             streaming: streamingOverrides,
@@ -415,6 +417,8 @@ export const configSchema = z
             /** Bot account or personal access token. */
             token: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             streaming: streamingOverrides,
           })
           .strict()
@@ -461,6 +465,8 @@ export const configSchema = z
             client_id: z.string().optional(),
             client_secret: z.string().optional(),
             allowed_users: allowedUsers,
+            admins,
+            dm_policy: dmPolicy,
             /** AI card template id: replies stream into an AI card; unset = one Markdown message at the end. */
             card_template_id: z.string().optional(),
             /** The template's streaming Markdown variable. */

@@ -38,6 +38,8 @@ interface Pending {
   ownerId: string | undefined;
   /** Acts on the answer and returns the outcome line shown under the prompt. */
   decide: (decision: ApprovalDecision) => Promise<string>;
+  /** The outcome, once settled (a prompt whose send was still under way is settled when it lands). */
+  outcome?: string;
 }
 
 const decisionText: Record<ApprovalDecision, string> = {
@@ -69,32 +71,40 @@ export class ChatApprovals {
     if (!send) return undefined;
     return async (request, signal) => {
       const text = promptText(request);
-      const prompts = [{ target, message: await send(target, text, request.id, 'tool') }];
-      return new Promise<ApprovalDecision>((resolve, reject) => {
-        this.#pending.set(request.id, {
-          platform,
-          prompts,
-          text,
-          ownerId,
-          decide: async (decision) => {
-            resolve(decision);
-            return decisionText[decision];
-          },
-        });
-        signal.addEventListener(
-          'abort',
-          () => {
-            const pending = this.#pending.get(request.id);
-            if (!pending) return;
-            this.#pending.delete(request.id);
-            const outcome =
-              signal.reason instanceof ApprovalTimeoutError ? '⏱ No answer in time: denied' : '⏹ Cancelled';
-            void this.#settle(pending, outcome);
-            reject(signal.reason);
-          },
-          { once: true },
-        );
-      });
+      const answered = Promise.withResolvers<ApprovalDecision>();
+      const pending: Pending = {
+        platform,
+        prompts: [],
+        text,
+        ownerId,
+        decide: async (decision) => {
+          answered.resolve(decision);
+          return decisionText[decision];
+        },
+      };
+      // Waiting before the prompt is sent: an answer quicker than the platform's confirmation counts.
+      this.#pending.set(request.id, pending);
+      let prompt: Prompt;
+      try {
+        prompt = { target, message: await send(target, text, request.id, 'tool') };
+      } catch (error) {
+        this.#pending.delete(request.id);
+        throw error;
+      }
+      pending.prompts.push(prompt);
+      if (pending.outcome !== undefined)
+        await this.#settle({ ...pending, prompts: [prompt] }, pending.outcome);
+      const onAbort = () => {
+        if (this.#pending.get(request.id) !== pending) return;
+        this.#pending.delete(request.id);
+        const outcome =
+          signal.reason instanceof ApprovalTimeoutError ? '⏱ No answer in time: denied' : '⏹ Cancelled';
+        void this.#settle(pending, outcome);
+        answered.reject(signal.reason);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      return answered.promise;
     };
   }
 
@@ -113,18 +123,9 @@ export class ChatApprovals {
     const who = request.userName ? `${request.userId} (@${request.userName})` : request.userId;
     const text = `🔑 ${platform.name} user ${who} asks to talk to me (pairing code ${request.code}).`;
     const id = `pair_${request.code}`;
-    const prompts: Prompt[] = [];
-    for (const admin of admins) {
-      const target: ReplyTarget = { chatId: admin, userId: admin, inboundMessageId: '', isPrivate: true };
-      try {
-        prompts.push({ target, message: await send(target, text, id, 'pairing') });
-      } catch (error) {
-        this.#logger.warn({ event: 'gateway_pairing_offer_failed', platform: platform.name, err: error });
-      }
-    }
-    this.#pending.set(id, {
+    const pending: Pending = {
       platform,
-      prompts,
+      prompts: [],
       text,
       ownerId: undefined,
       decide: async (decision) => {
@@ -132,7 +133,20 @@ export class ChatApprovals {
         if (!done) return '⏱ The code has expired or was already answered';
         return decision === 'deny' ? '⛔ Refused' : '✅ Let in';
       },
-    });
+    };
+    // Waiting before the offers are sent, as for tool prompts.
+    this.#pending.set(id, pending);
+    for (const admin of admins) {
+      const target: ReplyTarget = { chatId: admin, userId: admin, inboundMessageId: '', isPrivate: true };
+      try {
+        const prompt = { target, message: await send(target, text, id, 'pairing') };
+        pending.prompts.push(prompt);
+        if (pending.outcome !== undefined)
+          await this.#settle({ ...pending, prompts: [prompt] }, pending.outcome);
+      } catch (error) {
+        this.#logger.warn({ event: 'gateway_pairing_offer_failed', platform: platform.name, err: error });
+      }
+    }
   }
 
   /** The conversation's `session` answers. */
@@ -185,6 +199,7 @@ export class ChatApprovals {
 
   /** Shows the outcome under every copy of the prompt, without its buttons. */
   async #settle(pending: Pending, outcome: string): Promise<void> {
+    pending.outcome = outcome;
     const { platform } = pending;
     const settled = `${pending.text}\n\n${outcome}`;
     for (const { target, message } of pending.prompts) {

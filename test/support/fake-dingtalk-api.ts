@@ -67,8 +67,11 @@ export class FakeDingTalkApi {
             ticket: fake.#ticket,
           });
         }
-        if (call.path === '/v1.0/oauth2/accessToken')
+        if (call.path === '/v1.0/oauth2/accessToken') {
+          if (call.body?.appKey !== fake.clientId || call.body?.appSecret !== fake.clientSecret)
+            return reply(400, { code: 'invalidClientIdOrSecret', message: '无效的clientId或者clientSecret' });
           return reply(200, { accessToken: 'token-1', expireIn: 7200 });
+        }
         if (call.path.startsWith('/v1.0/card/')) {
           if (req.headers['x-acs-dingtalk-access-token'] !== 'token-1')
             return reply(401, { message: 'no token' });

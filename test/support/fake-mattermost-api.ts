@@ -1,7 +1,7 @@
 /**
  * A loopback fake of a Mattermost server for driving the real `@mattermost/client` (Client4 +
- * WebSocketClient): REST `GET /api/v4/users/me`, `POST /api/v4/posts`, `PUT /api/v4/posts/{id}/patch`
- * and `DELETE /api/v4/posts/{id}`, and a `ws` websocket at `/api/v4/websocket` that speaks the
+ * WebSocketClient): REST `GET /api/v4/users/me`, `POST /api/v4/posts`, `PUT /api/v4/posts/{id}/patch`,
+ * `DELETE /api/v4/posts/{id}` and `POST /api/v4/channels/direct`, and a `ws` websocket at `/api/v4/websocket` that speaks the
  * Mattermost protocol — `authentication_challenge` answered by `seq_reply`, then `hello`, then
  * sequenced `posted` events with the post as a JSON string (the bot's own posts echoed too, as the
  * real server does). Every REST call and websocket action is recorded; failures are injected per
@@ -13,7 +13,7 @@ import type { WebSocket } from 'ws';
 import { startLoopbackServer } from './loopback-server.ts';
 
 export interface RecordedMattermostCall {
-  /** `me`, `create`, `patch`, `delete`, or `other`. */
+  /** `me`, `create`, `patch`, `delete`, `direct`, or `other`. */
   kind: string;
   method: string;
   path: string;
@@ -169,6 +169,12 @@ export async function startFakeMattermostApi(): Promise<FakeMattermostApi> {
         broadcastPosted(post);
         return;
       }
+      case 'direct': {
+        // The server's direct channel of two users; its id is derived from theirs, as Mattermost's name is.
+        const ids = (JSON.parse(raw) as string[]).toSorted();
+        reply(res, 201, { id: `direct_${ids.join('__')}`, type: 'D' });
+        return;
+      }
       case 'patch':
       case 'delete': {
         const post = postId ? posts.get(postId) : undefined;
@@ -293,5 +299,6 @@ function callKind(method: string, path: string): string {
   if (path === '/api/v4/posts' && method === 'POST') return 'create';
   if (/^\/api\/v4\/posts\/[^/]+\/patch$/.test(path) && method === 'PUT') return 'patch';
   if (/^\/api\/v4\/posts\/[^/]+$/.test(path) && method === 'DELETE') return 'delete';
+  if (path === '/api/v4/channels/direct' && method === 'POST') return 'direct';
   return 'other';
 }

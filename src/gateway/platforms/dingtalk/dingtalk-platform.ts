@@ -5,12 +5,20 @@
  * at `maxMessageLength`; with `card_template_id` set the reply streams into an AI card instead (card
  * create + streaming update), falling back to Markdown if the card fails. Markdown messages cannot be
  * edited, so `edit` always fails and there is no typing indicator. Each callback is acknowledged at
- * once (DingTalk re-sends unacknowledged ones) and duplicates are dropped by message id.
+ * once (DingTalk re-sends unacknowledged ones) and duplicates are dropped by message id. Approval
+ * prompts are Markdown messages ending in numbered choices: a reply of one of the numbers in the
+ * prompt's chat answers it and is not passed on as a message once accepted; since nothing can be
+ * edited, the outcome follows as a new message. Pairing offers are not sent (a robot reaches a person
+ * only in reply to them): admins let strangers in with `herald pairing approve`.
  */
 import { TOPIC_ROBOT } from 'dingtalk-stream';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
+import { NumberedPrompts } from '../../numbered-prompts.ts';
+import type { PromptKind } from '../../numbered-reply.ts';
 import {
+  type ApprovalAnswer,
+  type ApprovalAnswerResult,
   type ChatPlatform,
   EditFailedError,
   type InboundMessage,
@@ -52,6 +60,7 @@ export class DingTalkPlatform implements ChatPlatform {
   readonly #messages = new Map<string, RobotMessage>();
   #client: DingTalkStreamClient | undefined;
   #handler: ((message: InboundMessage) => void) | undefined;
+  readonly #prompts = new NumberedPrompts();
 
   constructor(options: DingTalkPlatformOptions) {
     this.#options = options;
@@ -73,6 +82,30 @@ export class DingTalkPlatform implements ChatPlatform {
 
   onMessage(handler: (message: InboundMessage) => void): void {
     this.#handler = handler;
+  }
+
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#prompts.onAnswer(handler);
+  }
+
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: PromptKind,
+  ): Promise<SentMessage> {
+    if (kind === 'pairing') {
+      throw new Error('dingtalk: a robot cannot message an admin first; use herald pairing approve');
+    }
+    return this.#prompts.send({ requestId, chatId: target.chatId, kind }, text, (body) =>
+      this.send(target, body),
+    );
+  }
+
+  /** Sends the outcome (the settled text's last paragraph): a sent prompt cannot be edited. */
+  async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {
+    this.#prompts.close(prompt.id);
+    await this.send(target, text.slice(text.lastIndexOf('\n\n') + 2));
   }
 
   /** Opens the Stream connection; rejects when the gateway refuses the credentials. */
@@ -139,6 +172,14 @@ export class DingTalkPlatform implements ChatPlatform {
     if (this.#messages.size > MEMORY) this.#messages.delete(this.#messages.keys().next().value!);
     const inbound = toInboundMessage(message);
     if (!inbound) return;
+    this.#prompts.route(
+      inbound,
+      () => this.#deliver(inbound),
+      (error) => this.#logger.error({ event: 'dingtalk.approval_answer_failed', err: error }),
+    );
+  }
+
+  #deliver(inbound: InboundMessage): void {
     try {
       this.#handler?.(inbound);
     } catch (error) {

@@ -6,7 +6,11 @@
  * notifications. Messages, edits and redactions are sent with plain authenticated requests rather than
  * the SDK's send queue, because the queue waits out 429s itself and the StreamConsumer must see them
  * (as FloodControlError) to coalesce edits. End-to-end encryption is not supported: an encrypted room
- * gets one plain notice saying so and is otherwise ignored. It does not pace, split or retry replies.
+ * gets one plain notice saying so and is otherwise ignored. Approval prompts are notices ending in
+ * numbered choices: a reply of one of the numbers in the prompt's room answers it (the prompt it
+ * replies to, else the oldest open one there), is not passed on as a message once accepted, and the
+ * prompt is edited (`m.replace`) to the outcome; pairing offers reach an admin in a direct chat the bot
+ * already shares with them. It does not pace, split or retry replies.
  */
 import {
   ClientEvent,
@@ -23,7 +27,17 @@ import {
 import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import type { ChatPlatform, InboundMessage, ReplyTarget, SendOptions, SentMessage } from '../../types.ts';
+import { NumberedPrompts } from '../../numbered-prompts.ts';
+import type { PromptKind } from '../../numbered-reply.ts';
+import type {
+  ApprovalAnswer,
+  ApprovalAnswerResult,
+  ChatPlatform,
+  InboundMessage,
+  ReplyTarget,
+  SendOptions,
+  SentMessage,
+} from '../../types.ts';
 import { mapEditError, mapSendError } from './matrix-errors.ts';
 import { toMatrixHtml } from './matrix-html.ts';
 import { toInboundMessage } from './matrix-inbound.ts';
@@ -47,6 +61,8 @@ const TYPING_TIMEOUT_MS = 6000;
 const MAX_REMEMBERED_EVENTS = 2000;
 
 type MessageContent = Record<string, unknown>;
+/** Replies are text; approval prompts are notices (what bots send, so other bots do not answer them). */
+type MessageType = 'm.text' | 'm.notice';
 
 export class MatrixPlatform implements ChatPlatform {
   readonly name = 'matrix' as const;
@@ -63,6 +79,7 @@ export class MatrixPlatform implements ChatPlatform {
   readonly #sentEvents = new Set<string>();
   readonly #encryptionNoticeSent = new Set<string>();
   readonly #invitesHandled = new Set<string>();
+  readonly #prompts = new NumberedPrompts();
 
   constructor(options: MatrixPlatformOptions) {
     this.#options = options;
@@ -72,6 +89,31 @@ export class MatrixPlatform implements ChatPlatform {
 
   onMessage(handler: (message: InboundMessage) => void): void {
     this.#handler = handler;
+  }
+
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#prompts.onAnswer(handler);
+  }
+
+  /**
+   * The prompt as a notice with numbered choices. A pairing offer is addressed by the admin's user id
+   * and goes to a direct chat the bot shares with them (the bot does not open rooms on its own).
+   */
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: PromptKind,
+  ): Promise<SentMessage> {
+    const to = kind === 'pairing' ? { ...target, chatId: this.#directRoom(target.userId) } : target;
+    return this.#prompts.send({ requestId, chatId: to.chatId, kind }, text, (body) =>
+      this.send(to, body, { replyToInbound: true }, 'm.notice'),
+    );
+  }
+
+  async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {
+    const roomId = this.#prompts.close(prompt.id) ?? target.chatId;
+    await this.edit({ ...target, chatId: roomId }, prompt, text, 'm.notice');
   }
 
   /** Logs in (or checks the token), starts syncing and resolves once the first sync is processed. */
@@ -133,8 +175,13 @@ export class MatrixPlatform implements ChatPlatform {
     client.removeAllListeners();
   }
 
-  async send(target: ReplyTarget, text: string, options?: SendOptions): Promise<SentMessage> {
-    const content: MessageContent = { ...formatted(text), 'm.mentions': {} };
+  async send(
+    target: ReplyTarget,
+    text: string,
+    options?: SendOptions,
+    msgtype: MessageType = 'm.text',
+  ): Promise<SentMessage> {
+    const content: MessageContent = { ...formatted(text, msgtype), 'm.mentions': {} };
     const replyTo = { 'm.in_reply_to': { event_id: target.inboundMessageId } };
     if (target.threadId) {
       // Thread replies quote the inbound message only when asked; otherwise the relation falls back.
@@ -157,12 +204,17 @@ export class MatrixPlatform implements ChatPlatform {
     }
   }
 
-  async edit(target: ReplyTarget, message: SentMessage, text: string): Promise<void> {
+  async edit(
+    target: ReplyTarget,
+    message: SentMessage,
+    text: string,
+    msgtype: MessageType = 'm.text',
+  ): Promise<void> {
     const content: MessageContent = {
-      msgtype: 'm.text',
+      msgtype,
       // Fallback for clients without edit support; the rendered reply is in m.new_content.
       body: `* ${text}`,
-      'm.new_content': { ...formatted(text), 'm.mentions': {} },
+      'm.new_content': { ...formatted(text, msgtype), 'm.mentions': {} },
       'm.relates_to': { rel_type: 'm.replace', event_id: message.id },
       'm.mentions': {},
     };
@@ -258,11 +310,37 @@ export class MatrixPlatform implements ChatPlatform {
       },
     );
     if (!inbound) return;
+    const relation = event.getContent()['m.relates_to'] as
+      | { 'm.in_reply_to'?: { event_id?: string } }
+      | undefined;
+    this.#prompts.route(
+      { ...inbound, quotedId: relation?.['m.in_reply_to']?.event_id },
+      () => this.#deliver(inbound),
+      (error) => this.#logger.error({ event: 'matrix.approval_answer_failed', err: error }),
+    );
+  }
+
+  #deliver(inbound: InboundMessage): void {
+    if (!this.#handler) return;
     try {
       this.#handler(inbound);
     } catch (error) {
       this.#logger.error({ event: 'matrix.handler_failed', err: error });
     }
+  }
+
+  /** A joined two-member room with `userId`: the direct chat to reach them in. */
+  #directRoom(userId: string): string {
+    const room = this.#requireClient()
+      .getRooms()
+      .find(
+        (candidate) =>
+          candidate.getMyMembership() === 'join' &&
+          candidate.getJoinedMemberCount() === 2 &&
+          candidate.getMember(userId)?.membership === 'join',
+      );
+    if (!room) throw new Error(`matrix: no direct chat with ${userId} to offer the pairing code in`);
+    return room.roomId;
   }
 
   /** Joins invites from allowed users (pending ones at start too) and declines the rest. */
@@ -352,9 +430,9 @@ function quietSdkGlobalLogger(): void {
   root.rebuild?.();
 }
 
-function formatted(text: string): MessageContent {
+function formatted(text: string, msgtype: MessageType): MessageContent {
   return {
-    msgtype: 'm.text',
+    msgtype,
     body: text,
     format: 'org.matrix.custom.html',
     formatted_body: toMatrixHtml(text),

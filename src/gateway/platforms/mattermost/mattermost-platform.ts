@@ -5,12 +5,26 @@
  * stream by editing the post (`PUT /posts/{id}/patch`) and show `user_typing` over the websocket.
  * Post writes go through `fetch` with Client4's routes and auth headers rather than Client4's own
  * methods, because those drop the response status and headers of a 429 (plain-text body), and the
- * StreamConsumer needs them to back off. It does not pace, split or retry replies.
+ * StreamConsumer needs them to back off. Approval prompts end in numbered choices (interactive
+ * buttons would need a public callback URL): a reply in the prompt's channel that is one of the
+ * numbers answers it, is not passed on as a message once accepted, and the prompt post is patched to
+ * the outcome; pairing offers reach an admin in their direct channel with the bot. It does not pace,
+ * split or retry replies.
  */
 import { Client4, WebSocketClient, type WebSocketMessage } from '@mattermost/client';
 import type { HeraldConfig } from '../../../config/schema.ts';
 import type { Logger } from '../../../logger.ts';
-import type { ChatPlatform, InboundMessage, ReplyTarget, SendOptions, SentMessage } from '../../types.ts';
+import { NumberedPrompts } from '../../numbered-prompts.ts';
+import type { PromptKind } from '../../numbered-reply.ts';
+import type {
+  ApprovalAnswer,
+  ApprovalAnswerResult,
+  ChatPlatform,
+  InboundMessage,
+  ReplyTarget,
+  SendOptions,
+  SentMessage,
+} from '../../types.ts';
 import { MattermostApiError, mapEditError, mapSendError, retryAfterMs } from './mattermost-errors.ts';
 import { type MattermostBot, toInboundMessage } from './mattermost-inbound.ts';
 import { mattermostLimits } from './mattermost-limits.ts';
@@ -33,6 +47,7 @@ export class MattermostPlatform implements ChatPlatform {
   #socket: WebSocketClient | undefined;
   #bot: MattermostBot | undefined;
   #handler: ((message: InboundMessage) => void) | undefined;
+  readonly #prompts = new NumberedPrompts();
 
   constructor(options: MattermostPlatformOptions) {
     this.#options = options;
@@ -43,6 +58,26 @@ export class MattermostPlatform implements ChatPlatform {
 
   onMessage(handler: (message: InboundMessage) => void): void {
     this.#handler = handler;
+  }
+
+  onApprovalAnswer(handler: (answer: ApprovalAnswer) => Promise<ApprovalAnswerResult>): void {
+    this.#prompts.onAnswer(handler);
+  }
+
+  /** The prompt with numbered choices; a pairing offer (addressed by the admin's user id) goes to their DM. */
+  async sendApprovalPrompt(
+    target: ReplyTarget,
+    text: string,
+    requestId: string,
+    kind: PromptKind,
+  ): Promise<SentMessage> {
+    const to = kind === 'pairing' ? { ...target, chatId: await this.#directChannel(target.userId) } : target;
+    return this.#prompts.send({ requestId, chatId: to.chatId, kind }, text, (body) => this.send(to, body));
+  }
+
+  async closeApprovalPrompt(target: ReplyTarget, prompt: SentMessage, text: string): Promise<void> {
+    this.#prompts.close(prompt.id);
+    await this.edit(target, prompt, text);
   }
 
   /** Checks the token (users/me), opens the websocket and resolves once the server said hello. */
@@ -119,6 +154,17 @@ export class MattermostPlatform implements ChatPlatform {
     this.#socket?.userTyping(target.chatId, target.threadId ?? '');
   }
 
+  /** The direct channel of the bot and `userId` (created by the server on first use). */
+  async #directChannel(userId: string): Promise<string> {
+    const bot = this.#bot?.userId;
+    if (!bot) throw new Error('Mattermost platform is not started');
+    const channel = await this.#write<{ id: string }>('POST', `${this.#client.getChannelsRoute()}/direct`, [
+      bot,
+      userId,
+    ]);
+    return channel.id;
+  }
+
   async #write<T>(method: string, url: string, body?: unknown): Promise<T> {
     const init = this.#client.getOptions({
       method,
@@ -137,6 +183,15 @@ export class MattermostPlatform implements ChatPlatform {
     if (!this.#bot || !this.#handler) return;
     const inbound = toInboundMessage(message, this.#bot);
     if (!inbound) return;
+    this.#prompts.route(
+      inbound,
+      () => this.#deliver(inbound),
+      (error) => this.#logger.error({ event: 'mattermost.approval_answer_failed', err: error }),
+    );
+  }
+
+  #deliver(inbound: InboundMessage): void {
+    if (!this.#handler) return;
     try {
       this.#handler(inbound);
     } catch (error) {

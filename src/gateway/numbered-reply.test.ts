@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { numberedChoices, parseNumberedReply } from './whatsapp-numbered-reply.ts';
+import { numberedChoices, parseNumberedReply } from './numbered-reply.ts';
 
 describe('numbered approval replies', () => {
   it('lists the four tool choices and the two pairing choices, numbered from 1', () => {

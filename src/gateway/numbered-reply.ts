@@ -1,11 +1,11 @@
 /**
- * WhatsApp's stand-in for approval buttons: the numbered choices printed under an approval prompt, and
+ * The stand-in for approval buttons on platforms without them (WhatsApp, Matrix, Mattermost, DingTalk): the numbered choices printed under an approval prompt, and
  * the reading of a reply as one of them. A reply is exactly one number (surrounding spaces and a
  * trailing `.` or `!` allowed), or `yes`/`y` (the first choice) or `no`/`n` (the refusing one), in any
  * case; anything longer is an ordinary message. It does not know which prompt a reply answers, nor who
  * may answer it: the platform and the gateway's ChatApprovals decide that.
  */
-import type { ApprovalAnswer } from '../../types.ts';
+import type { ApprovalAnswer } from './types.ts';
 
 export type PromptKind = 'tool' | 'pairing';
 type Decision = ApprovalAnswer['decision'];
