@@ -18,7 +18,9 @@ import { liveInstancesSql } from './replica-lease.ts';
 import {
   type ConversationRow,
   closeItem,
+  inputItemsPage,
   interruptedBody,
+  limitedPage,
   parseItem,
   toConversation,
   toPage,
@@ -297,15 +299,7 @@ export class PostgresResponseStore implements ResponseStore {
         ORDER BY position ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
       [id],
     );
-    let start = 0;
-    if (query.after !== undefined) {
-      const at = rows.findIndex((r) => r.item_id === query.after);
-      start = at === -1 ? rows.length : at + 1;
-    }
-    return toPage(
-      rows.slice(start, start + query.limit).map((r) => parseItem(r.item)),
-      start + query.limit < rows.length,
-    );
+    return inputItemsPage(rows, query);
   }
 
   async createConversation(init: {
@@ -423,10 +417,7 @@ export class PostgresResponseStore implements ResponseStore {
         ORDER BY seq ${asc ? 'ASC' : 'DESC'} LIMIT $3`,
       [id, cursor ?? (asc ? -1 : Number.MAX_SAFE_INTEGER), query.limit + 1],
     );
-    return toPage(
-      rows.slice(0, query.limit).map((r) => parseItem(r.item)),
-      rows.length > query.limit,
-    );
+    return limitedPage(rows, query);
   }
 
   async getConversationItem(conversationId: string, itemId: string): Promise<ResponseItem | undefined> {

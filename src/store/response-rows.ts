@@ -3,7 +3,7 @@
  * conversation row to its object, an item page, and how recovery closes an item cut off mid-run. Both
  * stores must answer alike, so these live once; SQL does not belong here.
  */
-import type { ItemPage, ResponseItem, StoredConversation } from './types.ts';
+import type { ItemPage, ItemPageQuery, ResponseItem, StoredConversation } from './types.ts';
 
 export interface ConversationRow {
   id: string;
@@ -47,4 +47,28 @@ export function toConversation(row: ConversationRow): StoredConversation {
 
 export function toPage(data: ResponseItem[], hasMore: boolean): ItemPage {
   return { data, firstId: data[0]?.id ?? null, lastId: data.at(-1)?.id ?? null, hasMore };
+}
+
+/**
+ * One page of a response's input items, from all of them in the requested order: the page after the
+ * `after` item (an unknown cursor gives an empty page rather than restarting from the top).
+ */
+export function inputItemsPage(rows: { item_id: string; item: string }[], query: ItemPageQuery): ItemPage {
+  let start = 0;
+  if (query.after !== undefined) {
+    const at = rows.findIndex((r) => r.item_id === query.after);
+    start = at === -1 ? rows.length : at + 1;
+  }
+  return toPage(
+    rows.slice(start, start + query.limit).map((r) => parseItem(r.item)),
+    start + query.limit < rows.length,
+  );
+}
+
+/** A page from rows fetched with `LIMIT query.limit + 1`: the extra row only says there is more. */
+export function limitedPage(rows: { item: string }[], query: ItemPageQuery): ItemPage {
+  return toPage(
+    rows.slice(0, query.limit).map((r) => parseItem(r.item)),
+    rows.length > query.limit,
+  );
 }

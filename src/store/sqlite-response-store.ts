@@ -9,7 +9,9 @@ import { newId } from './new-id.ts';
 import {
   type ConversationRow,
   closeItem,
+  inputItemsPage,
   interruptedBody,
+  limitedPage,
   parseItem,
   toConversation,
   toPage,
@@ -290,16 +292,7 @@ export class SqliteResponseStore implements ResponseStore {
           ORDER BY position ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
       )
       .all(id) as { item_id: string; item: string }[];
-    let start = 0;
-    if (query.after !== undefined) {
-      const at = rows.findIndex((r) => r.item_id === query.after);
-      start = at === -1 ? rows.length : at + 1;
-    }
-    const page = rows.slice(start, start + query.limit);
-    return toPage(
-      page.map((r) => parseItem(r.item)),
-      start + query.limit < rows.length,
-    );
+    return inputItemsPage(rows, query);
   }
 
   async createConversation(init: {
@@ -409,10 +402,7 @@ export class SqliteResponseStore implements ResponseStore {
           ORDER BY seq ${asc ? 'ASC' : 'DESC'} LIMIT ?`,
       )
       .all(id, cursor ?? (asc ? -1 : Number.MAX_SAFE_INTEGER), query.limit + 1) as { item: string }[];
-    return toPage(
-      rows.slice(0, query.limit).map((r) => parseItem(r.item)),
-      rows.length > query.limit,
-    );
+    return limitedPage(rows, query);
   }
 
   async getConversationItem(conversationId: string, itemId: string): Promise<ResponseItem | undefined> {
