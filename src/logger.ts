@@ -16,6 +16,17 @@ export function usesPrettyLogs(format: LogFormat, isTerminal: boolean): boolean 
   return format === 'pretty' || (format === 'auto' && isTerminal);
 }
 
+/**
+ * The logger of a CLI command: `logging.level` (or the command's own default `level`), `debug` when
+ * `--debug` was given, in the configured `logging.format`.
+ */
+export function commandLogger(
+  logging: { level: string; format: LogFormat },
+  options: { debug: boolean; level?: string },
+): Logger {
+  return createLogger(options.debug ? 'debug' : (options.level ?? logging.level), undefined, logging.format);
+}
+
 export function createLogger(
   level: string,
   destination?: pino.DestinationStream,

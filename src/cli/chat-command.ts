@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import type { AgentRunner, ApprovalRuleStore } from '../agent/index.ts';
 import { type HeraldConfig, heraldPaths, type LoadedConfig } from '../config/index.ts';
-import { createLogger } from '../logger.ts';
+import { commandLogger } from '../logger.ts';
 import {
   DEFAULT_BASE_URL,
   isModelConfigured,
@@ -34,11 +34,10 @@ export async function runChat(
   if (!isModelConfigured(config.model))
     throw new ModelError('upstream_not_configured', MODEL_NOT_CONFIGURED_MESSAGE);
   const explicitLevel = sources['logging.level'] !== 'default';
-  const logger = createLogger(
-    options.debug ? 'debug' : explicitLevel ? config.logging.level : 'warn',
-    undefined,
-    config.logging.format,
-  );
+  const logger = commandLogger(config.logging, {
+    debug: options.debug,
+    ...(explicitLevel ? {} : { level: 'warn' }),
+  });
   const rules = lazyApprovalRules(config);
   const { tools, mcp } = buildToolRegistry(config, logger, { interactive: true });
   try {

@@ -8,7 +8,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { LoadedConfig } from '../config/index.ts';
 import { createApiServer } from '../gateway/platforms/api-server/index.ts';
-import { createLogger } from '../logger.ts';
+import { commandLogger } from '../logger.ts';
 import { Pulse } from '../observability/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
 import { openConfiguredStores } from './configured-stores.ts';
@@ -17,11 +17,7 @@ import { listenForShutdownSignals } from './shutdown-signals.ts';
 
 export async function serveMcpOverStdio(loaded: LoadedConfig, options: { debug: boolean }): Promise<void> {
   const { config } = loaded;
-  const logger = createLogger(
-    options.debug ? 'debug' : config.logging.level,
-    undefined,
-    config.logging.format,
-  );
+  const logger = commandLogger(config.logging, options);
   const signals = listenForShutdownSignals();
   const stores = await openConfiguredStores(config, logger);
   const { tools, mcp } = buildToolRegistry(config, logger);

@@ -198,9 +198,9 @@ export function buildProgram(): Command {
     .description("apply the store's schema migrations and exit")
     .action(async (_options, command: Command) => {
       const loaded = await load();
-      const { createLogger } = await import('../logger.ts');
+      const { commandLogger } = await import('../logger.ts');
       const { migrateStore } = await import('./store-command.ts');
-      const logger = createLogger(globalOptions(command).debug ? 'debug' : loaded.config.logging.level);
+      const logger = commandLogger(loaded.config.logging, globalOptions(command));
       await migrateStore(loaded, logger, process.stdout);
     });
   store
@@ -211,9 +211,9 @@ export function buildProgram(): Command {
     .option('--force', 'replace objects the target holds with different content')
     .action(async (options: { from?: string; to?: string; force?: boolean }, command: Command) => {
       const loaded = await load();
-      const { createLogger } = await import('../logger.ts');
+      const { commandLogger } = await import('../logger.ts');
       const { copyStore } = await import('./store-command.ts');
-      const logger = createLogger(globalOptions(command).debug ? 'debug' : loaded.config.logging.level);
+      const logger = commandLogger(loaded.config.logging, globalOptions(command));
       await copyStore(loaded.config, logger, options, process.stdout);
     });
 

@@ -22,7 +22,7 @@ import {
   type PlatformAdapter,
 } from '../gateway/index.ts';
 import { createApiServer } from '../gateway/platforms/api-server/index.ts';
-import { createLogger, type Logger } from '../logger.ts';
+import { commandLogger, type Logger } from '../logger.ts';
 import { DEFAULT_BASE_URL, displayUrl, isModelConfigured } from '../model/index.ts';
 import { Pulse, startTracing } from '../observability/index.ts';
 import { buildAgent, buildToolRegistry } from './compose.ts';
@@ -37,11 +37,7 @@ const EXIT_WATCHDOG_MS = 1_000;
 
 export async function serve(loaded: LoadedConfig, options: { debug: boolean }): Promise<void> {
   const { config } = loaded;
-  const logger = createLogger(
-    options.debug ? 'debug' : config.logging.level,
-    undefined,
-    config.logging.format,
-  );
+  const logger = commandLogger(config.logging, options);
   // Listening starts before anything else: a signal during startup stops serve once startup is done.
   const signals = listenForShutdownSignals();
   // The lock guards the SQLite file in HERALD_HOME. This is the one place that decides it is needed: a
