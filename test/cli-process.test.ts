@@ -3,14 +3,13 @@
  * HERALD_HOME in a temp dir and a clean environment, against the scripted upstream on loopback.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
+import { runHerald } from './support/run-herald.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 
-const herald = new URL('../bin/herald.js', import.meta.url).pathname;
 const packageVersion = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const roots: string[] = [];
 after(() => {
@@ -21,44 +20,6 @@ function tempHome(): string {
   const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
   roots.push(dir);
   return dir;
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs herald with only the given env (plus PATH/HOME), so a developer's own keys never leak in. */
-function runHerald(
-  args: string[],
-  env: Record<string, string>,
-  stdin = '',
-  onSpawn?: (child: ChildProcess) => void,
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [herald, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: env['HERALD_HOME'] ?? tmpdir(), ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (part: Buffer) => {
-      stdout += part.toString();
-    });
-    child.stderr.on('data', (part: Buffer) => {
-      stderr += part.toString();
-    });
-    // Hang guard only: a healthy run takes well under a second or two.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-    onSpawn?.(child);
-  });
 }
 
 function lines(text: string): string[] {
@@ -142,7 +103,7 @@ describe('herald without a model', () => {
     const run = await runHerald(
       ['chat'],
       { HERALD_HOME: tempHome(), HERALD_API_KEY: 'sk-only-a-key', HERALD_MODEL: 'gpt-test' },
-      '/exit\n',
+      { stdin: '/exit\n' },
     );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Herald · gpt-test at https:\/\/api\.openai\.com\/v1$/m);
@@ -216,7 +177,7 @@ describe('herald against the scripted upstream', () => {
   test('chat -q - reads the prompt from stdin', async () => {
     const first = upstream.requests.length;
     upstream.enqueue({ text: 'got it' });
-    const run = await runHerald(['chat', '-q', '-'], env(tempHome()), 'a prompt from a pipe\n');
+    const run = await runHerald(['chat', '-q', '-'], env(tempHome()), { stdin: 'a prompt from a pipe\n' });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'got it\n');
     const messages = upstream.requests[first]!.body.messages as { role: string; content: string }[];
@@ -251,8 +212,10 @@ describe('herald against the scripted upstream', () => {
     const before = upstream.requests.length;
     const abortedBefore = upstream.aborted;
     upstream.enqueue({ hang: true });
-    const run = await runHerald(['chat', '-q', 'wait forever'], env(home), '', (child) => {
-      void upstream.waitForRequests(before + 1).then(() => child.kill('SIGINT'));
+    const run = await runHerald(['chat', '-q', 'wait forever'], env(home), {
+      onSpawn: (child) => {
+        void upstream.waitForRequests(before + 1).then(() => child.kill('SIGINT'));
+      },
     });
     assert.equal(run.code, 130, run.stderr);
     assert.equal(lines(run.stderr).length, 1, run.stderr);
@@ -265,11 +228,9 @@ describe('herald against the scripted upstream', () => {
   test('interactive chat keeps the conversation until /new', async () => {
     const first = upstream.requests.length;
     upstream.enqueue({ text: 'one' }, { text: 'two' }, { text: 'three' });
-    const run = await runHerald(
-      ['chat'],
-      env(tempHome()),
-      'first question\nsecond question\n/new\nthird question\n/exit\n',
-    );
+    const run = await runHerald(['chat'], env(tempHome()), {
+      stdin: 'first question\nsecond question\n/new\nthird question\n/exit\n',
+    });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /one[\s\S]*two[\s\S]*\(new conversation\)[\s\S]*three/);
     const userTurns = upstream.requests
